@@ -1,0 +1,234 @@
+"""Chunking by structure: headings give every chunk its section path; paragraphs and list
+items are kept whole where they fit; long blocks end on sentence boundaries.
+
+Every chunk is an exact span of the decoded file (`text[start:end] == chunk.text`), so a
+citation can always be checked against the source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from .text import normalize, sentence_spans, word_count
+from .types import Chunk, Document
+
+CHUNKER_VERSION = 1
+
+_WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
+_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
+_BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]|[a-z][.)])\s+")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_WORDS = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """Chunk size bounds in words; MiniLM reads ~180-200 words, so max stays well below."""
+
+    max_words: int = 120
+    min_words: int = 25
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "version": CHUNKER_VERSION}
+
+
+@dataclass
+class _Block:
+    start: int
+    end: int
+    kind: str  # "text", "bullet", "code"
+    section: tuple[str, ...]
+
+
+def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
+    """Split one document into chunks that never cross a section boundary."""
+    text = doc.text
+    blocks = _promote_soft_headings(text, _blocks(text, doc.title))
+    furniture = _furniture(text)
+    chunks: list[Chunk] = []
+    group: list[tuple[int, int, int]] = []  # (start, end, words) of pieces in the open chunk
+    section: tuple[str, ...] = ()
+
+    def flush() -> None:
+        if group:
+            chunks.append(_make_chunk(doc, group[0][0], group[-1][1], section, furniture))
+            group.clear()
+
+    for block in blocks:
+        if block.section != section:
+            flush()
+            section = block.section
+        for start, end, words in _pieces(text, block, settings.max_words):
+            if group and sum(w for *_, w in group) + words > settings.max_words:
+                flush()
+            group.append((start, end, words))
+    flush()
+    return _merge_small(doc, chunks, settings, furniture)
+
+
+def _lines(text: str):
+    """Yield (start, end) of each line's content, without its line break."""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        content = line.rstrip("\r\n")
+        yield pos, pos + len(content)
+        pos += len(line)
+
+
+def _furniture(text: str) -> frozenset[str]:
+    """Page furniture of extracted PDFs: short lines repeated on many pages, lone page numbers."""
+    counts = Counter(
+        text[s:e].strip() for s, e in _lines(text) if 0 < len(text[s:e].strip()) <= 80
+    )
+    return frozenset(line for line, n in counts.items() if n >= 3 and len(line.split()) <= 12)
+
+
+def _is_noise(line: str, furniture: frozenset[str]) -> bool:
+    stripped = line.strip()
+    return stripped in furniture or bool(re.fullmatch(r"\d{1,4}|\W|[A-Za-z]", stripped))
+
+
+def _blocks(text: str, title: str) -> list[_Block]:
+    """Group lines into paragraphs, list items and code blocks, tracking the heading path."""
+    furniture = _furniture(text)
+    headings: list[tuple[int, str]] = []
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    in_code = False
+    title_seen = False
+    for start, end in _lines(text):
+        line = text[start:end]
+        stripped = line.strip()
+        if _FENCE.match(line):
+            in_code = not in_code
+            current = _extend(blocks, current, start, end, "code", headings, new=not in_code and False)
+            continue
+        if in_code:
+            current = _extend(blocks, current, start, end, "code", headings, new=False)
+            continue
+        heading = _WIKI_HEADING.match(line) or _MD_HEADING.match(line)
+        if heading:
+            current = None
+            level, name = len(heading.group(1)), heading.group(2).strip()
+            if not title_seen and not blocks and name == title:
+                title_seen = True
+                continue
+            headings[:] = [h for h in headings if h[0] < level] + [(level, name)]
+            continue
+        if not stripped or _is_noise(line, furniture) or stripped == title:
+            current = None
+            continue
+        lead = len(line) - len(line.lstrip())
+        current = _extend(blocks, current, start + lead, end, "bullet" if _BULLET.match(line) else "text",
+                          headings, new=bool(_BULLET.match(line)))
+    return blocks
+
+
+def _extend(blocks, current, start, end, kind, headings, new):
+    """Continue the open block with this line, or open a new one."""
+    section = tuple(name for _, name in headings)
+    if current is None or new or current.section != section or (current.kind == "code") != (kind == "code"):
+        current = _Block(start, end, kind, section)
+        blocks.append(current)
+    else:
+        current.end = end
+    return current
+
+
+def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
+    """Short standalone lines with no closing punctuation (PDF-style headings) become sections.
+
+    Consecutive heading-like lines are read as one heading; the heading replaces the previous
+    soft heading under the same hard heading path.
+    """
+    result: list[_Block] = []
+    soft: list[str] = []
+    soft_base: tuple[str, ...] | None = None
+    previous_was_heading = False
+    for i, block in enumerate(blocks):
+        body = text[block.start : block.end]
+        is_heading = (
+            block.kind == "text"
+            and body.count("\n") <= 1
+            and word_count(body) <= 10
+            and not re.search(r"[.,;:!…\"”]\s*$", body)
+            and (body[:1].isupper() or body[:1].isdigit())
+            and i + 1 < len(blocks)
+            and blocks[i + 1].section == block.section
+        )
+        if block.section != soft_base:
+            soft, soft_base = [], block.section
+        if is_heading:
+            if not previous_was_heading:
+                soft = []
+            soft.append(normalize(body))
+            previous_was_heading = True
+            continue
+        previous_was_heading = False
+        if soft:
+            block.section = block.section + (" — ".join(soft),)
+        result.append(block)
+    return result
+
+
+def _pieces(text: str, block: _Block, max_words: int):
+    """The block whole if it fits, else its sentences (packed), else word windows."""
+    words = word_count(text[block.start : block.end])
+    if words <= max_words:
+        yield block.start, block.end, words
+        return
+    for s, e in sentence_spans(text, block.start, block.end):
+        n = word_count(text[s:e])
+        if n <= max_words:
+            yield s, e, n
+            continue
+        yield from _windows(text, s, e, max_words)
+
+
+def _windows(text: str, start: int, end: int, max_words: int):
+    """Hard split of an over-long sentence at word boundaries (or at characters if it has none)."""
+    spans = [(m.start(), m.end()) for m in _WORDS.finditer(text, start, end)]
+    for i in range(0, len(spans), max_words):
+        part = spans[i : i + max_words]
+        s, e = part[0][0], part[-1][1]
+        limit = max_words * 12
+        for cut in range(s, e, limit):
+            yield cut, min(cut + limit, e), len(part) if e - s <= limit else max_words
+
+
+def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], furniture) -> Chunk:
+    body = doc.text[start:end]
+    lines = [ln for ln in body.splitlines() if not _is_noise(ln, furniture)]
+    section_text = " > ".join(section)
+    context = ". ".join(part for part in (doc.title, section_text) if part)
+    return Chunk(
+        source=doc.source,
+        title=doc.title,
+        section=section_text,
+        start=start,
+        end=end,
+        text=body,
+        line=doc.text.count("\n", 0, start) + 1,
+        page=doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None,
+        search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
+    )
+
+
+def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, furniture) -> list[Chunk]:
+    """Fold a chunk below min_words into its neighbour in the same section when both fit."""
+    merged: list[Chunk] = []
+    for chunk in chunks:
+        prev = merged[-1] if merged else None
+        if (
+            prev is not None
+            and prev.source == chunk.source
+            and prev.section == chunk.section
+            and min(word_count(prev.text), word_count(chunk.text)) < settings.min_words
+            and word_count(doc.text[prev.start : chunk.end]) <= settings.max_words * 1.25
+        ):
+            merged[-1] = _make_chunk(doc, prev.start, chunk.end, tuple(prev.section.split(" > ")) if prev.section else (), furniture)
+        else:
+            merged.append(chunk)
+    return merged

@@ -1,0 +1,212 @@
+"""The `assistant` command: a thin layer that builds library objects and prints their results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import AssistantError
+
+EXAMPLES = """examples:
+  assistant index --corpus corpus --index index
+  assistant ask "How many partners does Lakeside Surgery have?"
+  assistant ask "How long is their contract?" --history "Who is building the shared care record?" --json
+  printf 'first question\\nsecond question\\n' | assistant ask --json
+  assistant eval eval/questions.jsonl --split test
+  assistant sources
+
+The index folder defaults to $ASSISTANT_INDEX, else ./index."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every usage error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _index_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index", type=Path, default=None, metavar="DIR",
+                        help="index folder (default: $ASSISTANT_INDEX or ./index)")
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if not 1 <= number <= 50:
+        raise argparse.ArgumentTypeError("must be from 1 to 50")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog="assistant", description="Ask questions about a folder of documents, offline, "
+                     "with exact citations.", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"assistant {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    index = commands.add_parser("index", help="build or update the index from a corpus folder",
+                                description="Index every text and Markdown file under CORPUS. Unchanged files are "
+                                "not embedded again; the new index replaces the old one atomically.")
+    index.add_argument("--corpus", type=Path, default=Path(os.environ.get("ASSISTANT_CORPUS", "corpus")),
+                       metavar="DIR", help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
+    _index_arg(index)
+    index.add_argument("--max-words", type=int, default=None, help="largest chunk in words (default 120)")
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ask = commands.add_parser("ask", help="answer a question (or one per line from stdin)",
+                              description="Answer QUESTION, or read questions from stdin one per line; a line "
+                              'starting with { is {"question": ..., "history": [...]}.')
+    ask.add_argument("question", nargs="?", help="the question; omit to read questions from stdin")
+    _index_arg(ask)
+    ask.add_argument("--k", type=_positive, default=5, help="passages to return (1-50, default 5)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
+                     help="an earlier question of the conversation (repeatable, oldest first)")
+
+    ev = commands.add_parser("eval", help="measure retrieval and answer quality on labelled questions")
+    ev.add_argument("questions", type=Path, help="JSON-lines file of labelled questions")
+    _index_arg(ev)
+    ev.add_argument("--split", default=None, help="only questions whose \"split\" is this (e.g. dev, test)")
+    ev.add_argument("--mode", choices=("hybrid", "dense", "keyword", "rrf"), default="hybrid",
+                    help="retrieval mode to measure (default hybrid)")
+    ev.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    sources = commands.add_parser("sources", help="list the indexed documents")
+    _index_arg(sources)
+    sources.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources}[args.command](args)
+    except AssistantError as exc:
+        print(f"assistant: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("assistant: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # never a traceback for users; ASSISTANT_DEBUG=1 shows it
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(f"assistant: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _index_dir(args) -> Path:
+    from .assistant import default_index_dir
+
+    return args.index if args.index is not None else default_index_dir()
+
+
+def cmd_index(args) -> int:
+    from .chunker import ChunkSettings
+    from .indexer import build_index
+
+    settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
+    if not 20 <= settings.max_words <= 400:
+        raise AssistantError("--max-words must be from 20 to 400")
+    summary = build_index(args.corpus, _index_dir(args), settings,
+                          progress=not args.quiet and sys.stderr.isatty())
+    for skipped in summary.skipped:
+        print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
+    print(summary.line())
+    return 0
+
+
+def _open(args):
+    from .assistant import Assistant
+
+    return Assistant.open(_index_dir(args))
+
+
+def cmd_ask(args) -> int:
+    if args.question is not None:
+        bot = _open(args)
+        _print_reply(bot.ask(args.question, history=args.history, k=args.k), args.json)
+        return 0
+    if sys.stdin.isatty():
+        raise AssistantError("no question given: pass QUESTION or pipe questions on stdin")
+    bot = _open(args)
+    failures = 0
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            question, history = _parse_line(line, args.history)
+            _print_reply(bot.ask(question, history=history, k=args.k), args.json)
+        except AssistantError as exc:
+            failures += 1
+            print(f"assistant: error: line {number}: {exc}", file=sys.stderr)
+        sys.stdout.flush()
+    return 1 if failures else 0
+
+
+def _parse_line(line: str, history: list[str]) -> tuple[str, list[str]]:
+    if not line.lstrip().startswith("{"):
+        return line.strip(), history
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise AssistantError(f"not valid JSON ({exc.msg})") from None
+    if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+        raise AssistantError('a JSON line needs a "question" string')
+    earlier = item.get("history") or []
+    if not isinstance(earlier, list) or not all(isinstance(h, str) for h in earlier):
+        raise AssistantError('"history" must be a list of strings')
+    return item["question"], earlier
+
+
+def _print_reply(reply, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(reply.to_dict(), ensure_ascii=False))
+        return
+    if reply.notice:
+        print(f"note: {reply.notice}")
+    if reply.confident:
+        print(f"Answer: {reply.answer}\n")
+    else:
+        print(f"{reply.answer} The nearest passages:\n")
+    for p in reply.passages:
+        where = f"{p.source}:{p.line}" + (f", page {p.page}" if p.page else "")
+        section = f" › {p.section}" if p.section else ""
+        text = " ".join(p.text.split())
+        print(f"[{p.rank}] {p.title}{section}  ({where})  score {p.score:.2f} {p.strength}")
+        print(f"    {text[:300]}{'…' if len(text) > 300 else ''}\n")
+
+
+def cmd_eval(args) -> int:
+    from .assistant import Assistant
+    from .evaluate import evaluate, load_questions
+    from .search import SearchSettings
+
+    questions = load_questions(args.questions, args.split)
+    bot = Assistant.open(_index_dir(args), search_settings=SearchSettings(mode=args.mode))
+    report = evaluate(bot, questions)
+    if args.json:
+        print(json.dumps({"mode": args.mode, "split": args.split, **report.to_dict()}))
+    else:
+        print(f"mode {args.mode}, split {args.split or 'all'}\n{report.table()}")
+    return 0
+
+
+def cmd_sources(args) -> int:
+    from dataclasses import asdict
+
+    bot = _open(args)
+    for info in bot.sources():
+        print(json.dumps(asdict(info), ensure_ascii=False) if args.json
+              else f"{info.source}\t{info.chunks} chunks\t{info.title}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

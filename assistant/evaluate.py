@@ -1,0 +1,130 @@
+"""`assistant eval`: retrieval and answer quality on a labelled question set.
+
+A question counts as found at rank r when the r-th passage contains one of its expected
+substrings (case-insensitive, whitespace and quote style folded), and as answered when the
+answer sentence does.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .errors import AssistantError
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def fold(text: str) -> str:
+    return " ".join(text.translate(_QUOTES).casefold().split())
+
+
+@dataclass
+class EvalReport:
+    questions: int
+    answerable: int
+    followups: int
+    offtopic: int
+    hit_at_1: float
+    hit_at_3: float
+    hit_at_5: float
+    mrr: float
+    answer_accuracy: float
+    followup_hit_at_3: float
+    offtopic_flagged: float
+    false_abstentions: float
+    mean_seconds: float
+    median_seconds: float
+    p95_seconds: float
+    max_seconds: float
+
+    def to_dict(self) -> dict:
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    def table(self) -> str:
+        rows = [
+            ("questions (answerable / follow-up / off-topic)",
+             f"{self.questions} ({self.answerable} / {self.followups} / {self.offtopic})"),
+            ("hit@1", f"{self.hit_at_1:.3f}"), ("hit@3", f"{self.hit_at_3:.3f}"), ("hit@5", f"{self.hit_at_5:.3f}"),
+            ("MRR", f"{self.mrr:.3f}"), ("answer sentence", f"{self.answer_accuracy:.3f}"),
+            ("follow-up hit@3", f"{self.followup_hit_at_3:.3f}"),
+            ("off-topic flagged", f"{self.offtopic_flagged:.3f}"),
+            ("false abstentions", f"{self.false_abstentions:.3f}"),
+            ("seconds per question (mean / p95 / max)",
+             f"{self.mean_seconds:.3f} / {self.p95_seconds:.3f} / {self.max_seconds:.3f}"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+
+
+def load_questions(path: Path, split: str | None = None) -> list[dict]:
+    """Labelled questions from a JSON-lines file; a bad line is a one-line error naming it."""
+    questions = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssistantError(f"cannot read questions file {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AssistantError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise AssistantError(f"{path}:{number}: each line needs a \"question\" string")
+        if item.get("answerable", True) and not item.get("answers"):
+            raise AssistantError(f"{path}:{number}: an answerable question needs \"answers\"")
+        if split is None or item.get("split") == split:
+            questions.append(item)
+    if not questions:
+        raise AssistantError(f"no questions in {path}" + (f" for split {split!r}" if split else ""))
+    return questions
+
+
+def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None) -> EvalReport:
+    """Ask every question through the public API and score the replies."""
+    hits = {1: 0, 3: 0, 5: 0}
+    rr = answered = followup_hits = flagged = abstained = 0.0
+    answerable = followups = offtopic = 0
+    times: list[float] = []
+    for item in questions:
+        started = time.perf_counter()
+        reply = bot.ask(item["question"], history=item.get("history"), k=max(k, 5))
+        times.append(time.perf_counter() - started)
+        if not item.get("answerable", True):
+            offtopic += 1
+            flagged += not reply.confident
+            if details is not None:
+                details.append({"id": item.get("id"), "offtopic": True, "confident": reply.confident})
+            continue
+        answerable += 1
+        expected = [fold(a) for a in item["answers"]]
+        rank = next((p.rank for p in reply.passages if any(e in fold(p.text) for e in expected)), None)
+        for cut in hits:
+            hits[cut] += rank is not None and rank <= cut
+        rr += 1.0 / rank if rank else 0.0
+        good_answer = any(e in fold(reply.answer) for e in expected)
+        answered += good_answer
+        abstained += not reply.confident
+        if item.get("history"):
+            followups += 1
+            followup_hits += rank is not None and rank <= 3
+        if details is not None:
+            details.append({"id": item.get("id"), "rank": rank, "answer_ok": good_answer,
+                            "confident": reply.confident, "category": item.get("category")})
+    ordered = sorted(times)
+    n = max(answerable, 1)
+    return EvalReport(
+        questions=len(questions), answerable=answerable, followups=followups, offtopic=offtopic,
+        hit_at_1=hits[1] / n, hit_at_3=hits[3] / n, hit_at_5=hits[5] / n, mrr=rr / n,
+        answer_accuracy=answered / n,
+        followup_hit_at_3=followup_hits / followups if followups else 0.0,
+        offtopic_flagged=flagged / offtopic if offtopic else 0.0,
+        false_abstentions=abstained / n,
+        mean_seconds=statistics.fmean(times), median_seconds=statistics.median(times),
+        p95_seconds=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], max_seconds=ordered[-1],
+    )

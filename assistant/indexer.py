@@ -1,0 +1,110 @@
+"""Building the index: read, chunk, embed only what changed, write a new generation."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunker import ChunkSettings, chunk_document
+from .errors import AssistantError
+from .reader import iter_files, read_document
+from .store import clean_generations, load_index, write_index, write_lock
+from .types import Chunk, Document, Skipped
+
+
+@dataclass
+class IndexSummary:
+    """What one `assistant index` run did, for the one-line summary and for tests."""
+
+    documents: int
+    chunks: int
+    embedded: int  # chunks embedded in this run (0 when nothing changed)
+    reused: int  # documents whose chunks and vectors came from the previous index
+    removed: int  # documents in the previous index that are gone from the corpus
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"indexed {self.documents} files, {self.chunks} chunks "
+                f"({self.embedded} embedded, {self.reused} files unchanged, {self.removed} removed), "
+                f"{len(self.skipped)} skipped, {self.seconds:.1f}s")
+
+
+def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSettings(),
+                embedder=None, progress: bool = False) -> IndexSummary:
+    """Index `corpus` into `index_dir`, re-embedding only new or changed files."""
+    started = time.perf_counter()
+    corpus, index_dir = Path(corpus), Path(index_dir)
+    if not corpus.is_dir():
+        raise AssistantError(f"corpus folder not found: {corpus}")
+    with write_lock(index_dir):
+        previous = _previous(index_dir, settings)
+        clean_generations(index_dir, keep_previous=None)
+        documents: list[Document] = []
+        skipped: list[Skipped] = []
+        for source, path, reason in iter_files(corpus):
+            result = read_document(path, source) if path is not None else Skipped(source, reason or "skipped")
+            (skipped if isinstance(result, Skipped) else documents).append(result)
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray] = []
+        to_embed: list[tuple[int, Chunk]] = []
+        reused = 0
+        for doc in documents:
+            old = previous.get(doc.source)
+            if old is not None and old[0] == doc.sha256:
+                chunks.extend(old[1])
+                vectors.extend(old[2])
+                reused += 1
+                continue
+            for chunk in chunk_document(doc, settings):
+                to_embed.append((len(chunks), chunk))
+                chunks.append(chunk)
+                vectors.append(None)  # filled below
+        if to_embed:
+            if embedder is None:
+                from .embedder import get_embedder
+
+                embedder = get_embedder()
+            fresh = embedder.encode([c.search_text for _, c in to_embed], progress=progress)
+            for (position, _), vector in zip(to_embed, fresh):
+                vectors[position] = vector
+        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), dtype=np.float32)
+        old_generation = previous.generation if previous else None
+        write_index(index_dir, documents, chunks, matrix, settings.to_dict(),
+                    [{"source": s.source, "reason": s.reason} for s in skipped], corpus.resolve())
+        clean_generations(index_dir, keep_previous=old_generation)
+    current = {d.source for d in documents}
+    return IndexSummary(
+        documents=len(documents), chunks=len(chunks), embedded=len(to_embed), reused=reused,
+        removed=len([s for s in previous if s not in current]), skipped=skipped,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _Previous(dict):
+    """source -> (sha256, chunks, vectors) from the committed index, if it can be reused."""
+
+    generation: str | None = None
+
+
+def _previous(index_dir: Path, settings: ChunkSettings) -> _Previous:
+    previous = _Previous()
+    try:
+        data = load_index(index_dir)
+    except AssistantError:
+        return previous  # nothing usable to reuse: a full build, which also repairs corruption
+    previous.generation = data.manifest.get("generation")
+    if data.manifest.get("chunking") != settings.to_dict():
+        return previous
+    grouped: dict[str, tuple[list[Chunk], list[np.ndarray]]] = {}
+    for i, chunk in enumerate(data.chunks):
+        entry = grouped.setdefault(chunk.source, ([], []))
+        entry[0].append(chunk)
+        entry[1].append(np.array(data.embeddings[i], dtype=np.float32))
+    for source, doc in data.documents.items():
+        chunks, vecs = grouped.get(source, ([], []))
+        previous[source] = (doc.sha256, chunks, vecs)
+    return previous

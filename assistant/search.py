@@ -1,0 +1,112 @@
+"""Hybrid search: dense (FAISS inner product) and keyword (BM25) scores fused per chunk.
+
+The notes in shared/RETRIEVAL-NOTES.md showed equal-weight rank fusion can fall below
+keyword search alone on documents like ours, so fusion is a weighted sum of normalized
+scores whose weight is chosen by `assistant eval`, and the other modes stay available.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .store import IndexData
+from .text import tokenize
+
+MODES = ("hybrid", "dense", "keyword", "rrf")
+# Words that make a question lean on the conversation ("How long is *their* contract?").
+_ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|this|that|these|those|there|he|she|his|her|"
+                       r"him|hers|the same|such)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    mode: str = "hybrid"
+    dense_weight: float = 0.5  # hybrid: weight of cosine; keyword gets 1 - dense_weight
+    candidates: int = 50
+    rrf_k: int = 60
+    history_weight: float = 0.5  # weight of the latest earlier question in a follow-up
+    history_decay: float = 0.5  # each older question counts this much less
+
+
+@dataclass
+class Query:
+    """A question with its conversation, as vectors and weighted terms."""
+
+    text: str
+    vector: np.ndarray  # history-blended, unit length
+    own_vector: np.ndarray  # the question alone, for "is this in the documents at all"
+    terms: dict[str, float]
+    own_terms: list[str]
+
+
+@dataclass
+class Hit:
+    row: int
+    score: float
+    dense: float
+    keyword: float
+
+
+def history_weights(question: str, history: list[str], settings: SearchSettings) -> list[float]:
+    """Weights of earlier questions, newest first; stronger when the question leans on them."""
+    if not history:
+        return []
+    base = settings.history_weight
+    if not _ANAPHORA.search(question) and len(tokenize(question)) > 3:
+        base *= 0.5  # a self-contained question: keep the conversation as a hint only
+    return [base * settings.history_decay**i for i in range(len(history))]
+
+
+def make_query(question: str, history: list[str] | None, embedder, settings: SearchSettings) -> Query:
+    earlier = [h for h in reversed(history or []) if h and h.strip()][:3]
+    weights = history_weights(question, earlier, settings)
+    vectors = embedder.encode([question, *earlier])
+    own = vectors[0]
+    blended = own.copy()
+    for w, v in zip(weights, vectors[1:]):
+        blended = blended + w * v
+    blended = blended / (np.linalg.norm(blended) or 1.0)
+    own_terms = tokenize(question)
+    terms: dict[str, float] = {}
+    for t in own_terms:
+        terms[t] = terms.get(t, 0.0) + 1.0
+    for w, h in zip(weights, earlier):
+        for t in set(tokenize(h)):
+            if t not in terms:
+                terms[t] = w
+    return Query(question, blended.astype(np.float32), own, terms, own_terms)
+
+
+def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
+    """Top-k chunks for the query under the chosen fusion mode."""
+    n = len(data.chunks)
+    if n == 0:
+        return []
+    pool = min(n, max(settings.candidates, k))
+    _, dense_rows = data.dense.search(query.vector.reshape(1, -1), pool)
+    keyword_all = data.keyword.scores(query.terms)
+    keyword_rows = np.argsort(-keyword_all, kind="stable")[:pool]
+    rows = np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], keyword_rows]))
+    dense = np.asarray(data.embeddings[rows], dtype=np.float32) @ query.vector
+    keyword = keyword_all[rows]
+    top_keyword = float(keyword.max()) if len(keyword) else 0.0
+    keyword_norm = keyword / top_keyword if top_keyword > 0 else np.zeros_like(keyword)
+    if settings.mode == "dense":
+        fused = dense
+    elif settings.mode == "keyword":
+        fused = keyword_norm + 1e-6 * dense  # dense only breaks ties
+    elif settings.mode == "rrf":
+        fused = _rrf(dense, settings.rrf_k) + _rrf(keyword, settings.rrf_k)
+    else:
+        fused = settings.dense_weight * dense + (1 - settings.dense_weight) * keyword_norm
+    order = np.argsort(-fused, kind="stable")[:k]
+    return [Hit(int(rows[i]), float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
+
+
+def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return 1.0 / (k + ranks)

@@ -1,0 +1,221 @@
+"""The index folder on disk: a manifest plus one open-format file per component.
+
+Layout: `manifest.json` names the current generation folder (`gen-*`) that holds
+`documents.jsonl`, `chunks.jsonl`, `embeddings.npy`, `dense.faiss`, `keyword.npz` and
+`keyword_vocab.json`. A new generation is written and fsynced beside the old one, and
+`os.replace` of the manifest is the single commit point, so a reader (or a crash) only ever
+sees a whole index. Every file's SHA-256 is in the manifest and is checked at open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256, file_sha256
+from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .keyword import KeywordIndex
+from .types import Chunk, Document
+
+FORMAT = "assistant-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+REBUILD_HINT = "rebuild it with: assistant index --corpus CORPUS --index {index}"
+
+
+@dataclass
+class IndexData:
+    """Everything a searcher needs, loaded from one generation."""
+
+    manifest: dict
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    embeddings: np.ndarray
+    dense: object  # faiss.Index
+    keyword: KeywordIndex
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embeddings: np.ndarray,
+                settings: dict, skipped: list[dict], corpus: Path) -> dict:
+    """Write a new generation and commit it by replacing the manifest; returns the manifest."""
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = index_dir / f"{generation}.tmp"
+    tmp.mkdir()
+    _write_jsonl(tmp / "documents.jsonl",
+                 ({f.name: getattr(d, f.name) for f in fields(Document)} for d in documents))
+    _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
+    np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
+    dense = faiss.IndexFlatIP(DIMENSION)
+    if len(embeddings):
+        dense.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    keyword = KeywordIndex.build([c.search_text for c in chunks])
+    names = ["documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", *keyword.save(tmp)]
+    for name in names:
+        with open(tmp / name, "rb") as handle:
+            os.fsync(handle.fileno())
+    _fsync_dir(tmp)
+    os.replace(tmp, index_dir / generation)
+    by_source: dict[str, int] = {}
+    for chunk in chunks:
+        by_source[chunk.source] = by_source.get(chunk.source, 0) + 1
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "generation": generation,
+        "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
+                  "metric": "inner_product", "normalized": True},
+        "chunking": settings,
+        "keyword": {"algorithm": "bm25", "k1": 1.2, "b": 0.75, "tokenizer": "snowball-english-stopwords-v1"},
+        "corpus": str(corpus),
+        "counts": {"documents": len(documents), "chunks": len(chunks), "skipped": len(skipped)},
+        "sources": {d.source: {"sha256": d.sha256, "title": d.title, "encoding": d.encoding,
+                               "chunks": by_source.get(d.source, 0), "chars": len(d.text)} for d in documents},
+        "skipped": skipped,
+        "files": {name: {"sha256": file_sha256(index_dir / generation / name),
+                         "bytes": (index_dir / generation / name).stat().st_size} for name in names},
+    }
+    tmp_manifest = index_dir / f"{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
+    with open(tmp_manifest, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=2, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp_manifest, index_dir / MANIFEST)  # the commit point
+    _fsync_dir(index_dir)
+    return manifest
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """The committed manifest, checked for format and model; raises a user-facing error."""
+    hint = REBUILD_HINT.format(index=index_dir)
+    path = index_dir / MANIFEST
+    if not index_dir.is_dir():
+        raise IndexMissingError(f"no index at {index_dir}: {hint}")
+    if not path.is_file():
+        raise IndexMissingError(f"no index at {index_dir} (manifest.json missing): {hint}")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(f"index manifest {path} is unreadable ({exc.__class__.__name__}): {hint}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexCorruptError(f"{path} is not an assistant index manifest: {hint}")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"index at {index_dir} has format version {manifest.get('format_version')}, "
+            f"this assistant reads version {FORMAT_VERSION}: {hint}")
+    model = manifest.get("model") or {}
+    if model.get("name") != MODEL_NAME or model.get("sha256") != MODEL_SHA256:
+        raise IndexMismatchError(
+            f"index at {index_dir} was built with model {model.get('name')} "
+            f"({str(model.get('sha256'))[:12]}…), not {MODEL_NAME}: {hint}")
+    return manifest
+
+
+def manifest_stamp(index_dir: Path) -> tuple[int, int] | None:
+    """Cheap change detector for the commit point (inode, mtime), None when absent."""
+    try:
+        st = os.stat(index_dir / MANIFEST)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def load_index(index_dir: Path) -> IndexData:
+    """Open the committed generation, verifying every file against its manifest checksum."""
+    import faiss
+
+    manifest = read_manifest(index_dir)
+    hint = REBUILD_HINT.format(index=index_dir)
+    folder = index_dir / str(manifest.get("generation", ""))
+    for name, meta in (manifest.get("files") or {}).items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexCorruptError(f"index file {path} is missing: {hint}")
+        if path.stat().st_size != meta.get("bytes") or file_sha256(path) != meta.get("sha256"):
+            raise IndexCorruptError(f"index file {path} is corrupt (checksum mismatch): {hint}")
+    try:
+        documents = {row["source"]: Document(**row) for row in _read_jsonl(folder / "documents.jsonl")}
+        chunks = [Chunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+        embeddings = np.load(folder / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        keyword = KeywordIndex.load(folder)
+    except Exception as exc:  # any parse failure of a file that passed its checksum
+        raise IndexCorruptError(f"index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}): {hint}") from exc
+    if not (len(chunks) == len(embeddings) == dense.ntotal == keyword.n_docs):
+        raise IndexCorruptError(f"index at {index_dir} is inconsistent (component sizes differ): {hint}")
+    return IndexData(manifest, documents, chunks, embeddings, dense, keyword)
+
+
+@contextlib.contextmanager
+def write_lock(index_dir: Path):
+    """Exclusive writer lock: a second `assistant index` on the same folder fails clearly."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(index_dir / LOCK, "a+")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IndexLockedError(
+                f"index at {index_dir} is being written by {holder}; try again when it finishes") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def clean_generations(index_dir: Path, keep_previous: str | None) -> None:
+    """Remove leftovers of crashed runs and generations older than the previous one.
+
+    Called under the write lock. The previous generation is kept so that a reader which read
+    the old manifest just before the switch can still open its files.
+    """
+    current = None
+    with contextlib.suppress(Exception):
+        current = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("generation")
+    for entry in index_dir.iterdir():
+        name = entry.name
+        if name.endswith(".tmp") or (name.startswith("gen-") and name not in (current, keep_previous)):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)

@@ -1,0 +1,97 @@
+"""Sentence spans and keyword tokens: the two text primitives every stage shares.
+
+Sentences are returned as character spans so that answers and chunks can always be
+cited exactly; nothing here downloads data (NLTK's punkt would, and fails offline).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) when the next
+# non-space character could start a sentence.
+_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[•\-–*]?[A-Z0-9£$€“‘"'(•])""")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st sr jr vs etc e.g eg i.e ie no nos co ltd inc approx fig cf "
+    "dept est govt jan feb mar apr jun jul aug sep sept oct nov dec mt rd ave".split()
+)
+_WORD = re.compile(r"\S+")
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself nor not of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves also may might must shall us""".split()
+)
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Split text[start:end] into sentence spans, trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        cut = match.end()
+        word_start = text.rfind(" ", cursor, match.start()) + 1
+        word_start = max(word_start, text.rfind("\n", cursor, match.start()) + 1, cursor)
+        word = text[word_start : match.start()].lower().lstrip("(\"'“‘")
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            continue
+        _append_trimmed(text, cursor, cut, spans)
+        cursor = cut
+    _append_trimmed(text, cursor, end, spans)
+    return spans
+
+
+def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))
+
+
+def word_count(text: str) -> int:
+    """Words as a reader counts them: newline-joined words count separately."""
+    return len(_WORD.findall(text))
+
+
+def normalize(text: str) -> str:
+    """Join hard-wrapped lines and collapse whitespace (incl. NBSP) for embedding and display."""
+    return " ".join(text.split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer  # PyStemmer: Snowball English, no data download
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Keyword tokens: lower-cased, stop words removed, Snowball-stemmed."""
+    words = [w.replace("’", "'") for w in _TOKEN.findall(text.lower())]
+    words = [w[:-2] if w.endswith("'s") else w for w in words]
+    words = [w for w in words if w not in STOP_WORDS]
+    return _stemmer().stemWords(words)
+
+
+_UNIT_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)])\s)")
+
+
+def answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans that also break at blank lines and list items (bullets lack full stops)."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _UNIT_BREAK.finditer(text, start, end):
+        spans.extend(sentence_spans(text, cursor, match.start()))
+        cursor = match.end()
+    spans.extend(sentence_spans(text, cursor, end))
+    return spans
