@@ -10,18 +10,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .search import Hit, Query
+from .search import Hit, Query, sentence_vectors
 from .store import IndexData
-from .text import answer_units, normalize, tokenize, word_count
+from .text import normalize, tokenize, word_count
 
 
 @dataclass(frozen=True)
 class AnswerSettings:
-    passages: int = 3  # how many top passages the answer sentence may come from
+    passages: int = 1  # how many top passages the answer sentence may come from
     semantic_weight: float = 1.0
-    lexical_weight: float = 0.5
+    lexical_weight: float = 1.0
     rank_weight: float = 0.3
-    threshold: float = 0.35  # best cosine of question and passage below which we abstain
+    pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
+    threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain
     strong: float = 0.45  # a passage at or above this cosine is shown as a strong match
 
 
@@ -36,37 +37,38 @@ class Answer:
 def pick_answer(data: IndexData, query: Query, hits: list[Hit], embedder, settings: AnswerSettings) -> Answer:
     """The best-scoring sentence of the top passages, scored in context of its passage."""
     candidates: list[tuple[int, int, int, float]] = []  # (hit index, start, end, rank prior)
+    vectors = []
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
+    sentence_vectors(data, [h.row for h in hits[: settings.passages]], query, embedder)
     for h_index, hit in enumerate(hits[: settings.passages]):
-        chunk = data.chunks[hit.row]
-        text = data.documents[chunk.source].text
-        for s, e in answer_units(text, chunk.start, chunk.end):
+        spans, row_vectors = query.sentences[hit.row]
+        text = data.documents[data.chunks[hit.row].source].text
+        for (s, e), vector in zip(spans, row_vectors):
             if word_count(text[s:e]) >= 3:
                 candidates.append((h_index, s, e, max(hit.score, 0.0) / top))
+                vectors.append(vector)
     if not candidates:
         return Answer("", None, None, None)
-    texts = []
-    for h_index, s, e, _ in candidates:
-        chunk = data.chunks[hits[h_index].row]
-        texts.append(f"{chunk.section}. {normalize(data.documents[chunk.source].text[s:e])}")
-    semantic = embedder.encode(texts) @ query.vector
+    semantic = np.vstack(vectors) @ query.vector
     total_idf = sum(data.keyword.idf(t) * w for t, w in query.terms.items()) or 1.0
-    best, best_score = 0, -np.inf
+    scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         chunk = data.chunks[hits[h_index].row]
         words = set(tokenize(data.documents[chunk.source].text[s:e]))
         lexical = sum(data.keyword.idf(t) * w for t, w in query.terms.items() if t in words) / total_idf
-        score = (settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
-                 + settings.rank_weight * prior)
-        if score > best_score:
-            best, best_score = i, score
+        scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
+                      + settings.rank_weight * prior)
+    best = int(np.argmax(scores))
     h_index, start, end, _ = candidates[best]
     source = data.chunks[hits[h_index].row].source
     text = data.documents[source].text
-    if word_count(text[start:end]) < 8 or text[start:end].rstrip().endswith(":"):
-        following = [c for c in candidates[best + 1 : best + 2] if c[0] == h_index]
-        if following:
-            end = following[0][2]
+    # An answer often runs over two sentences ("...:" then the list, or a claim then its figure).
+    neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(candidates) and candidates[i][0] == h_index]
+    if neighbours:
+        other = max(neighbours, key=lambda i: scores[i])
+        short = word_count(text[start:end]) < 8 or text[start:end].rstrip().endswith(":")
+        if scores[other] >= settings.pair_ratio * scores[best] or (short and other > best):
+            start, end = min(start, candidates[other][1]), max(end, candidates[other][2])
     return Answer(normalize(text[start:end]), source, start, end)
 
 

@@ -92,7 +92,7 @@ class Assistant:
         history = [clean_question(h)[0] for h in (history or []) if isinstance(h, str) and h.strip()]
         data = self.data
         query = make_query(question, history, self._embedder, self.search_settings)
-        hits = search(data, query, k, self.search_settings)
+        hits = search(data, query, k, self.search_settings, self._embedder)
         confident = is_confident(query, hits, data, self.answer_settings)
         answer = pick_answer(data, query, hits, self._embedder, self.answer_settings)
         passages = []
@@ -127,6 +127,15 @@ class Assistant:
         if doc is None:
             raise AssistantError(f"not an indexed document: {str(source)[:200]!r}")
         return doc.text
+
+    def locate(self, source: str, start: int) -> Passage | None:
+        """The indexed passage that holds a character offset: section and page for a shared link."""
+        for chunk in self.data.chunks:
+            if chunk.source == source and chunk.start <= start < chunk.end:
+                return Passage(rank=0, text=chunk.text, source=chunk.source, title=chunk.title,
+                               section=chunk.section, start=chunk.start, end=chunk.end, score=0.0,
+                               page=chunk.page, line=chunk.line)
+        return None
 
     def describe(self) -> str:
         sources = self.sources()

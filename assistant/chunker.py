@@ -228,7 +228,8 @@ def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, fu
             and min(word_count(prev.text), word_count(chunk.text)) < settings.min_words
             and word_count(doc.text[prev.start : chunk.end]) <= settings.max_words * 1.25
         ):
-            merged[-1] = _make_chunk(doc, prev.start, chunk.end, tuple(prev.section.split(" > ")) if prev.section else (), furniture)
+            section = tuple(prev.section.split(" > ")) if prev.section else ()
+            merged[-1] = _make_chunk(doc, prev.start, chunk.end, section, furniture)
         else:
             merged.append(chunk)
     return merged

@@ -130,6 +130,9 @@ def _open(args):
 
 def cmd_ask(args) -> int:
     if args.question is not None:
+        from .assistant import clean_question
+
+        clean_question(args.question)  # a bad question fails before the model loads
         bot = _open(args)
         _print_reply(bot.ask(args.question, history=args.history, k=args.k), args.json)
         return 0

@@ -11,7 +11,7 @@ import numpy as np
 from .chunker import ChunkSettings, chunk_document
 from .errors import AssistantError
 from .reader import iter_files, read_document
-from .store import clean_generations, load_index, write_index, write_lock
+from .store import clean_generations, fault_point, load_index, write_index, write_lock
 from .types import Chunk, Document, Skipped
 
 
@@ -35,7 +35,11 @@ class IndexSummary:
 
 def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSettings(),
                 embedder=None, progress: bool = False) -> IndexSummary:
-    """Index `corpus` into `index_dir`, re-embedding only new or changed files."""
+    """Index `corpus` into `index_dir`, re-embedding only new or changed files.
+
+    A corpus with nothing readable in it is refused rather than replacing a good index with
+    an empty one (a wrong folder or an unmounted drive looks exactly like that).
+    """
     started = time.perf_counter()
     corpus, index_dir = Path(corpus), Path(index_dir)
     if not corpus.is_dir():
@@ -48,6 +52,9 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         for source, path, reason in iter_files(corpus):
             result = read_document(path, source) if path is not None else Skipped(source, reason or "skipped")
             (skipped if isinstance(result, Skipped) else documents).append(result)
+        if not documents:
+            raise AssistantError(f"no readable documents in {corpus} ({len(skipped)} files skipped); "
+                                 "the index was not changed")
         chunks: list[Chunk] = []
         vectors: list[np.ndarray] = []
         to_embed: list[tuple[int, Chunk]] = []
@@ -71,6 +78,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
             fresh = embedder.encode([c.search_text for _, c in to_embed], progress=progress)
             for (position, _), vector in zip(to_embed, fresh):
                 vectors[position] = vector
+        fault_point("embedded")
         matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), dtype=np.float32)
         old_generation = previous.generation if previous else None
         write_index(index_dir, documents, chunks, matrix, settings.to_dict(),

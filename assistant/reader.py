@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,37 +26,58 @@ _MD_TITLE = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$")
 def iter_files(corpus: Path) -> Iterator[tuple[str, Path | None, str | None]]:
     """Yield (relative source, path, None) for candidate files or (source, None, reason) to skip.
 
-    Symlinks are not followed: a link could point outside the corpus, and a citation must
-    always name a file the user put in the corpus folder.
+    Symbolic links (to files or folders) are not followed: a link could point outside the
+    corpus, and a citation must always name a file the user put in the corpus folder.
+    Hidden names (starting with ".") are ignored. Files come before subfolders, both sorted.
     """
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")
-    for root, dirs, files in os.walk(corpus, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(root) / name
-            source = path.relative_to(corpus).as_posix()
-            if path.is_symlink():
-                yield source, None, "symbolic link (not followed)"
-            elif path.suffix.lower() not in TEXT_SUFFIXES:
-                yield source, None, f"unsupported file type '{path.suffix or name}'"
-            else:
-                yield source, path, None
+    yield from _walk(corpus, corpus)
+
+
+def _walk(folder: Path, corpus: Path) -> Iterator[tuple[str, Path | None, str | None]]:
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted((e for e in scan if not e.name.startswith(".")), key=lambda e: e.name)
+    except OSError as exc:
+        yield _printable(folder.relative_to(corpus).as_posix() + "/"), None, f"unreadable folder ({exc.strerror})"
+        return
+    folders = []
+    for entry in entries:
+        path = Path(entry.path)
+        source = path.relative_to(corpus).as_posix()
+        try:
+            link, is_dir, is_file = entry.is_symlink(), entry.is_dir(follow_symlinks=False), entry.is_file(
+                follow_symlinks=False)
+        except OSError as exc:
+            yield _printable(source), None, f"unreadable ({exc.strerror})"
+            continue
+        if _printable(source) != source:
+            yield _printable(source), None, "file name is not valid UTF-8"
+        elif link:
+            yield source, None, "symbolic link (not followed)"
+        elif is_dir:
+            folders.append(path)
+        elif not is_file:
+            yield source, None, "not a regular file"
+        elif path.suffix.lower() not in TEXT_SUFFIXES:
+            yield source, None, f"unsupported file type '{path.suffix or entry.name}'"
+        else:
+            yield source, path, None
+    for path in folders:
+        yield from _walk(path, corpus)
+
+
+def _printable(name: str) -> str:
+    """A file name that was not valid UTF-8 (undecodable bytes) shown with \\x escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_document(path: Path, source: str) -> Document | Skipped:
     """Decode one file; anything that is not usable text becomes a `Skipped` with the reason."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return Skipped(source, f"too large ({size // (1024 * 1024)} MiB > {MAX_FILE_BYTES // (1024 * 1024)} MiB limit)")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return Skipped(source, "vanished while indexing")
-    except OSError as exc:
-        return Skipped(source, f"unreadable ({exc.strerror or exc})")
+    raw = _read_regular_file(path)
+    if isinstance(raw, str):
+        return Skipped(source, raw)
     text, encoding = decode(raw)
     if text is None:
         return Skipped(source, "binary file")
@@ -68,6 +90,37 @@ def read_document(path: Path, source: str) -> Document | Skipped:
         sha256=hashlib.sha256(raw).hexdigest(),
         encoding=encoding,
     )
+
+
+def _read_regular_file(path: Path) -> bytes | str:
+    """The file's bytes, or the reason it cannot be read.
+
+    The checks are made on the opened file, not on its name, so a file swapped for a link,
+    a pipe or a huge file after the folder was listed is still refused: O_NOFOLLOW refuses
+    links, O_NONBLOCK stops a FIFO from blocking the open, and at most one byte more than the
+    limit is ever read. The text and its SHA-256 come from the same bytes, so a file that
+    changes while it is read is indexed as read and picked up by the next run.
+    """
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return "vanished while indexing"
+    except OSError as exc:
+        return "symbolic link (not followed)" if os.path.islink(path) else f"unreadable ({exc.strerror or exc})"
+    with open(fd, "rb") as handle:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return "not a regular file"
+            if info.st_size > MAX_FILE_BYTES:
+                return f"too large ({info.st_size / (1024 * 1024):.1f} MiB; the limit is {limit} MiB)"
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return f"unreadable ({exc.strerror or exc})"
+    if len(raw) > MAX_FILE_BYTES:
+        return f"too large (grew past the {limit} MiB limit while being read)"
+    return raw
 
 
 def decode(raw: bytes) -> tuple[str | None, str]:

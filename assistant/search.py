@@ -8,12 +8,12 @@ scores whose weight is chosen by `assistant eval`, and the other modes stay avai
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .store import IndexData
-from .text import tokenize
+from .text import answer_units, normalize, tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")
 # Words that make a question lean on the conversation ("How long is *their* contract?").
@@ -24,11 +24,14 @@ _ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|this|that|these|those|
 @dataclass(frozen=True)
 class SearchSettings:
     mode: str = "hybrid"
-    dense_weight: float = 0.5  # hybrid: weight of cosine; keyword gets 1 - dense_weight
+    dense_weight: float = 0.4  # hybrid: weight of cosine; keyword gets 1 - dense_weight
     candidates: int = 50
     rrf_k: int = 60
     history_weight: float = 0.5  # weight of the latest earlier question in a follow-up
     history_decay: float = 0.5  # each older question counts this much less
+    continuity: float = 0.1  # bonus for the passage that answered the previous question
+    rerank: int = 10  # top candidates re-scored by their best-matching sentence
+    sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
 
 
 @dataclass
@@ -37,9 +40,11 @@ class Query:
 
     text: str
     vector: np.ndarray  # history-blended, unit length
+    previous: Query | None  # the latest earlier question alone, when this one leans on it
     own_vector: np.ndarray  # the question alone, for "is this in the documents at all"
     terms: dict[str, float]
     own_terms: list[str]
+    sentences: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = field(default_factory=dict)  # row -> spans, vectors
 
 
 @dataclass
@@ -77,11 +82,19 @@ def make_query(question: str, history: list[str] | None, embedder, settings: Sea
         for t in set(tokenize(h)):
             if t not in terms:
                 terms[t] = w
-    return Query(question, blended.astype(np.float32), own, terms, own_terms)
+    previous = None
+    if earlier and weights[0] >= settings.history_weight:
+        previous = make_query(earlier[0], earlier[1:], embedder, settings)
+    return Query(question, blended.astype(np.float32), previous, own, terms, own_terms)
 
 
-def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
-    """Top-k chunks for the query under the chosen fusion mode."""
+def search(data: IndexData, query: Query, k: int, settings: SearchSettings, embedder=None) -> list[Hit]:
+    """Top-k chunks for the query under the chosen fusion mode.
+
+    With an embedder, the leading candidates are re-scored by their best sentence: a long
+    passage that holds one sentence answering the question ("Our county is home to over
+    750,000 people") is otherwise diluted by everything else it says.
+    """
     n = len(data.chunks)
     if n == 0:
         return []
@@ -102,6 +115,14 @@ def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> l
         fused = _rrf(dense, settings.rrf_k) + _rrf(keyword, settings.rrf_k)
     else:
         fused = settings.dense_weight * dense + (1 - settings.dense_weight) * keyword_norm
+    if query.previous is not None and settings.continuity:
+        # "How long is *their* contract?" most often continues the passage just shown.
+        shown = search(data, query.previous, 1, settings)
+        fused = fused + settings.continuity * (rows == shown[0].row) if shown else fused
+    if embedder is not None and settings.rerank and settings.sentence_weight and settings.mode != "keyword":
+        lead = np.argsort(-fused, kind="stable")[: settings.rerank]
+        fused = fused.copy()
+        fused[lead] += settings.sentence_weight * best_sentence_cosines(data, rows[lead], query, embedder)
     order = np.argsort(-fused, kind="stable")[:k]
     return [Hit(int(rows[i]), float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
 
@@ -110,3 +131,32 @@ def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
     ranks = np.empty(len(scores), dtype=np.float64)
     ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
     return 1.0 / (k + ranks)
+
+
+def sentence_vectors(data: IndexData, rows, query: Query, embedder) -> None:
+    """Embed the sentences of these chunk rows once per query (answer picking reuses them)."""
+    todo = [int(r) for r in rows if int(r) not in query.sentences]
+    spans = {}
+    texts = []
+    for row in todo:
+        chunk = data.chunks[row]
+        text = data.documents[chunk.source].text
+        spans[row] = answer_units(text, chunk.start, chunk.end)
+        texts.extend(normalize(text[s:e]) for s, e in spans[row])
+    vectors = embedder.encode(texts)
+    offset = 0
+    for row in todo:
+        n = len(spans[row])
+        query.sentences[row] = (spans[row], vectors[offset : offset + n])
+        offset += n
+
+
+def best_sentence_cosines(data: IndexData, rows: np.ndarray, query: Query, embedder) -> np.ndarray:
+    """For each chunk row, the highest cosine between the query and one of its sentences."""
+    sentence_vectors(data, rows, query, embedder)
+    best = np.zeros(len(rows), dtype=np.float32)
+    for i, row in enumerate(rows):
+        vectors = query.sentences[int(row)][1]
+        if len(vectors):
+            best[i] = float((vectors @ query.vector).max())
+    return best

@@ -4,16 +4,21 @@ Layout: `manifest.json` names the current generation folder (`gen-*`) that holds
 `documents.jsonl`, `chunks.jsonl`, `embeddings.npy`, `dense.faiss`, `keyword.npz` and
 `keyword_vocab.json`. A new generation is written and fsynced beside the old one, and
 `os.replace` of the manifest is the single commit point, so a reader (or a crash) only ever
-sees a whole index. Every file's SHA-256 is in the manifest and is checked at open.
+sees a whole index. Every file's SHA-256 is in the manifest, the manifest carries its own,
+and all are checked at open.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import time
 import uuid
 from dataclasses import dataclass, fields
@@ -23,7 +28,7 @@ import numpy as np
 
 from . import __version__
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256, file_sha256
-from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .errors import AssistantError, IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
 from .keyword import KeywordIndex
 from .types import Chunk, Document
 
@@ -31,7 +36,10 @@ FORMAT = "assistant-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = ".lock"
+FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", "keyword.npz", "keyword_vocab.json")
 REBUILD_HINT = "rebuild it with: assistant index --corpus CORPUS --index {index}"
+FAULT_ENV = "ASSISTANT_FAULT"  # test hook, see fault_point()
+_GENERATION = re.compile(r"gen-[0-9A-Za-z-]+")
 
 
 @dataclass
@@ -44,6 +52,21 @@ class IndexData:
     embeddings: np.ndarray
     dense: object  # faiss.Index
     keyword: KeywordIndex
+
+
+def fault_point(name: str) -> None:
+    """Fault injection for the crash and full-disk tests.
+
+    ASSISTANT_FAULT=kill:NAME sends SIGKILL to this process at point NAME; enospc:NAME fails
+    there as a full disk would. Unset (always, outside tests) it does nothing.
+    """
+    action, _, point = os.environ.get(FAULT_ENV, "").partition(":")
+    if point != name:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "enospc":
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -65,30 +88,67 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+def _manifest_sha256(manifest: dict) -> str:
+    """Checksum of the manifest's own content (every key but this one), canonical JSON."""
+    body = {key: value for key, value in manifest.items() if key != "manifest_sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embeddings: np.ndarray,
                 settings: dict, skipped: list[dict], corpus: Path) -> dict:
-    """Write a new generation and commit it by replacing the manifest; returns the manifest."""
+    """Write a new generation and commit it by replacing the manifest; returns the manifest.
+
+    Any failure before the commit (full disk, read-only folder) removes what this run wrote
+    and raises an AssistantError; the committed index is never touched.
+    """
+    generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp, final = index_dir / f"{generation}.tmp", index_dir / generation
+    tmp_manifest = index_dir / f"{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        manifest = _write_generation(index_dir, tmp, final, tmp_manifest, documents, chunks, embeddings,
+                                     settings, skipped, corpus)
+        os.replace(tmp_manifest, index_dir / MANIFEST)  # the commit point
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            tmp_manifest.unlink()
+        raise AssistantError(f"could not write the index at {index_dir} ({exc.strerror or exc}); "
+                             "the previous index is unchanged") from exc
+    fault_point("committed")
+    with contextlib.suppress(OSError):  # committed already; this only hurries durability
+        _fsync_dir(index_dir)
+    return manifest
+
+
+def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Path, documents: list[Document],
+                      chunks: list[Chunk], embeddings: np.ndarray, settings: dict, skipped: list[dict],
+                      corpus: Path) -> dict:
     import faiss
 
-    index_dir.mkdir(parents=True, exist_ok=True)
-    generation = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
-    tmp = index_dir / f"{generation}.tmp"
     tmp.mkdir()
+    fault_point("started")
     _write_jsonl(tmp / "documents.jsonl",
                  ({f.name: getattr(d, f.name) for f in fields(Document)} for d in documents))
+    fault_point("documents-written")
     _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
     np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
     dense = faiss.IndexFlatIP(DIMENSION)
     if len(embeddings):
         dense.add(np.ascontiguousarray(embeddings, dtype=np.float32))
-    faiss.write_index(dense, str(tmp / "dense.faiss"))
+    # FAISS's own format, written by Python so that a write error is an OSError with its errno.
+    with open(tmp / "dense.faiss", "wb") as handle:
+        handle.write(faiss.serialize_index(dense).tobytes())
     keyword = KeywordIndex.build([c.search_text for c in chunks])
     names = ["documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", *keyword.save(tmp)]
+    fault_point("files-written")
     for name in names:
         with open(tmp / name, "rb") as handle:
             os.fsync(handle.fileno())
     _fsync_dir(tmp)
-    os.replace(tmp, index_dir / generation)
+    os.replace(tmp, final)
+    _fsync_dir(index_dir)
+    fault_point("generation-renamed")
     by_source: dict[str, int] = {}
     for chunk in chunks:
         by_source[chunk.source] = by_source.get(chunk.source, 0) + 1
@@ -97,7 +157,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "generation": generation,
+        "generation": final.name,
         "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
                   "metric": "inner_product", "normalized": True},
         "chunking": settings,
@@ -107,21 +167,20 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
         "sources": {d.source: {"sha256": d.sha256, "title": d.title, "encoding": d.encoding,
                                "chunks": by_source.get(d.source, 0), "chars": len(d.text)} for d in documents},
         "skipped": skipped,
-        "files": {name: {"sha256": file_sha256(index_dir / generation / name),
-                         "bytes": (index_dir / generation / name).stat().st_size} for name in names},
+        "files": {name: {"sha256": file_sha256(final / name), "bytes": (final / name).stat().st_size}
+                  for name in names},
     }
-    tmp_manifest = index_dir / f"{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
+    manifest["manifest_sha256"] = _manifest_sha256(manifest)
     with open(tmp_manifest, "w", encoding="utf-8") as handle:
         json.dump(manifest, handle, indent=2, ensure_ascii=False)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp_manifest, index_dir / MANIFEST)  # the commit point
-    _fsync_dir(index_dir)
+    fault_point("manifest-written")
     return manifest
 
 
 def read_manifest(index_dir: Path) -> dict:
-    """The committed manifest, checked for format and model; raises a user-facing error."""
+    """The committed manifest, checked for format, model and its own checksum."""
     hint = REBUILD_HINT.format(index=index_dir)
     path = index_dir / MANIFEST
     if not index_dir.is_dir():
@@ -143,6 +202,14 @@ def read_manifest(index_dir: Path) -> dict:
         raise IndexMismatchError(
             f"index at {index_dir} was built with model {model.get('name')} "
             f"({str(model.get('sha256'))[:12]}…), not {MODEL_NAME}: {hint}")
+    if "manifest_sha256" not in manifest:
+        raise IndexCorruptError(f"index manifest {path} has no checksum (written by an older assistant): {hint}")
+    if manifest["manifest_sha256"] != _manifest_sha256(manifest):
+        raise IndexCorruptError(f"index manifest {path} is corrupt (checksum mismatch): {hint}")
+    files = manifest.get("files")
+    if (not _GENERATION.fullmatch(str(manifest.get("generation"))) or not isinstance(files, dict)
+            or set(files) != set(FILES)):
+        raise IndexCorruptError(f"index manifest {path} does not describe a complete index: {hint}")
     return manifest
 
 
@@ -156,17 +223,36 @@ def manifest_stamp(index_dir: Path) -> tuple[int, int] | None:
 
 
 def load_index(index_dir: Path) -> IndexData:
-    """Open the committed generation, verifying every file against its manifest checksum."""
+    """Open the committed generation, verifying every file against its manifest checksum.
+
+    If a writer commits (and removes the generation being read) during the load, the load
+    starts again on the new manifest rather than reporting the vanished files as corrupt.
+    """
+    for attempt in range(3):
+        stamp = manifest_stamp(index_dir)
+        try:
+            return _load(index_dir)
+        except IndexCorruptError:
+            if attempt == 2 or manifest_stamp(index_dir) == stamp:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load(index_dir: Path) -> IndexData:
     import faiss
 
     manifest = read_manifest(index_dir)
     hint = REBUILD_HINT.format(index=index_dir)
-    folder = index_dir / str(manifest.get("generation", ""))
-    for name, meta in (manifest.get("files") or {}).items():
+    folder = index_dir / manifest["generation"]
+    for name, meta in manifest["files"].items():
         path = folder / name
-        if not path.is_file():
-            raise IndexCorruptError(f"index file {path} is missing: {hint}")
-        if path.stat().st_size != meta.get("bytes") or file_sha256(path) != meta.get("sha256"):
+        try:
+            ok = path.stat().st_size == meta.get("bytes") and file_sha256(path) == meta.get("sha256")
+        except FileNotFoundError:
+            raise IndexCorruptError(f"index file {path} is missing: {hint}") from None
+        except OSError as exc:
+            raise IndexCorruptError(f"index file {path} is unreadable ({exc.strerror}): {hint}") from exc
+        if not ok:
             raise IndexCorruptError(f"index file {path} is corrupt (checksum mismatch): {hint}")
     try:
         documents = {row["source"]: Document(**row) for row in _read_jsonl(folder / "documents.jsonl")}
@@ -183,9 +269,16 @@ def load_index(index_dir: Path) -> IndexData:
 
 @contextlib.contextmanager
 def write_lock(index_dir: Path):
-    """Exclusive writer lock: a second `assistant index` on the same folder fails clearly."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(index_dir / LOCK, "a+")
+    """Exclusive writer lock: a second `assistant index` on the same folder fails clearly.
+
+    flock is released by the kernel when the holder dies, so a killed run never leaves a
+    stale lock behind.
+    """
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / LOCK, "a+")
+    except OSError as exc:
+        raise AssistantError(f"cannot write to the index folder {index_dir} ({exc.strerror or exc})") from exc
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -215,7 +308,8 @@ def clean_generations(index_dir: Path, keep_previous: str | None) -> None:
     for entry in index_dir.iterdir():
         name = entry.name
         if name.endswith(".tmp") or (name.startswith("gen-") and name not in (current, keep_previous)):
-            if entry.is_dir():
+            if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
-                entry.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    entry.unlink()

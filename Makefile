@@ -1,0 +1,46 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORPUS ?= corpus
+INDEX ?= index
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test lint eval index browser clean
+
+run: $(INDEX)/manifest.json
+	$(BIN)/python app.py
+
+# The venv is rebuilt only when pyproject.toml changes.
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Stale when any corpus file (or the folder itself: added/removed files) is newer than the index.
+$(INDEX)/manifest.json: $(BIN)/.installed $(CORPUS) $(shell find $(CORPUS) -type f 2>/dev/null)
+	$(BIN)/assistant index --corpus $(CORPUS) --index $(INDEX)
+	touch $@
+
+index: $(BIN)/.installed
+	$(BIN)/assistant index --corpus $(CORPUS) --index $(INDEX)
+
+# Debian's Chromium for the browser tests (Playwright's own browser download fails offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check assistant tests app.py benchmarks
+
+test: $(BIN)/.installed browser lint
+	$(BIN)/python -m pytest -q
+
+eval: $(INDEX)/manifest.json
+	@for mode in hybrid keyword dense rrf; do \
+		$(BIN)/assistant eval eval/questions.jsonl --index $(INDEX) --mode $$mode --split test; echo; done
+
+clean:
+	rm -rf $(INDEX) .pytest_cache test-artifacts

@@ -1,0 +1,48 @@
+"""Session fixtures: the real model is loaded once, the seed index is built once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+EVAL = ROOT / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embedder import get_embedder
+
+    return get_embedder()
+
+
+@pytest.fixture(scope="session")
+def seed_index_dir(tmp_path_factory, embedder) -> Path:
+    """An index of the seed corpus, built with the real model (read-only for tests)."""
+    from assistant.indexer import build_index
+
+    index_dir = tmp_path_factory.mktemp("seed") / "index"
+    build_index(CORPUS, index_dir, embedder=embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def bot(seed_index_dir, embedder):
+    from assistant import Assistant
+
+    return Assistant.open(seed_index_dir, embedder=embedder)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the seed corpus for tests that change files."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target

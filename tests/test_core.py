@@ -1,0 +1,211 @@
+"""End to end on the seed corpus: Python API, CLI, JSON contract, manifest, incremental index."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant
+from assistant.cli import main as cli_main
+from assistant.embedder import MODEL_SHA256
+from assistant.indexer import build_index
+from assistant.store import MANIFEST, file_sha256, read_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (question, expected source, a substring of the passage that answers it)
+SEED_QUESTIONS = [
+    ("How many partners does Lakeside Surgery have?", "healthcare-in-northamptonshire.txt", "62 partners"),
+    ("Which company is building the shared care record in Cambridgeshire and Peterborough?",
+     "healthcare-in-cambridgeshire.txt", "Orion Health"),
+    ("When was NHS-funded IVF suspended in Cambridgeshire?", "healthcare-in-cambridgeshire.txt", "suspend NHS-funded"),
+    ("How many GP practices are there in Cambridgeshire and Peterborough?", "healthcare-in-cambridgeshire.txt",
+     "85 GP practices"),
+    ("Which hospices are there in Cambridgeshire?", "healthcare-in-cambridgeshire.txt", "Arthur Rank Hospice"),
+    ("Why was the UnitingCare contract terminated?", "healthcare-in-cambridgeshire.txt", "not financially viable"),
+    ("How much would CareRooms pay homeowners per night?", "healthcare-in-cambridgeshire.txt", "£50 a night"),
+    ("Who managed NHS services in Northamptonshire between 1947 and 1974?", "healthcare-in-northamptonshire.txt",
+     "Oxford Regional Hospital Board"),
+    ("How many integrated care systems were announced alongside Northamptonshire?",
+     "northamptonshire-new-integrated-care-system.txt", "13 new Integrated Care Systems"),
+    ("What are the three key aims the government wants ICSs to deliver?",
+     "northamptonshire-new-integrated-care-system.txt", "improving health services"),
+    ("Who is the independent chair of NHCP?", "northamptonshire-new-integrated-care-system.txt", "Naomi Eisenstadt"),
+    ("How many additional hospital beds will be needed by 2025 if nothing changes?",
+     "becoming-an-integrated-care-system.txt", "500 additional hospital beds"),
+    ("How many people live in Northamptonshire?", "becoming-an-integrated-care-system.txt", "750,000 people"),
+    ("What is a long-stay patient?", "becoming-an-integrated-care-system.txt", "21 days or more"),
+    ("Which general hospitals serve Northamptonshire?", "healthcare-in-northamptonshire.txt", "Kettering General Hospital"),
+    ("What did the Care Quality Commission review find about care for older people?",
+     "nhcp-why-we-must-change.txt", "improvements are needed"),
+]
+
+REPLY_KEYS = {"question", "answer", "confident", "passages"}
+PASSAGE_KEYS = {"rank", "text", "source", "title", "section", "start", "end", "score"}
+
+
+@pytest.mark.parametrize("question,source,expected", SEED_QUESTIONS, ids=[q[0][:40] for q in SEED_QUESTIONS])
+def test_seed_question_finds_its_source(bot, question, source, expected):
+    reply = bot.ask(question, k=5)
+    assert reply.confident
+    assert reply.passages[0].source == source
+    assert any(expected in p.text for p in reply.passages), [p.text[:80] for p in reply.passages]
+
+
+def test_seed_questions_mostly_answered_first(bot):
+    top1 = sum(expected in bot.ask(q).passages[0].text for q, _, expected in SEED_QUESTIONS)
+    assert top1 >= 14
+
+
+def test_python_api_reply_contract(bot):
+    reply = bot.ask("How many partners does Lakeside Surgery have?", history=None, k=3)
+    data = reply.to_dict()
+    assert REPLY_KEYS <= set(data)
+    assert len(data["passages"]) == 3
+    assert "62 partners" in data["answer"]
+    assert data["confident"] is True
+    for rank, passage in enumerate(data["passages"], 1):
+        assert PASSAGE_KEYS <= set(passage)
+        assert passage["rank"] == rank
+        assert isinstance(passage["score"], float) and isinstance(passage["start"], int)
+        assert bot.read_source(passage["source"])[passage["start"] : passage["end"]] == passage["text"]
+    text = bot.read_source(data["answer_source"])
+    assert " ".join(text[data["answer_start"] : data["answer_end"]].split()) == data["answer"]
+    json.dumps(data)  # serialisable as is
+
+
+def test_follow_up_uses_history(bot):
+    first = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
+    reply = bot.ask("How long is their contract?", history=[first])
+    assert any("eight-year contract" in p.text for p in reply.passages[:3])
+    assert "eight-year" in reply.answer
+
+
+def test_off_topic_is_not_confident(bot):
+    reply = bot.ask("What is the best recipe for lasagne?")
+    assert reply.confident is False
+    assert reply.answer == "I couldn't find this in the documents."
+    assert reply.passages and all(p.strength == "weak" for p in reply.passages)
+
+
+def test_cli_ask_json_and_stdin(seed_index_dir):
+    lines = "\n".join([
+        "How many partners does Lakeside Surgery have?",
+        json.dumps({"question": "How long is their contract?",
+                    "history": ["Which company is building the shared care record in Cambridgeshire and Peterborough?"]}),
+    ])
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--index", str(seed_index_dir), "--json", "--k", "2"],
+                         input=lines, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    replies = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(replies) == 2
+    for reply in replies:
+        assert REPLY_KEYS <= set(reply) and len(reply["passages"]) == 2
+        assert all(PASSAGE_KEYS <= set(p) for p in reply["passages"])
+    assert "62 partners" in replies[0]["answer"]
+    assert "eight-year" in replies[1]["answer"]
+
+
+def test_cli_ask_human_output(seed_index_dir, capsys, monkeypatch):
+    assert cli_main(["ask", "How many partners does Lakeside Surgery have?", "--index", str(seed_index_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Answer: ") and "62 partners" in out.splitlines()[0]
+    assert "[1] Healthcare in Northamptonshire" in out and "healthcare-in-northamptonshire.txt:" in out
+
+
+def test_index_env_variable_is_the_default(seed_index_dir, capsys, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_INDEX", str(seed_index_dir))
+    assert cli_main(["sources"]) == 0
+    assert "healthcare-in-cambridgeshire.txt" in capsys.readouterr().out
+
+
+def test_manifest_describes_the_index(seed_index_dir):
+    manifest = read_manifest(seed_index_dir)
+    assert manifest["format_version"] == 1
+    assert manifest["model"]["sha256"] == MODEL_SHA256 and manifest["model"]["dimension"] == 384
+    assert manifest["chunking"]["max_words"] > 0
+    assert set(manifest["sources"]) == {p.name for p in (ROOT / "corpus").iterdir()}
+    for name, meta in manifest["sources"].items():
+        assert meta["sha256"] == file_sha256(ROOT / "corpus" / name)
+    generation = seed_index_dir / manifest["generation"]
+    assert {"dense.faiss", "chunks.jsonl", "embeddings.npy", "keyword.npz"} <= set(manifest["files"])
+    for name, meta in manifest["files"].items():
+        assert file_sha256(generation / name) == meta["sha256"]
+
+
+def test_incremental_reindex(corpus_copy, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    first = build_index(corpus_copy, index_dir, embedder=embedder)
+    assert first.embedded == first.chunks and first.reused == 0
+
+    again = build_index(corpus_copy, index_dir, embedder=embedder)
+    assert again.embedded == 0 and again.reused == first.documents and again.chunks == first.chunks
+
+    changed = corpus_copy / "healthcare-in-northamptonshire.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") +
+                       "\n==Parking==\nThe hospital car park has 1,234 spaces for visitors.\n", encoding="utf-8")
+    (corpus_copy / "northamptonshire-new-integrated-care-system.txt").unlink()
+    third = build_index(corpus_copy, index_dir, embedder=embedder)
+    bot = Assistant.open(index_dir, embedder=embedder)
+    own_chunks = sum(1 for c in bot.data.chunks if c.source == "healthcare-in-northamptonshire.txt")
+    assert third.embedded == own_chunks and third.reused == 3 and third.removed == 1
+    reply = bot.ask("How many car park spaces are there for visitors?")
+    assert "1,234 spaces" in reply.passages[0].text
+    assert "northamptonshire-new-integrated-care-system.txt" not in {s.source for s in bot.sources()}
+    generations = [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")]
+    assert len(generations) <= 2 and not list(index_dir.glob("*.tmp"))
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_error_empty_question(seed_index_dir, capsys):
+    assert cli_main(["ask", "   ", "--index", str(seed_index_dir)]) == 1
+    assert "question is empty" in _error_line(capsys)
+
+
+def test_error_missing_index(tmp_path, capsys):
+    assert cli_main(["ask", "anything", "--index", str(tmp_path / "nope")]) == 1
+    line = _error_line(capsys)
+    assert "no index at" in line and "assistant index" in line
+
+
+def test_error_missing_corpus(tmp_path, capsys):
+    assert cli_main(["index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")]) == 1
+    assert "corpus folder not found" in _error_line(capsys)
+
+
+def test_error_index_built_with_another_model(seed_index_dir, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index_dir, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["model"]["name"] = "sentence-transformers/all-mpnet-base-v2"
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    assert cli_main(["ask", "anything", "--index", str(copy)]) == 1
+    line = _error_line(capsys)
+    assert "all-mpnet-base-v2" in line and "rebuild" in line
+
+
+def test_error_wrong_flag_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["ask", "question", "--bogus"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --bogus" in _error_line(capsys)
+
+
+def test_cli_subprocess_error_has_no_traceback(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "hello", "--index", str(tmp_path)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr

@@ -1,0 +1,119 @@
+"""Web fixtures: one app server and one headless Chromium per session, on the shared `bot`."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on, for a test's own server."""
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def web_app(bot):
+    """The real page and API, built on the session's Assistant (the model loads once)."""
+    from assistant.web import build_blocks
+
+    return build_blocks(bot)
+
+
+@pytest.fixture(scope="session")
+def server_url(web_app) -> Iterator[str]:
+    """The app served on a free 127.0.0.1 port in this process, with the production launch options."""
+    from assistant.web import launch_options
+
+    options = launch_options(server_name="127.0.0.1", server_port=_free_port())
+    web_app.launch(**options, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{options['server_port']}/"
+    web_app.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    with playwright_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class PageWatch:
+    """What a page did that a test may check: URLs it requested and dialogs it opened."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+
+    def outside_hosts(self) -> list[str]:
+        return [
+            u
+            for u in self.requests
+            if urlparse(u).scheme not in ("data", "blob", "about") and urlparse(u).hostname != "127.0.0.1"
+        ]
+
+
+def _open_page(browser, width: int, height: int):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    watch = PageWatch()
+    page.on("request", lambda request: watch.requests.append(request.url))
+
+    def on_dialog(dialog) -> None:
+        watch.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.set_default_timeout(20_000)
+    return page, watch
+
+
+@pytest.fixture
+def desktop(browser, server_url):
+    """A fresh 1400 px wide page; fails the test if it fetched anything from outside 127.0.0.1."""
+    page, watch = _open_page(browser, 1400, 900)
+    page.watch = watch
+    yield page
+    page.close()
+    assert watch.outside_hosts() == [], "the page requested outside hosts"
+    assert watch.dialogs == [], "a dialog fired"
+
+
+@pytest.fixture
+def phone(browser, server_url):
+    """A fresh 390 px wide page (a phone in portrait)."""
+    page, watch = _open_page(browser, 390, 844)
+    page.watch = watch
+    yield page
+    page.close()
+    assert watch.outside_hosts() == []
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
