@@ -23,7 +23,7 @@ class AnswerSettings:
     rank_weight: float = 0.3
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
     threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain
-    strong: float = 0.45  # a passage at or above this cosine is shown as a strong match
+    strong: float = 0.8  # a passage scoring at least this share of the best one is a strong match
 
 
 @dataclass
@@ -79,3 +79,10 @@ def is_confident(query: Query, hits: list[Hit], data: IndexData, settings: Answe
 
 def best_cosine(query: Query, hits: list[Hit], data: IndexData) -> float:
     return max((h.dense for h in hits), default=0.0)
+
+
+def strength(hit: Hit, best: Hit, confident: bool, settings: AnswerSettings) -> str:
+    """The score in words: "strong" for the best passage of a confident reply and its close rivals."""
+    if not confident or best.score <= 0:
+        return "weak"
+    return "strong" if hit.score >= settings.strong * best.score else "weak"

@@ -8,7 +8,7 @@ import time
 import unicodedata
 from pathlib import Path
 
-from .answer import AnswerSettings, is_confident, pick_answer
+from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError
 from .search import SearchSettings, make_query, search
 from .store import IndexData, load_index, manifest_stamp
@@ -101,7 +101,7 @@ class Assistant:
             passages.append(Passage(
                 rank=rank, text=chunk.text, source=chunk.source, title=chunk.title, section=chunk.section,
                 start=chunk.start, end=chunk.end, score=round(hit.score, 4), page=chunk.page, line=chunk.line,
-                strength="strong" if confident and hit.dense >= self.answer_settings.strong else "weak",
+                strength=strength(hit, hits[0], confident, self.answer_settings),
             ))
         return Reply(
             question=question,

@@ -47,8 +47,9 @@ def _walk(folder: Path, corpus: Path) -> Iterator[tuple[str, Path | None, str | 
         path = Path(entry.path)
         source = path.relative_to(corpus).as_posix()
         try:
-            link, is_dir, is_file = entry.is_symlink(), entry.is_dir(follow_symlinks=False), entry.is_file(
-                follow_symlinks=False)
+            link = entry.is_symlink()
+            is_dir = entry.is_dir(follow_symlinks=False)
+            is_file = entry.is_file(follow_symlinks=False)
         except OSError as exc:
             yield _printable(source), None, f"unreadable ({exc.strerror})"
             continue

@@ -31,7 +31,7 @@ class SearchSettings:
     history_decay: float = 0.5  # each older question counts this much less
     continuity: float = 0.1  # bonus for the passage that answered the previous question
     rerank: int = 10  # top candidates re-scored by their best-matching sentence
-    sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
+    sentence_weight: float = 0.0  # weight of that best sentence cosine in the final score
 
 
 @dataclass

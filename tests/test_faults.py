@@ -250,7 +250,7 @@ def test_the_model_is_shared_safely_by_concurrent_questions(bot):
     questions = [CHAIR, SHARED_CARE, "How many partners does Lakeside Surgery have?", "What is a long-stay patient?"]
     serial = {q: bot.ask(q).to_dict() for q in questions}
     with ThreadPoolExecutor(max_workers=8) as pool:
-        replies = list(pool.map(lambda q: (q, bot.ask(q).to_dict()), questions * 3))
+        replies = list(pool.map(lambda q: (q, bot.ask(q).to_dict()), questions * 2))
     assert all(reply == serial[q] for q, reply in replies)
 
 
