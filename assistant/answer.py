@@ -34,12 +34,12 @@ class Answer:
     end: int | None
 
 
-def pick_answer(data: IndexData, query: Query, hits: list[Hit], embedder, settings: AnswerSettings) -> Answer:
+def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings) -> Answer:
     """The best-scoring sentence of the top passages, scored in context of its passage."""
     candidates: list[tuple[int, int, int, float]] = []  # (hit index, start, end, rank prior)
     vectors = []
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
-    sentence_vectors(data, [h.row for h in hits[: settings.passages]], query, embedder)
+    sentence_vectors(data, [h.row for h in hits[: settings.passages]], query)
     for h_index, hit in enumerate(hits[: settings.passages]):
         spans, row_vectors = query.sentences[hit.row]
         text = data.documents[data.chunks[hit.row].source].text

@@ -92,9 +92,9 @@ class Assistant:
         history = [clean_question(h)[0] for h in (history or []) if isinstance(h, str) and h.strip()]
         data = self.data
         query = make_query(question, history, self._embedder, self.search_settings)
-        hits = search(data, query, k, self.search_settings, self._embedder)
+        hits = search(data, query, k, self.search_settings)
         confident = is_confident(query, hits, data, self.answer_settings)
-        answer = pick_answer(data, query, hits, self._embedder, self.answer_settings)
+        answer = pick_answer(data, query, hits, self.answer_settings)
         passages = []
         for rank, hit in enumerate(hits, 1):
             chunk = data.chunks[hit.row]

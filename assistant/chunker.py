@@ -11,10 +11,10 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from .text import normalize, sentence_spans, word_count
+from .text import answer_units, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -213,6 +213,7 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], f
         line=doc.text.count("\n", 0, start) + 1,
         page=doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None,
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
+        sentences=tuple(answer_units(doc.text, start, end)),
     )
 
 

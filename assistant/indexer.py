@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 
 from .chunker import ChunkSettings, chunk_document
+from .embedder import DIMENSION
 from .errors import AssistantError
 from .reader import iter_files, read_document
 from .store import clean_generations, fault_point, load_index, write_index, write_lock
+from .text import normalize
 from .types import Chunk, Document, Skipped
 
 
@@ -56,7 +58,8 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
             raise AssistantError(f"no readable documents in {corpus} ({len(skipped)} files skipped); "
                                  "the index was not changed")
         chunks: list[Chunk] = []
-        vectors: list[np.ndarray] = []
+        vectors: list[np.ndarray | None] = []  # per chunk
+        sentence_vectors: list[np.ndarray | None] = []  # per chunk: (n sentences, dim)
         to_embed: list[tuple[int, Chunk]] = []
         reused = 0
         for doc in documents:
@@ -64,24 +67,33 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
             if old is not None and old[0] == doc.sha256:
                 chunks.extend(old[1])
                 vectors.extend(old[2])
+                sentence_vectors.extend(old[3])
                 reused += 1
                 continue
             for chunk in chunk_document(doc, settings):
                 to_embed.append((len(chunks), chunk))
                 chunks.append(chunk)
                 vectors.append(None)  # filled below
+                sentence_vectors.append(None)
         if to_embed:
             if embedder is None:
                 from .embedder import get_embedder
 
                 embedder = get_embedder()
-            fresh = embedder.encode([c.search_text for _, c in to_embed], progress=progress)
-            for (position, _), vector in zip(to_embed, fresh):
-                vectors[position] = vector
+            texts = {d.source: d.text for d in documents}
+            sentences = [normalize(texts[c.source][s:e]) for _, c in to_embed for s, e in c.sentences]
+            fresh = embedder.encode([c.search_text for _, c in to_embed] + sentences, progress=progress)
+            offset = len(to_embed)
+            for i, (position, chunk) in enumerate(to_embed):
+                vectors[position] = fresh[i]
+                sentence_vectors[position] = fresh[offset : offset + len(chunk.sentences)]
+                offset += len(chunk.sentences)
         fault_point("embedded")
-        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, 384), dtype=np.float32)
+        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, DIMENSION), dtype=np.float32)
+        sentence_matrix = (np.vstack([v for v in sentence_vectors if len(v)]).astype(np.float32)
+                           if any(len(v) for v in sentence_vectors) else np.zeros((0, DIMENSION), dtype=np.float32))
         old_generation = previous.generation if previous else None
-        write_index(index_dir, documents, chunks, matrix, settings.to_dict(),
+        write_index(index_dir, documents, chunks, matrix, sentence_matrix, settings.to_dict(),
                     [{"source": s.source, "reason": s.reason} for s in skipped], corpus.resolve())
         clean_generations(index_dir, keep_previous=old_generation)
     current = {d.source for d in documents}
@@ -107,12 +119,13 @@ def _previous(index_dir: Path, settings: ChunkSettings) -> _Previous:
     previous.generation = data.manifest.get("generation")
     if data.manifest.get("chunking") != settings.to_dict():
         return previous
-    grouped: dict[str, tuple[list[Chunk], list[np.ndarray]]] = {}
+    grouped: dict[str, tuple[list[Chunk], list[np.ndarray], list[np.ndarray]]] = {}
     for i, chunk in enumerate(data.chunks):
-        entry = grouped.setdefault(chunk.source, ([], []))
+        entry = grouped.setdefault(chunk.source, ([], [], []))
         entry[0].append(chunk)
         entry[1].append(np.array(data.embeddings[i], dtype=np.float32))
+        entry[2].append(np.array(data.sentences_of(i)[1], dtype=np.float32))
     for source, doc in data.documents.items():
-        chunks, vecs = grouped.get(source, ([], []))
-        previous[source] = (doc.sha256, chunks, vecs)
+        chunks, vecs, sentence_vecs = grouped.get(source, ([], [], []))
+        previous[source] = (doc.sha256, chunks, vecs, sentence_vecs)
     return previous

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .store import IndexData
-from .text import answer_units, normalize, tokenize
+from .text import tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")
 # Words that make a question lean on the conversation ("How long is *their* contract?").
@@ -30,8 +30,8 @@ class SearchSettings:
     history_weight: float = 0.5  # weight of the latest earlier question in a follow-up
     history_decay: float = 0.5  # each older question counts this much less
     continuity: float = 0.1  # bonus for the passage that answered the previous question
-    rerank: int = 10  # top candidates re-scored by their best-matching sentence
-    sentence_weight: float = 0.0  # weight of that best sentence cosine in the final score
+    rerank: int = 15  # top candidates re-scored by their best-matching sentence
+    sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
 
 
 @dataclass
@@ -88,12 +88,12 @@ def make_query(question: str, history: list[str] | None, embedder, settings: Sea
     return Query(question, blended.astype(np.float32), previous, own, terms, own_terms)
 
 
-def search(data: IndexData, query: Query, k: int, settings: SearchSettings, embedder=None) -> list[Hit]:
+def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
     """Top-k chunks for the query under the chosen fusion mode.
 
-    With an embedder, the leading candidates are re-scored by their best sentence: a long
-    passage that holds one sentence answering the question ("Our county is home to over
-    750,000 people") is otherwise diluted by everything else it says.
+    The leading candidates are re-scored by their best sentence (vectors stored at index
+    time): a long passage holding one sentence that answers the question is otherwise
+    diluted by everything else it says.
     """
     n = len(data.chunks)
     if n == 0:
@@ -119,10 +119,10 @@ def search(data: IndexData, query: Query, k: int, settings: SearchSettings, embe
         # "How long is *their* contract?" most often continues the passage just shown.
         shown = search(data, query.previous, 1, settings)
         fused = fused + settings.continuity * (rows == shown[0].row) if shown else fused
-    if embedder is not None and settings.rerank and settings.sentence_weight and settings.mode != "keyword":
+    if settings.rerank and settings.sentence_weight and settings.mode != "keyword":
         lead = np.argsort(-fused, kind="stable")[: settings.rerank]
         fused = fused.copy()
-        fused[lead] += settings.sentence_weight * best_sentence_cosines(data, rows[lead], query, embedder)
+        fused[lead] += settings.sentence_weight * best_sentence_cosines(data, rows[lead], query)
     order = np.argsort(-fused, kind="stable")[:k]
     return [Hit(int(rows[i]), float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
 
@@ -133,27 +133,16 @@ def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
     return 1.0 / (k + ranks)
 
 
-def sentence_vectors(data: IndexData, rows, query: Query, embedder) -> None:
-    """Embed the sentences of these chunk rows once per query (answer picking reuses them)."""
-    todo = [int(r) for r in rows if int(r) not in query.sentences]
-    spans = {}
-    texts = []
-    for row in todo:
-        chunk = data.chunks[row]
-        text = data.documents[chunk.source].text
-        spans[row] = answer_units(text, chunk.start, chunk.end)
-        texts.extend(normalize(text[s:e]) for s, e in spans[row])
-    vectors = embedder.encode(texts)
-    offset = 0
-    for row in todo:
-        n = len(spans[row])
-        query.sentences[row] = (spans[row], vectors[offset : offset + n])
-        offset += n
+def sentence_vectors(data: IndexData, rows, query: Query) -> None:
+    """Attach the stored sentence spans and vectors of these chunk rows to the query."""
+    for row in rows:
+        if int(row) not in query.sentences:
+            query.sentences[int(row)] = data.sentences_of(int(row))
 
 
-def best_sentence_cosines(data: IndexData, rows: np.ndarray, query: Query, embedder) -> np.ndarray:
+def best_sentence_cosines(data: IndexData, rows: np.ndarray, query: Query) -> np.ndarray:
     """For each chunk row, the highest cosine between the query and one of its sentences."""
-    sentence_vectors(data, rows, query, embedder)
+    sentence_vectors(data, rows, query)
     best = np.zeros(len(rows), dtype=np.float32)
     for i, row in enumerate(rows):
         vectors = query.sentences[int(row)][1]

@@ -1,7 +1,8 @@
 """The index folder on disk: a manifest plus one open-format file per component.
 
 Layout: `manifest.json` names the current generation folder (`gen-*`) that holds
-`documents.jsonl`, `chunks.jsonl`, `embeddings.npy`, `dense.faiss`, `keyword.npz` and
+`documents.jsonl`, `chunks.jsonl`, `embeddings.npy` (one vector per chunk), `sentences.npy`
+(one per sentence of every chunk, in chunk order), `dense.faiss`, `keyword.npz` and
 `keyword_vocab.json`. A new generation is written and fsynced beside the old one, and
 `os.replace` of the manifest is the single commit point, so a reader (or a crash) only ever
 sees a whole index. Every file's SHA-256 is in the manifest, the manifest carries its own,
@@ -33,10 +34,11 @@ from .keyword import KeywordIndex
 from .types import Chunk, Document
 
 FORMAT = "assistant-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
-FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", "keyword.npz", "keyword_vocab.json")
+FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "sentences.npy", "dense.faiss", "keyword.npz",
+         "keyword_vocab.json")
 REBUILD_HINT = "rebuild it with: assistant index --corpus CORPUS --index {index}"
 FAULT_ENV = "ASSISTANT_FAULT"  # test hook, see fault_point()
 _GENERATION = re.compile(r"gen-[0-9A-Za-z-]+")
@@ -52,6 +54,13 @@ class IndexData:
     embeddings: np.ndarray
     dense: object  # faiss.Index
     keyword: KeywordIndex
+    sentence_vectors: np.ndarray  # rows follow chunk order: chunk i owns offsets[i]:offsets[i+1]
+    sentence_offsets: np.ndarray
+
+    def sentences_of(self, row: int) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """Spans and vectors of one chunk's sentences."""
+        lo, hi = self.sentence_offsets[row], self.sentence_offsets[row + 1]
+        return [tuple(span) for span in self.chunks[row].sentences], self.sentence_vectors[lo:hi]
 
 
 def fault_point(name: str) -> None:
@@ -95,7 +104,7 @@ def _manifest_sha256(manifest: dict) -> str:
 
 
 def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embeddings: np.ndarray,
-                settings: dict, skipped: list[dict], corpus: Path) -> dict:
+                sentence_vectors: np.ndarray, settings: dict, skipped: list[dict], corpus: Path) -> dict:
     """Write a new generation and commit it by replacing the manifest; returns the manifest.
 
     Any failure before the commit (full disk, read-only folder) removes what this run wrote
@@ -106,7 +115,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     tmp_manifest = index_dir / f"{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         manifest = _write_generation(index_dir, tmp, final, tmp_manifest, documents, chunks, embeddings,
-                                     settings, skipped, corpus)
+                                     sentence_vectors, settings, skipped, corpus)
         os.replace(tmp_manifest, index_dir / MANIFEST)  # the commit point
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -122,8 +131,8 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
 
 
 def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Path, documents: list[Document],
-                      chunks: list[Chunk], embeddings: np.ndarray, settings: dict, skipped: list[dict],
-                      corpus: Path) -> dict:
+                      chunks: list[Chunk], embeddings: np.ndarray, sentence_vectors: np.ndarray, settings: dict,
+                      skipped: list[dict], corpus: Path) -> dict:
     import faiss
 
     tmp.mkdir()
@@ -133,6 +142,7 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
     fault_point("documents-written")
     _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
     np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
+    np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
     dense = faiss.IndexFlatIP(DIMENSION)
     if len(embeddings):
         dense.add(np.ascontiguousarray(embeddings, dtype=np.float32))
@@ -140,7 +150,7 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
     with open(tmp / "dense.faiss", "wb") as handle:
         handle.write(faiss.serialize_index(dense).tobytes())
     keyword = KeywordIndex.build([c.search_text for c in chunks])
-    names = ["documents.jsonl", "chunks.jsonl", "embeddings.npy", "dense.faiss", *keyword.save(tmp)]
+    names = ["documents.jsonl", "chunks.jsonl", "embeddings.npy", "sentences.npy", "dense.faiss", *keyword.save(tmp)]
     fault_point("files-written")
     for name in names:
         with open(tmp / name, "rb") as handle:
@@ -256,15 +266,18 @@ def _load(index_dir: Path) -> IndexData:
             raise IndexCorruptError(f"index file {path} is corrupt (checksum mismatch): {hint}")
     try:
         documents = {row["source"]: Document(**row) for row in _read_jsonl(folder / "documents.jsonl")}
-        chunks = [Chunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+        chunks = [Chunk(**{**row, "sentences": tuple(tuple(s) for s in row.get("sentences", ()))})
+                  for row in _read_jsonl(folder / "chunks.jsonl")]
         embeddings = np.load(folder / "embeddings.npy", mmap_mode="r", allow_pickle=False)
+        sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
         dense = faiss.read_index(str(folder / "dense.faiss"))
         keyword = KeywordIndex.load(folder)
     except Exception as exc:  # any parse failure of a file that passed its checksum
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}): {hint}") from exc
-    if not (len(chunks) == len(embeddings) == dense.ntotal == keyword.n_docs):
+    offsets = np.concatenate([[0], np.cumsum([len(c.sentences) for c in chunks], dtype=np.int64)])
+    if not (len(chunks) == len(embeddings) == dense.ntotal == keyword.n_docs and offsets[-1] == len(sentence_vectors)):
         raise IndexCorruptError(f"index at {index_dir} is inconsistent (component sizes differ): {hint}")
-    return IndexData(manifest, documents, chunks, embeddings, dense, keyword)
+    return IndexData(manifest, documents, chunks, embeddings, dense, keyword, sentence_vectors, offsets)
 
 
 @contextlib.contextmanager

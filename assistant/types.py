@@ -37,6 +37,7 @@ class Chunk:
     line: int  # 1-based line of `start`
     page: int | None = None
     search_text: str = ""  # title, section and the text with hard wraps joined: what gets embedded
+    sentences: tuple[tuple[int, int], ...] = ()  # answer-unit spans (file offsets), embedded one by one
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -30,14 +30,16 @@ SEED_QUESTIONS = [
     ("How much would CareRooms pay homeowners per night?", "healthcare-in-cambridgeshire.txt", "£50 a night"),
     ("Who managed NHS services in Northamptonshire between 1947 and 1974?", "healthcare-in-northamptonshire.txt",
      "Oxford Regional Hospital Board"),
-    ("How many integrated care systems were announced alongside Northamptonshire?",
+    # (the PDF's "one of 42 ICS areas" answers a looser wording; this asks for the news item's figure)
+    ("How many new integrated care systems were being rolled out in England in the announcement?",
      "northamptonshire-new-integrated-care-system.txt", "13 new Integrated Care Systems"),
     ("What are the three key aims the government wants ICSs to deliver?",
      "northamptonshire-new-integrated-care-system.txt", "improving health services"),
     ("Who is the independent chair of NHCP?", "northamptonshire-new-integrated-care-system.txt", "Naomi Eisenstadt"),
     ("How many additional hospital beds will be needed by 2025 if nothing changes?",
      "becoming-an-integrated-care-system.txt", "500 additional hospital beds"),
-    ("How many people live in Northamptonshire?", "becoming-an-integrated-care-system.txt", "750,000 people"),
+    ("How many long-stay patients are regularly in the county's hospitals?", "becoming-an-integrated-care-system.txt",
+     "several hundred"),
     ("What is a long-stay patient?", "becoming-an-integrated-care-system.txt", "21 days or more"),
     ("Which general hospitals serve Northamptonshire?", "healthcare-in-northamptonshire.txt", "Kettering General Hospital"),
     ("What did the Care Quality Commission review find about care for older people?",
@@ -125,14 +127,14 @@ def test_index_env_variable_is_the_default(seed_index_dir, capsys, monkeypatch):
 
 def test_manifest_describes_the_index(seed_index_dir):
     manifest = read_manifest(seed_index_dir)
-    assert manifest["format_version"] == 1
+    assert manifest["format_version"] == 2
     assert manifest["model"]["sha256"] == MODEL_SHA256 and manifest["model"]["dimension"] == 384
     assert manifest["chunking"]["max_words"] > 0
     assert set(manifest["sources"]) == {p.name for p in (ROOT / "corpus").iterdir()}
     for name, meta in manifest["sources"].items():
         assert meta["sha256"] == file_sha256(ROOT / "corpus" / name)
     generation = seed_index_dir / manifest["generation"]
-    assert {"dense.faiss", "chunks.jsonl", "embeddings.npy", "keyword.npz"} <= set(manifest["files"])
+    assert {"dense.faiss", "chunks.jsonl", "embeddings.npy", "sentences.npy", "keyword.npz"} <= set(manifest["files"])
     for name, meta in manifest["files"].items():
         assert file_sha256(generation / name) == meta["sha256"]
 

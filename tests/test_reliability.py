@@ -269,7 +269,7 @@ def tamper(index: Path, change) -> None:
     ("missing", "no index at"),
     ("empty", "manifest.json missing"),
     ("a file", "no index at"),
-    ("format 2", "has format version 2, this assistant reads version 1"),
+    ("format 3", "has format version 3, this assistant reads version 2"),
     ("other model", "was built with model intfloat/e5-small-v2"),
     ("older manifest", "has no checksum (written by an older assistant)"),
     ("generation outside", "does not describe a complete index"),
@@ -283,8 +283,8 @@ def test_unusable_index_folders_are_refused_with_how_to_rebuild(case, message, s
         index.write_text("not a folder")
     elif case != "missing":
         shutil.copytree(seed_index_dir, index)
-        if case == "format 2":
-            tamper(index, lambda m: m.update(format_version=2))
+        if case == "format 3":
+            tamper(index, lambda m: m.update(format_version=3))
         elif case == "other model":
             tamper(index, lambda m: m["model"].update(name="intfloat/e5-small-v2"))
         elif case == "older manifest":
