@@ -42,6 +42,14 @@ def clean_question(question: object) -> tuple[str, str | None]:
     return cleaned, notice
 
 
+def _usable(earlier: object) -> str | None:
+    """An earlier question worth using as context; noise in the history is dropped, not fatal."""
+    try:
+        return clean_question(earlier)[0]
+    except AssistantError:
+        return None
+
+
 class Assistant:
     """Answers questions from one index folder; safe to share between threads.
 
@@ -57,6 +65,7 @@ class Assistant:
         self._stamp = manifest_stamp(self.index_dir)
         self._embedder = embedder
         self._reload_lock = threading.Lock()
+        self._failed: tuple[int, int] | None = None
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
 
@@ -76,12 +85,12 @@ class Assistant:
         stamp = manifest_stamp(self.index_dir)
         if stamp is not None and stamp != self._stamp:
             with self._reload_lock:
-                if stamp != self._stamp:
+                if stamp != self._stamp and stamp != self._failed:
                     try:
                         self._data = load_index(self.index_dir)
                         self._stamp = stamp
                     except AssistantError:
-                        pass  # keep answering from the index we have
+                        self._failed = stamp  # keep answering from the index we have; don't re-verify each ask
         return self._data
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 5) -> Reply:
@@ -89,7 +98,7 @@ class Assistant:
         question, notice = clean_question(question)
         if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
             raise AssistantError(f"k must be a whole number from 1 to {MAX_K}")
-        history = [clean_question(h)[0] for h in (history or []) if isinstance(h, str) and h.strip()]
+        history = [earlier for earlier in map(_usable, history or []) if earlier]
         data = self.data
         query = make_query(question, history, self._embedder, self.search_settings)
         hits = search(data, query, k, self.search_settings)

@@ -31,14 +31,19 @@ def _index_arg(parser: argparse.ArgumentParser) -> None:
                         help="index folder (default: $ASSISTANT_INDEX or ./index)")
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
-    if not 1 <= number <= 50:
-        raise argparse.ArgumentTypeError("must be from 1 to 50")
-    return number
+def _bounded(low: int, high: int):
+    """An argparse type for a whole number in [low, high], so a bad value is a usage error (exit 2)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}")
+        return number
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--corpus", type=Path, default=Path(os.environ.get("ASSISTANT_CORPUS", "corpus")),
                        metavar="DIR", help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
     _index_arg(index)
-    index.add_argument("--max-words", type=int, default=None, help="largest chunk in words (default 120)")
+    index.add_argument("--max-words", type=_bounded(20, 400), default=None,
+                       help="largest chunk in words (20-400, default 120)")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ask = commands.add_parser("ask", help="answer a question (or one per line from stdin)",
@@ -63,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                               'starting with { is {"question": ..., "history": [...]}.')
     ask.add_argument("question", nargs="?", help="the question; omit to read questions from stdin")
     _index_arg(ask)
-    ask.add_argument("--k", type=_positive, default=5, help="passages to return (1-50, default 5)")
+    ask.add_argument("--k", type=_bounded(1, 50), default=5, help="passages to return (1-50, default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
                      help="an earlier question of the conversation (repeatable, oldest first)")
@@ -112,8 +118,6 @@ def cmd_index(args) -> int:
     from .indexer import build_index
 
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
-    if not 20 <= settings.max_words <= 400:
-        raise AssistantError("--max-words must be from 20 to 400")
     summary = build_index(args.corpus, _index_dir(args), settings,
                           progress=not args.quiet and sys.stderr.isatty())
     for skipped in summary.skipped:

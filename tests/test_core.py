@@ -211,3 +211,28 @@ def test_cli_subprocess_error_has_no_traceback(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr
+
+
+def test_noise_in_history_is_dropped_not_fatal(bot):
+    first = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
+    reply = bot.ask("How long is their contract?", history=["?!", "   ", first])
+    assert "eight-year" in reply.answer
+
+
+def test_a_failed_reload_is_not_retried_on_every_question(seed_index_dir, tmp_path, embedder, monkeypatch):
+    import shutil
+
+    import assistant.assistant as module
+
+    copy = tmp_path / "index"
+    shutil.copytree(seed_index_dir, copy)
+    bot = Assistant.open(copy, embedder=embedder)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    manifest["created"] = "tampered"  # breaks the manifest's own checksum
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    calls = []
+    real_load = module.load_index
+    monkeypatch.setattr(module, "load_index", lambda path: calls.append(path) or real_load(path))
+    for _ in range(3):
+        assert "62 partners" in bot.ask("How many partners does Lakeside Surgery have?").answer
+    assert len(calls) == 1

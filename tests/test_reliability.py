@@ -335,7 +335,9 @@ def test_wrong_flags_are_usage_errors(argv, message, capsys):
     assert line.startswith("assistant") and message in line
 
 
-def test_out_of_range_chunk_size_is_refused(tmp_path, capsys):
-    assert cli_main(["index", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"), "--max-words", "5"]) == 1
-    assert error_line(capsys.readouterr().err) == "assistant: error: --max-words must be from 20 to 400"
+def test_out_of_range_chunk_size_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["index", "--corpus", str(tmp_path), "--index", str(tmp_path / "i"), "--max-words", "5"])
+    assert exc.value.code == 2
+    assert error_line(capsys.readouterr().err).endswith("argument --max-words: must be from 20 to 400")
     assert not (tmp_path / "i").exists()
