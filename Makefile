@@ -10,7 +10,9 @@ export GRADIO_ANALYTICS_ENABLED := False
 
 .PHONY: run test lint eval index browser clean
 
-run: $(INDEX)/manifest.json
+# `assistant index` is incremental: with nothing changed it takes well under a second and does
+# not load the model, so running it every time is how a missing or stale index gets rebuilt.
+run: index
 	$(BIN)/python app.py
 
 # The venv is rebuilt only when pyproject.toml changes.
@@ -18,11 +20,6 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
-
-# Stale when any corpus file (or the folder itself: added/removed files) is newer than the index.
-$(INDEX)/manifest.json: $(BIN)/.installed $(CORPUS) $(shell find $(CORPUS) -type f 2>/dev/null)
-	$(BIN)/assistant index --corpus $(CORPUS) --index $(INDEX)
 	touch $@
 
 index: $(BIN)/.installed
@@ -33,12 +30,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check assistant tests app.py benchmarks
+	$(BIN)/ruff check assistant tests app.py benchmarks docs
 
 test: $(BIN)/.installed browser lint
 	$(BIN)/python -m pytest -q
 
-eval: $(INDEX)/manifest.json
+eval: index
 	@for mode in hybrid keyword dense rrf; do \
 		$(BIN)/assistant eval eval/questions.jsonl --index $(INDEX) --mode $$mode --split test; echo; done
 

@@ -1,13 +1,15 @@
-"""The web handlers and HTML rendering, called in-process on the real seed index."""
+"""The web handlers (the page's events and the `ask` endpoint), called in-process on the real seed index."""
 
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
 from assistant import web
+from assistant import web_render as render
 from assistant.web import WebChat
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
@@ -40,16 +42,6 @@ def test_respond_shows_the_question_at_once_then_the_cited_answer(chat):
     assert turns == [{"question": SHARED_CARE, "html": turns[0]["html"], "ok": True}]
 
 
-def test_answer_sentence_is_marked_inside_its_passage_snippet(chat, bot):
-    reply = bot.ask(SHARED_CARE).to_dict()
-    html_ = web.render_reply(reply)
-    holder = next(p for p in reply["passages"] if web.answer_focus(reply, p))
-    snippet = html_.split(web.esc(web.span_link(holder["source"], holder["start"], holder["end"])), 1)[1]
-    snippet = snippet.split("</blockquote>", 1)[0]
-    assert '<mark class="answer-mark">' in snippet
-    assert "<strong>shared</strong> <strong>care</strong> <strong>record</strong>" in snippet
-
-
 def test_follow_up_uses_earlier_questions(chat):
     _, turns, _ = final(chat, SHARED_CARE)
     html_, turns, _ = final(chat, FOLLOW_UP, turns)
@@ -66,10 +58,12 @@ def test_off_topic_says_so_and_offers_weak_passages(chat):
     assert "answer-mark" not in body
 
 
-def test_user_errors_become_a_message_not_a_traceback(chat):
+def test_user_errors_become_a_message_not_a_traceback(chat, caplog):
+    caplog.set_level(logging.INFO, logger="assistant.web")
     html_, turns, _ = final(chat, "???")
     assert '<p class="error">the question has no words in it</p>' in html_
     assert turns[0]["ok"] is False
+    assert [(r.getMessage(), r.exc_info) for r in caplog.records] == [("refused question: the question has no words in it", None)]
     # A failed turn is not sent as history for the next question.
     _, turns, _ = final(chat, SHARED_CARE, turns)
     assert turns[1]["ok"] is True
@@ -83,65 +77,30 @@ def test_unexpected_errors_are_caught_and_logged(caplog):
     html_, turns, _ = final(WebChat(Broken()), "anything")
     assert "Something went wrong" in html_ and "boom" not in html_ and "Traceback" not in html_
     assert "boom" in caplog.text
+    assert caplog.records[-1].exc_info is not None  # the server's log keeps the traceback
 
 
 def test_blank_question_does_nothing(chat):
-    assert list(chat.respond("   ", [])) == [(web.render_transcript([]), [], "")]
+    assert list(chat.respond("   ", [])) == [(render.render_transcript([]), [], "")]
 
 
 def test_question_and_document_text_are_escaped(chat):
     html_, turns, _ = final(chat, XSS)
     assert "<img" not in html_
     assert "&lt;img src=x onerror=alert(1)&gt;" in html_
-    reply = {
-        "question": XSS,
-        "answer": XSS,
-        "confident": True,
-        "answer_source": "a.txt",
-        "answer_start": 0,
-        "answer_end": len(XSS),
-        "notice": XSS,
-        "passages": [
-            {
-                "rank": 1,
-                "text": XSS + " more text",
-                "source": 'a".txt',
-                "title": XSS,
-                "section": XSS,
-                "start": 0,
-                "end": len(XSS) + 10,
-                "score": 0.9,
-                "page": None,
-                "line": 1,
-                "strength": "strong",
-            }
-        ],
-    }
-    rendered = web.render_reply(reply)
-    assert "<img" not in rendered and 'a".txt' not in rendered
-    assert "<img" not in web.render_document(XSS, XSS, XSS + "\nbody", (0, 5), XSS)
-    assert "<img" not in web.render_examples([XSS])
-    sources = [SimpleNamespace(source=XSS, title=XSS, chunks=1, chars=10)]
-    assert "<img" not in web.render_sources(sources)
-    assert "<img" not in web.render_header(XSS)
-
-
-def test_notice_is_shown(bot):
-    reply = bot.ask("care " * 1200).to_dict()
-    assert "question truncated to 2000 characters" in web.render_reply(reply)
 
 
 def test_clear_resets_the_chat(chat):
-    assert chat.clear() == (web.render_transcript([]), [], "")
+    assert chat.clear() == (render.render_transcript([]), [], "")
 
 
 def test_citation_opens_the_span_in_the_viewer_with_its_section(chat, bot):
     passage = next(p for p in bot.ask(SHARED_CARE).passages if p.section)
     evt = gr.EventData(None, {"source": passage.source, "start": str(passage.start), "end": str(passage.end)})
     viewer, tabs = chat.open_link(evt)
-    assert f'<mark class="cited">{web.esc(passage.text)}</mark>' in viewer
-    assert f'<span class="section">{web.esc(passage.section)}</span>' in viewer
-    assert web.esc(passage.title) in viewer and "Link to this passage" in viewer
+    assert f'<mark class="cited">{render.esc(passage.text)}</mark>' in viewer
+    assert f'<span class="section">{render.esc(passage.section)}</span>' in viewer
+    assert render.esc(passage.title) in viewer and "Link to this passage" in viewer
     assert tabs.selected == "document"
 
 
@@ -158,7 +117,7 @@ def test_viewer_only_opens_indexed_files(chat, bot, monkeypatch):
 def test_a_bad_span_opens_the_whole_document_unmarked(chat, bot, start, end):
     source = bot.sources()[0]
     viewer = chat.document_html(source.source, start, end)
-    assert "<mark" not in viewer and web.esc(source.title) in viewer
+    assert "<mark" not in viewer and render.esc(source.title) in viewer
 
 
 def test_load_opens_the_span_named_in_the_url(chat, bot):
@@ -168,13 +127,13 @@ def test_load_opens_the_span_named_in_the_url(chat, bot):
     assert "5 documents" in header
     assert examples.count('class="example"') == 4
     assert sources.count('class="open-source"') == len(bot.sources())
-    assert f'<mark class="cited">{web.esc(passage.text)}</mark>' in viewer
+    assert f'<mark class="cited">{render.esc(passage.text)}</mark>' in viewer
     assert tabs.selected == "document"
 
 
 def test_load_without_a_url_shows_the_sources(chat):
     *_, viewer, tabs = chat.load(SimpleNamespace(query_params={}))
-    assert viewer == web.VIEWER_START and tabs.selected == "sources"
+    assert viewer == render.VIEWER_START and tabs.selected == "sources"
 
 
 def test_example_click_asks_the_question(chat):
@@ -190,18 +149,13 @@ def test_ask_endpoint_returns_the_contract(chat, bot):
         chat.ask(SHARED_CARE, None, 0)
 
 
-def test_snippet_is_short_and_keeps_the_answer():
-    text = "word " * 200 + "The answer sentence is here. " + "tail " * 200
-    focus = (text.index("The answer"), text.index("here.") + 5)
-    html_ = web.render_snippet(text, focus, ["answer"])
-    assert html_.startswith("… ") and html_.endswith(" …")
-    assert '<mark class="answer-mark">The <strong>answer</strong> sentence is here.</mark>' in html_
-    assert len(html_) < web.SNIPPET_CHARS + 120
-
-
-def test_span_link_is_a_relative_query():
-    assert web.span_link("dir/a b.txt", 3, 9) == "?source=dir%2Fa+b.txt&start=3&end=9"
-    assert web.span_link("a.txt") == "?source=a.txt"
+def test_refused_api_question_logs_one_line_and_no_traceback(chat, caplog, capsys):
+    caplog.set_level(logging.INFO, logger="assistant.web")
+    with pytest.raises(gr.Error, match="the question is empty") as raised:
+        chat.ask("   ")
+    assert raised.value.print_exception is False  # Gradio's queue would print the traceback otherwise
+    assert [(r.getMessage(), r.exc_info) for r in caplog.records] == [("refused question: the question is empty", None)]
+    assert "Traceback" not in caplog.text + capsys.readouterr().err
 
 
 def test_launch_options_are_local_and_private(monkeypatch):
@@ -213,6 +167,7 @@ def test_launch_options_are_local_and_private(monkeypatch):
     monkeypatch.setenv("GRADIO_SERVER_PORT", "9000")
     assert (web.launch_options()["server_name"], web.launch_options()["server_port"]) == ("0.0.0.0", 9000)
     assert all(path.exists() for path in options["css_paths"])
+    assert options["max_file_size"] == web.MAX_FILE_SIZE and "allowed_paths" not in options
 
 
 def test_app_has_a_bounded_queue_one_api_and_no_analytics(web_app):
