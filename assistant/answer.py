@@ -72,13 +72,13 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
     return Answer(normalize(text[start:end]), source, start, end)
 
 
-def is_confident(query: Query, hits: list[Hit], data: IndexData, settings: AnswerSettings) -> bool:
-    """Whether the corpus holds an answer: the best passage's cosine with the question."""
-    return bool(hits) and best_cosine(query, hits, data) >= settings.threshold
+def is_confident(hits: list[Hit], settings: AnswerSettings) -> bool:
+    """Whether the corpus holds an answer: the best passage's cosine with the (history-aware) question.
 
-
-def best_cosine(query: Query, hits: list[Hit], data: IndexData) -> float:
-    return max((h.dense for h in hits), default=0.0)
+    Measured on the labelled set, cosine separated unrelated questions cleanly where BM25 and
+    fused scores did not; the threshold was chosen on the dev half.
+    """
+    return max((h.dense for h in hits), default=0.0) >= settings.threshold
 
 
 def strength(hit: Hit, best: Hit, confident: bool, settings: AnswerSettings) -> str:

@@ -102,7 +102,7 @@ class Assistant:
         data = self.data
         query = make_query(question, history, self._embedder, self.search_settings)
         hits = search(data, query, k, self.search_settings)
-        confident = is_confident(query, hits, data, self.answer_settings)
+        confident = is_confident(hits, self.answer_settings)
         answer = pick_answer(data, query, hits, self.answer_settings)
         passages = []
         for rank, hit in enumerate(hits, 1):

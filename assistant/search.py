@@ -41,9 +41,7 @@ class Query:
     text: str
     vector: np.ndarray  # history-blended, unit length
     previous: Query | None  # the latest earlier question alone, when this one leans on it
-    own_vector: np.ndarray  # the question alone, for "is this in the documents at all"
-    terms: dict[str, float]
-    own_terms: list[str]
+    terms: dict[str, float]  # stemmed words: 1.0 for the question's own, less for earlier ones
     sentences: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = field(default_factory=dict)  # row -> spans, vectors
 
 
@@ -66,17 +64,19 @@ def history_weights(question: str, history: list[str], settings: SearchSettings)
 
 
 def make_query(question: str, history: list[str] | None, embedder, settings: SearchSettings) -> Query:
+    """The question with its latest (up to three) earlier questions, embedded in one batch."""
     earlier = [h for h in reversed(history or []) if h and h.strip()][:3]
+    return _build_query(question, earlier, embedder.encode([question, *earlier]), settings)
+
+
+def _build_query(question: str, earlier: list[str], vectors: np.ndarray, settings: SearchSettings) -> Query:
     weights = history_weights(question, earlier, settings)
-    vectors = embedder.encode([question, *earlier])
-    own = vectors[0]
-    blended = own.copy()
+    blended = vectors[0].copy()
     for w, v in zip(weights, vectors[1:]):
         blended = blended + w * v
     blended = blended / (np.linalg.norm(blended) or 1.0)
-    own_terms = tokenize(question)
     terms: dict[str, float] = {}
-    for t in own_terms:
+    for t in tokenize(question):
         terms[t] = terms.get(t, 0.0) + 1.0
     for w, h in zip(weights, earlier):
         for t in set(tokenize(h)):
@@ -84,8 +84,8 @@ def make_query(question: str, history: list[str] | None, embedder, settings: Sea
                 terms[t] = w
     previous = None
     if earlier and weights[0] >= settings.history_weight:
-        previous = make_query(earlier[0], earlier[1:], embedder, settings)
-    return Query(question, blended.astype(np.float32), previous, own, terms, own_terms)
+        previous = _build_query(earlier[0], earlier[1:], vectors[1:], settings)
+    return Query(question, blended.astype(np.float32), previous, terms)
 
 
 def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
