@@ -6,6 +6,7 @@ a source file, with its exact span, so it can be highlighted and checked.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,10 @@ import numpy as np
 from .search import Hit, Query, sentence_vectors
 from .store import IndexData
 from .text import normalize, tokenize, word_count
+
+# Plain-English cues that a sentence leads into the next one (a list, an elaboration).
+_ANNOUNCES = re.compile(r":\s*$|\b(?:below|as follows|the following)\b", re.IGNORECASE)
+_CONTINUES = re.compile(r"[\W_]*(?:this|these|it|they|such|that)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -62,12 +67,18 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
     h_index, start, end, _ = candidates[best]
     source = data.chunks[hits[h_index].row].source
     text = data.documents[source].text
-    # An answer often runs over two sentences ("...:" then the list, or a claim then its figure).
-    neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(candidates) and candidates[i][0] == h_index]
-    if neighbours:
-        other = max(neighbours, key=lambda i: scores[i])
-        short = word_count(text[start:end]) < 8 or text[start:end].rstrip().endswith(":")
-        if scores[other] >= settings.pair_ratio * scores[best] or (short and other > best):
+    # An answer often runs over two sentences: an announcement then its list ("...set out
+    # below."), a claim then its elaboration ("This includes ..."), or two halves that both match.
+    following = best + 1 if best + 1 < len(candidates) and candidates[best + 1][0] == h_index else None
+    preceding = best - 1 if best > 0 and candidates[best - 1][0] == h_index else None
+    sentence = text[start:end]
+    if following is not None and (word_count(sentence) < 8 or _ANNOUNCES.search(sentence)
+                                  or _CONTINUES.match(text, candidates[following][1])):
+        end = candidates[following][2]
+    else:
+        neighbours = [i for i in (preceding, following) if i is not None]
+        other = max(neighbours, key=lambda i: scores[i]) if neighbours else None
+        if other is not None and scores[other] >= settings.pair_ratio * scores[best]:
             start, end = min(start, candidates[other][1]), max(end, candidates[other][2])
     return Answer(normalize(text[start:end]), source, start, end)
 

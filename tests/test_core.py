@@ -236,3 +236,41 @@ def test_a_failed_reload_is_not_retried_on_every_question(seed_index_dir, tmp_pa
     for _ in range(3):
         assert "62 partners" in bot.ask("How many partners does Lakeside Surgery have?").answer
     assert len(calls) == 1
+
+
+def test_answer_joins_a_sentence_that_announces_or_continues(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "council.md").write_text(
+        "# Council services\n\n"
+        "The council runs many services for residents of the borough. This includes libraries, parks and bin "
+        "collections. Opening hours vary by season and are posted at each site.\n\n"
+        "## Aims\n\nThe council has agreed its three aims for the next five years, which are set out below.\n\n"
+        "- Cleaner streets for every ward\n- Faster planning decisions\n- Warmer homes for older people\n",
+        encoding="utf-8")
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    bot = Assistant.open(tmp_path / "index", embedder=embedder)
+    services = bot.ask("What services does the council run for residents?")
+    assert "libraries, parks" in services.answer
+    aims = bot.ask("What three aims has the council agreed?")
+    assert "Cleaner streets" in aims.answer
+    text = bot.read_source("council.md")
+    assert " ".join(text[aims.answer_start : aims.answer_end].split()) == aims.answer
+
+
+def test_stored_sentence_vectors_match_their_sentences(bot, embedder):
+    """Sentence re-ranking and answer picking use vectors stored at index time: they must be right."""
+    from assistant.search import SearchSettings, best_sentence_cosines, make_query
+    from assistant.text import normalize
+
+    data = bot.data
+    row = next(i for i, c in enumerate(data.chunks) if "62 partners" in c.text)
+    spans, vectors = data.sentences_of(row)
+    text = bot.read_source(data.chunks[row].source)
+    assert len(spans) == len(vectors) >= 2
+    fresh = embedder.encode([normalize(text[s:e]) for s, e in spans])
+    assert abs(fresh - vectors).max() < 1e-4
+    query = make_query("How many partners does Lakeside Surgery have?", None, embedder, SearchSettings())
+    best = best_sentence_cosines(data, [row], query)[0]
+    assert abs(best - float((fresh @ query.vector).max())) < 1e-4
+    assert best > float(data.embeddings[row] @ query.vector)  # the one sentence beats the whole passage
