@@ -103,7 +103,7 @@ def _blocks(text: str, title: str) -> list[_Block]:
         stripped = line.strip()
         if _FENCE.match(line):
             in_code = not in_code
-            current = _extend(blocks, current, start, end, "code", headings, new=not in_code and False)
+            current = _extend(blocks, current, start, end, "code", headings, new=False)
             continue
         if in_code:
             current = _extend(blocks, current, start, end, "code", headings, new=False)

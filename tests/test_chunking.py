@@ -95,3 +95,14 @@ def test_answer_units_break_at_bullets():
     text = "There are three:\n- Alpha hospice, run by A\n- Beta hospice, run by B"
     units = [text[s:e] for s, e in answer_units(text, 0, len(text))]
     assert units == ["There are three:", "- Alpha hospice, run by A", "- Beta hospice, run by B"]
+
+
+def test_code_fences_keep_comment_lines_out_of_headings():
+    text = ("# Tool\n\n## Install\n\nRun this script:\n\n```sh\n# not a heading\npip install tool\n\n"
+            "tool --init\n```\n\n## Use\n\nCall it.\n")
+    chunks = chunk_document(_doc(text, title="Tool"))
+    install = [c for c in chunks if c.section == "Install"]
+    assert install and "# not a heading" in install[0].text and "tool --init" in install[0].text
+    assert {c.section for c in chunks} == {"Install", "Use"}
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
