@@ -26,6 +26,7 @@ class SearchSettings:
     mode: str = "hybrid"
     dense_weight: float = 0.4  # hybrid: weight of cosine; keyword gets 1 - dense_weight
     candidates: int = 50
+    keyword_floor: float = 0.3  # see search(): share of the ideal BM25 score used as the least scale
     rrf_k: int = 60
     history_weight: float = 0.5  # weight of the latest earlier question in a follow-up
     history_decay: float = 0.5  # each older question counts this much less
@@ -105,7 +106,10 @@ def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> l
     rows = np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], keyword_rows]))
     dense = np.asarray(data.embeddings[rows], dtype=np.float32) @ query.vector
     keyword = keyword_all[rows]
-    top_keyword = float(keyword.max()) if len(keyword) else 0.0
+    # Scale BM25 by the best candidate, but never by less than a share of the score a passage
+    # holding every query word would get: a best match on common words alone stays weak.
+    top_keyword = max(float(keyword.max()) if len(keyword) else 0.0,
+                      settings.keyword_floor * data.keyword.ideal_score(query.terms))
     keyword_norm = keyword / top_keyword if top_keyword > 0 else np.zeros_like(keyword)
     if settings.mode == "dense":
         fused = dense

@@ -30,7 +30,7 @@ import numpy as np
 from . import __version__
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256, file_sha256
 from .errors import AssistantError, IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
-from .keyword import KeywordIndex
+from .keyword import K1, TOKENIZER, B, KeywordIndex
 from .types import Chunk, Document
 
 FORMAT = "assistant-index"
@@ -171,7 +171,7 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
         "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
                   "metric": "inner_product", "normalized": True},
         "chunking": settings,
-        "keyword": {"algorithm": "bm25", "k1": 1.2, "b": 0.75, "tokenizer": "snowball-english-stopwords-v1"},
+        "keyword": {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER},
         "corpus": str(corpus),
         "counts": {"documents": len(documents), "chunks": len(chunks), "skipped": len(skipped)},
         "sources": {d.source: {"sha256": d.sha256, "title": d.title, "encoding": d.encoding,

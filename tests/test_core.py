@@ -274,3 +274,24 @@ def test_stored_sentence_vectors_match_their_sentences(bot, embedder):
     best = best_sentence_cosines(data, [row], query)[0]
     assert abs(best - float((fresh @ query.vector).max())) < 1e-4
     assert best > float(data.embeddings[row] @ query.vector)  # the one sentence beats the whole passage
+
+
+def test_keyword_scale_has_a_floor(bot, embedder):
+    """A best BM25 match on a few common words must not count as a perfect keyword match."""
+    import dataclasses
+
+    from assistant.keyword import KeywordIndex
+    from assistant.search import SearchSettings, make_query, search
+
+    index = KeywordIndex.build(["alpha beta", "alpha gamma delta", "epsilon"])
+    terms = {"alpha": 1.0, "delta": 1.0}
+    assert index.ideal_score(terms) == pytest.approx((index.idf("alpha") + index.idf("delta")) * 2.2)
+    assert index.scores(terms).max() < index.ideal_score(terms)
+
+    plain = SearchSettings(sentence_weight=0.0, continuity=0.0)
+    query = make_query("Which lasagne recipe do county services recommend?", None, embedder, plain)
+    unfloored = search(bot.data, query, 1, dataclasses.replace(plain, keyword_floor=0.0))[0]
+    floored = search(bot.data, query, 1, plain)[0]
+    weight = 1 - plain.dense_weight
+    assert unfloored.score == pytest.approx(plain.dense_weight * unfloored.dense + weight, abs=1e-5)
+    assert floored.score < plain.dense_weight * floored.dense + weight - 0.05
