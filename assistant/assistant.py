@@ -12,7 +12,7 @@ from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError
 from .search import SearchSettings, make_query, search
 from .store import IndexData, load_index, manifest_stamp
-from .types import Passage, Reply, SourceInfo
+from .types import Chunk, Passage, Reply, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
@@ -40,6 +40,12 @@ def clean_question(question: object) -> tuple[str, str | None]:
         cleaned = cleaned[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or cleaned[:MAX_QUESTION_CHARS]
         notice = f"question truncated to {MAX_QUESTION_CHARS} characters"
     return cleaned, notice
+
+
+def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "weak") -> Passage:
+    return Passage(rank=rank, text=chunk.text, source=chunk.source, title=chunk.title, section=chunk.section,
+                   start=chunk.start, end=chunk.end, score=score, page=chunk.page, line=chunk.line,
+                   strength=strength)
 
 
 def _usable(earlier: object) -> str | None:
@@ -104,14 +110,9 @@ class Assistant:
         hits = search(data, query, k, self.search_settings)
         confident = is_confident(hits, self.answer_settings)
         answer = pick_answer(data, query, hits, self.answer_settings)
-        passages = []
-        for rank, hit in enumerate(hits, 1):
-            chunk = data.chunks[hit.row]
-            passages.append(Passage(
-                rank=rank, text=chunk.text, source=chunk.source, title=chunk.title, section=chunk.section,
-                start=chunk.start, end=chunk.end, score=round(hit.score, 4), page=chunk.page, line=chunk.line,
-                strength=strength(hit, hits[0], confident, self.answer_settings),
-            ))
+        passages = [_passage(data.chunks[hit.row], rank, round(hit.score, 4),
+                             strength(hit, hits[0], confident, self.answer_settings))
+                    for rank, hit in enumerate(hits, 1)]
         return Reply(
             question=question,
             answer=answer.text if confident else NOT_FOUND,
@@ -141,9 +142,7 @@ class Assistant:
         """The indexed passage that holds a character offset: section and page for a shared link."""
         for chunk in self.data.chunks:
             if chunk.source == source and chunk.start <= start < chunk.end:
-                return Passage(rank=0, text=chunk.text, source=chunk.source, title=chunk.title,
-                               section=chunk.section, start=chunk.start, end=chunk.end, score=0.0,
-                               page=chunk.page, line=chunk.line)
+                return _passage(chunk)
         return None
 
     def describe(self) -> str:

@@ -89,9 +89,8 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
                 sentence_vectors[position] = fresh[offset : offset + len(chunk.sentences)]
                 offset += len(chunk.sentences)
         fault_point("embedded")
-        matrix = np.vstack(vectors).astype(np.float32) if vectors else np.zeros((0, DIMENSION), dtype=np.float32)
-        sentence_matrix = (np.vstack([v for v in sentence_vectors if len(v)]).astype(np.float32)
-                           if any(len(v) for v in sentence_vectors) else np.zeros((0, DIMENSION), dtype=np.float32))
+        matrix = _stack([np.reshape(v, (1, DIMENSION)) for v in vectors])
+        sentence_matrix = _stack(sentence_vectors)
         old_generation = previous.generation if previous else None
         write_index(index_dir, documents, chunks, matrix, sentence_matrix, settings.to_dict(),
                     [{"source": s.source, "reason": s.reason} for s in skipped], corpus.resolve())
@@ -102,6 +101,11 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         removed=len([s for s in previous if s not in current]), skipped=skipped,
         seconds=time.perf_counter() - started,
     )
+
+
+def _stack(blocks: list[np.ndarray]) -> np.ndarray:
+    """Rows of (n, DIMENSION) blocks as one float32 matrix; an empty list gives (0, DIMENSION)."""
+    return np.concatenate([np.zeros((0, DIMENSION), dtype=np.float32), *blocks]).astype(np.float32)
 
 
 class _Previous(dict):
