@@ -6,18 +6,14 @@ a source file, with its exact span, so it can be highlighted and checked.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from .qtype import answer_type, holds_type
 from .search import Hit, Query, sentence_vectors
 from .store import IndexData
-from .text import normalize, tokenize, word_count
-
-# Plain-English cues that a sentence leads into the next one (a list, an elaboration).
-_ANNOUNCES = re.compile(r":\s*$|\b(?:below|as follows|the following)\b", re.IGNORECASE)
-_CONTINUES = re.compile(r"[\W_]*(?:this|these|it|they|such|that)\b", re.IGNORECASE)
+from .text import ANNOUNCES, CONTINUES, normalize, tokenize, word_count
 
 
 @dataclass(frozen=True)
@@ -26,8 +22,11 @@ class AnswerSettings:
     semantic_weight: float = 1.0
     lexical_weight: float = 1.0
     rank_weight: float = 0.3
+    type_weight: float = 0.2  # bonus for a sentence holding the kind of thing asked for (a number for "how many")
+    join_back: bool = True  # an answer sentence opening with "It", "This"... takes the sentence before it
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
-    threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain
+    threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain...
+    sentence_threshold: float = 0.45  # ...unless one sentence of a top passage reaches this cosine
     strong: float = 0.8  # a passage scoring at least this share of the best one is a strong match
 
 
@@ -56,13 +55,16 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
     total_idf = sum(data.keyword.idf(t) * w for t, w in query.terms.items()) or 1.0
+    kind = answer_type(query.text)
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         chunk = data.chunks[hits[h_index].row]
-        words = set(tokenize(data.documents[chunk.source].text[s:e]))
+        sentence_text = data.documents[chunk.source].text[s:e]
+        words = set(tokenize(sentence_text))
         lexical = sum(data.keyword.idf(t) * w for t, w in query.terms.items() if t in words) / total_idf
+        typed = settings.type_weight * holds_type(sentence_text, kind, query.text) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
-                      + settings.rank_weight * prior)
+                      + settings.rank_weight * prior + typed)
     best = int(np.argmax(scores))
     h_index, start, end, _ = candidates[best]
     source = data.chunks[hits[h_index].row].source
@@ -72,8 +74,10 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
     following = best + 1 if best + 1 < len(candidates) and candidates[best + 1][0] == h_index else None
     preceding = best - 1 if best > 0 and candidates[best - 1][0] == h_index else None
     sentence = text[start:end]
-    if following is not None and (word_count(sentence) < 8 or _ANNOUNCES.search(sentence)
-                                  or _CONTINUES.match(text, candidates[following][1])):
+    if settings.join_back and preceding is not None and CONTINUES.match(text, start):
+        start = candidates[preceding][1]
+    elif following is not None and (word_count(sentence) < 8 or ANNOUNCES.search(sentence)
+                                  or CONTINUES.match(text, candidates[following][1])):
         end = candidates[following][2]
     else:
         neighbours = [i for i in (preceding, following) if i is not None]
@@ -87,9 +91,13 @@ def is_confident(hits: list[Hit], settings: AnswerSettings) -> bool:
     """Whether the corpus holds an answer: the best passage's cosine with the (history-aware) question.
 
     Measured on the labelled set, cosine separated unrelated questions cleanly where BM25 and
-    fused scores did not; the threshold was chosen on the dev half.
+    fused scores did not; the threshold was chosen on the dev half. A single sentence that
+    matches closely also counts: a long passage can dilute the one sentence that answers.
+    Sentence cosines alone were noisier for unrelated questions (up to 0.31 on the held-out
+    set), hence the higher bar.
     """
-    return max((h.dense for h in hits), default=0.0) >= settings.threshold
+    return (max((h.dense for h in hits), default=0.0) >= settings.threshold
+            or max((h.sentence for h in hits), default=0.0) >= settings.sentence_threshold)
 
 
 def strength(hit: Hit, best: Hit, confident: bool, settings: AnswerSettings) -> str:

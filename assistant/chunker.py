@@ -11,15 +11,19 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from .text import answer_units, normalize, sentence_spans, word_count
+from .text import ANNOUNCES, answer_units, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]|[a-z][.)])\s+")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")  # underlines a one-line heading: = level 1, - level 2
+_RULE = re.compile(r"^\s*([-=*_~])(?:\s*\1){2,}\s*$")  # a drawn line with nothing above it to underline
+# "4. Conveying Verbatim Copies." or "Section 2.1 Grants" standing alone above a paragraph.
+_NUMBERED = re.compile(r"^(?i:(?:section|article|chapter|part|clause)\s+)?\d{1,3}(?:\.\d{1,3})*\.?\s+[A-Z\"“'‘(]")
 _WORDS = re.compile(r"\S+")
 
 
@@ -29,6 +33,7 @@ class ChunkSettings:
 
     max_words: int = 120
     min_words: int = 25
+    lead_in: bool = True  # see _with_lead_ins
 
     def to_dict(self) -> dict:
         return {**asdict(self), "version": CHUNKER_VERSION}
@@ -65,7 +70,8 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
                 flush()
             group.append((start, end, words))
     flush()
-    return _merge_small(doc, chunks, settings, furniture)
+    chunks = _merge_small(doc, chunks, settings, furniture)
+    return _with_lead_ins(doc, chunks, furniture) if settings.lead_in else chunks
 
 
 def _lines(text: str):
@@ -109,9 +115,16 @@ def _blocks(text: str, title: str) -> list[_Block]:
             current = _extend(blocks, current, start, end, "code", headings, new=False)
             continue
         heading = _WIKI_HEADING.match(line) or _MD_HEADING.match(line)
-        if heading:
+        level, name = (len(heading.group(1)), heading.group(2).strip()) if heading else (0, "")
+        if (_SETEXT.match(line) and current is not None and current.kind != "code"
+                and "\n" not in text[current.start : current.end]):
+            blocks.pop()  # the line above was the heading, not a paragraph
+            level, name = (1 if stripped[0] == "=" else 2), normalize(text[current.start : current.end])
+        elif not heading and _RULE.match(line):
             current = None
-            level, name = len(heading.group(1)), heading.group(2).strip()
+            continue
+        if level:
+            current = None
             if not title_seen and not blocks and name == title:
                 title_seen = True
                 continue
@@ -149,21 +162,20 @@ def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
     previous_was_heading = False
     for i, block in enumerate(blocks):
         body = text[block.start : block.end]
-        is_heading = (
+        followed = i + 1 < len(blocks) and blocks[i + 1].section == block.section
+        is_heading = followed and (
             block.kind == "text"
             and body.count("\n") <= 1
             and word_count(body) <= 10
             and not re.search(r"[.,;:!…\"”]\s*$", body)
             and (body[:1].isupper() or body[:1].isdigit())
-            and i + 1 < len(blocks)
-            and blocks[i + 1].section == block.section
-        )
+        ) or followed and _numbered_heading(text, blocks, i)
         if block.section != soft_base:
             soft, soft_base = [], block.section
         if is_heading:
             if not previous_was_heading:
                 soft = []
-            soft.append(normalize(body))
+            soft.append(normalize(body).rstrip("."))
             previous_was_heading = True
             continue
         previous_was_heading = False
@@ -171,6 +183,16 @@ def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
             block.section = block.section + (" — ".join(soft),)
         result.append(block)
     return result
+
+
+def _numbered_heading(text: str, blocks: list[_Block], i: int) -> bool:
+    """A short numbered line standing alone above a paragraph, not an item of a numbered list."""
+    block, after = blocks[i], blocks[i + 1]
+    body = text[block.start : block.end]
+    if "\n" in body or word_count(body) > 10 or not _NUMBERED.match(body) or after.kind != "text":
+        return False
+    before = blocks[i - 1] if i else None
+    return before is None or before.kind != "bullet" or bool(re.search(r"\n[ \t\r]*\n", text[before.end : block.start]))
 
 
 def _pieces(text: str, block: _Block, max_words: int):
@@ -198,11 +220,11 @@ def _windows(text: str, start: int, end: int, max_words: int):
             yield cut, min(cut + limit, e), len(part) if e - s <= limit else max_words
 
 
-def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], furniture) -> Chunk:
+def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], furniture, lead: str = "") -> Chunk:
     body = doc.text[start:end]
     lines = [ln for ln in body.splitlines() if not _is_noise(ln, furniture)]
     section_text = " > ".join(section)
-    context = ". ".join(part for part in (doc.title, section_text) if part)
+    context = ". ".join(part for part in (doc.title, section_text, lead.rstrip(".")) if part)
     return Chunk(
         source=doc.source,
         title=doc.title,
@@ -229,8 +251,37 @@ def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, fu
             and min(word_count(prev.text), word_count(chunk.text)) < settings.min_words
             and word_count(doc.text[prev.start : chunk.end]) <= settings.max_words * 1.25
         ):
-            section = tuple(prev.section.split(" > ")) if prev.section else ()
-            merged[-1] = _make_chunk(doc, prev.start, chunk.end, section, furniture)
+            merged[-1] = _make_chunk(doc, prev.start, chunk.end, _section_path(chunk), furniture)
         else:
             merged.append(chunk)
     return merged
+
+
+def _section_path(chunk: Chunk) -> tuple[str, ...]:
+    return tuple(chunk.section.split(" > ")) if chunk.section else ()
+
+
+def _with_lead_ins(doc: Document, chunks: list[Chunk], furniture) -> list[Chunk]:
+    """Give a chunk that continues a list the sentence that introduced it, for search only.
+
+    "Our four aims are set out below." often ends one chunk while the aims fill the next,
+    which then matches no question about "aims". The lead-in is added to `search_text`
+    (what is embedded and keyword-indexed); the chunk's own span and text are unchanged.
+    """
+    result = chunks[:1]
+    for prev, chunk in zip(chunks, chunks[1:]):
+        lead = _lead_in(doc.text, prev) if prev.section == chunk.section else ""
+        result.append(_make_chunk(doc, chunk.start, chunk.end, _section_path(chunk), furniture, lead) if lead else chunk)
+    return result
+
+
+def _lead_in(text: str, chunk: Chunk, lookback: int = 4) -> str:
+    """The last announcing sentence among the chunk's final few, with the one before it when short."""
+    spans = list(chunk.sentences)
+    for i in range(len(spans) - 1, max(len(spans) - 1 - lookback, -1), -1):
+        s, e = spans[i]
+        if ANNOUNCES.search(text[s:e]):
+            if word_count(text[s:e]) < 8 and i > 0:
+                s = spans[i - 1][0]
+            return normalize(text[s:e])
+    return ""

@@ -149,13 +149,17 @@ def decode(raw: bytes) -> tuple[str | None, str]:
 
 
 def find_title(text: str, source: str) -> str:
-    """The document's own title line (`= Title =` or `# Title`), else a title from the file name."""
-    for line in text.lstrip("\ufeff").splitlines()[:5]:
+    """The document's own title line (`= Title =`, `# Title` or a line underlined with `===`),
+    else a title from the file name."""
+    lines = text.lstrip("\ufeff").splitlines()[:6]
+    for i, line in enumerate(lines):
         if not line.strip():
             continue
         match = _WIKI_TITLE.match(line) or _MD_TITLE.match(line)
         if match and not line.lstrip().startswith("=="):
             return match.group(1).strip()
+        if i + 1 < len(lines) and re.fullmatch(r"\s{0,3}={3,}\s*", lines[i + 1]) and len(line.split()) <= 15:
+            return " ".join(line.split())
         break
     stem = Path(source).stem
     words = re.sub(r"[_\-]+", " ", stem).strip()

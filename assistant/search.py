@@ -52,6 +52,7 @@ class Hit:
     score: float
     dense: float
     keyword: float
+    sentence: float = 0.0  # cosine of the question with the passage's best sentence (re-ranked passages only)
 
 
 def history_weights(question: str, history: list[str], settings: SearchSettings) -> list[float]:
@@ -123,12 +124,14 @@ def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> l
         # "How long is *their* contract?" most often continues the passage just shown.
         shown = search(data, query.previous, 1, settings)
         fused = fused + settings.continuity * (rows == shown[0].row) if shown else fused
-    if settings.rerank and settings.sentence_weight and settings.mode != "keyword":
+    sentence = np.zeros_like(dense)
+    if settings.rerank:
         lead = np.argsort(-fused, kind="stable")[: settings.rerank]
-        fused = fused.copy()
-        fused[lead] += settings.sentence_weight * best_sentence_cosines(data, rows[lead], query)
+        sentence[lead] = best_sentence_cosines(data, rows[lead], query)
+        if settings.mode != "keyword":
+            fused = fused + settings.sentence_weight * sentence
     order = np.argsort(-fused, kind="stable")[:k]
-    return [Hit(int(rows[i]), float(fused[i]), float(dense[i]), float(keyword[i])) for i in order]
+    return [Hit(int(rows[i]), float(fused[i]), float(dense[i]), float(keyword[i]), float(sentence[i])) for i in order]
 
 
 def _rrf(scores: np.ndarray, k: int) -> np.ndarray:

@@ -17,6 +17,9 @@ _ABBREVIATIONS = frozenset(
     "dept est govt jan feb mar apr jun jul aug sep sept oct nov dec mt rd ave".split()
 )
 _WORD = re.compile(r"\S+")
+# Plain-English cues that a sentence leads into the next one (a list, an elaboration).
+ANNOUNCES = re.compile(r":\s*$|\b(?:below|as follows|the following)\b", re.IGNORECASE)
+CONTINUES = re.compile(r"[\W_]*(?:this|these|it|they|such|that)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
 STOP_WORDS = frozenset(

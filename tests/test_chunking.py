@@ -106,3 +106,56 @@ def test_code_fences_keep_comment_lines_out_of_headings():
     assert {c.section for c in chunks} == {"Install", "Use"}
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
+
+
+def test_underlined_headings_and_drawn_lines():
+    from assistant.reader import find_title
+
+    text = ("User Guide\n==========\n\nThis guide explains the tool for new users.\n\n"
+            "Installing\n----------\n\nRun the installer and restart the machine when asked.\n\n"
+            "-----\n\nKeep the receipt for your records.\n")
+    assert find_title(text, "guide.txt") == "User Guide"
+    chunks = chunk_document(_doc(text, source="guide.txt", title="User Guide"))
+    assert [c.section for c in chunks] == ["", "Installing"]
+    assert "=====" not in chunks[0].search_text and "User Guide" not in chunks[0].text
+    assert "receipt" in chunks[1].text and "-----\n" not in chunks[1].search_text
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+
+
+def test_numbered_headings_become_sections_but_numbered_lists_do_not():
+    text = ("Terms\n\n  1. Definitions.\n\n  A user is anyone who runs the program on any machine.\n\n"
+            "  2. Installing the Program.\n\n  To install it, follow these steps, in this order:\n\n"
+            "  1. Download the archive\n  2. Unpack the archive\n\n  Then run it and read the output carefully.\n")
+    chunks = chunk_document(_doc(text, source="terms.txt", title="Terms"), ChunkSettings(min_words=1))
+    sections = [c.section for c in chunks]
+    assert "1. Definitions" in sections and "2. Installing the Program" in sections
+    assert not any("Unpack" in s or "Download" in s for s in sections)
+    assert any("Download the archive" in c.text for c in chunks)
+
+
+def test_a_list_continued_in_the_next_chunk_is_searchable_by_its_lead_in():
+    """The sentence introducing a list reaches the chunk holding the rest of the list (search text only)."""
+    intro = " ".join(["Our county partnership has spent two years listening to residents and staff."] * 8)
+    items = "\n".join(f"- Item {n}: better care at home for people who need support" for n in range(1, 9))
+    text = f"# Plan\n\n{intro} Our eight aims are set out below.\n\n{items}\n"
+    chunks = chunk_document(_doc(text, title="Plan"))
+    assert len(chunks) >= 2
+    later = [c for c in chunks if "Item 8" in c.text][0]
+    assert "set out below" not in later.text
+    assert "Our eight aims are set out below" in later.search_text
+    assert text[later.start : later.end] == later.text
+    plain = chunk_document(_doc(text, title="Plan"), ChunkSettings(lead_in=False))
+    assert "set out below" not in [c for c in plain if "Item 8" in c.text][0].search_text
+
+
+def test_licence_texts_get_their_numbered_sections():
+    """Plain-text legal documents: numbered clauses and underlined headings become citable sections."""
+    licenses = CORPUS.parent / "eval" / "licenses"
+    gpl = read_document(licenses / "gpl-3.0.txt", "gpl-3.0.txt")
+    termination = [c for c in chunk_document(gpl) if "reinstated permanently" in c.text]
+    assert termination and all(c.section == "8. Termination" for c in termination)
+    mpl = read_document(licenses / "mpl-2.0.txt", "mpl-2.0.txt")
+    assert mpl.title == "Mozilla Public License Version 2.0"
+    sections = {c.section for c in chunk_document(mpl)}
+    assert "3. Responsibilities > 3.2. Distribution of Executable Form" in sections

@@ -11,6 +11,7 @@ from assistant.cli import main as cli_main
 from assistant.evaluate import evaluate, load_questions
 
 EVAL = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
+LICENSES = EVAL.parent / "licenses"
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +22,30 @@ def test_split_report(bot):
 def test_quality_floors_on_test_split(test_split_report):
     r = test_split_report
     # Floors sit a little under the figures measured on 2026-11-23 (README), so a real regression fails.
-    assert r.hit_at_1 >= 0.78
-    assert r.hit_at_5 >= 0.88
-    assert r.mrr >= 0.82
-    assert r.answer_accuracy >= 0.68
+    assert r.hit_at_1 >= 0.80
+    assert r.hit_at_5 >= 0.90
+    assert r.mrr >= 0.85
+    assert r.answer_accuracy >= 0.70
     assert r.followup_hit_at_3 >= 0.9
-    assert r.false_abstentions <= 0.06
+    assert r.false_abstentions <= 0.05
     assert r.offtopic_flagged >= 0.4
+
+
+def test_quality_floors_on_the_held_out_licence_set(tmp_path_factory, embedder):
+    """Another corpus and a question set written blind (eval/README.md): guards against fitting the seeds."""
+    from assistant import Assistant
+    from assistant.indexer import build_index
+
+    index_dir = tmp_path_factory.mktemp("licenses") / "index"
+    build_index(LICENSES, index_dir, embedder=embedder)
+    r = evaluate(Assistant.open(index_dir, embedder=embedder), load_questions(EVAL.parent / "licenses.jsonl"))
+    assert r.hit_at_1 >= 0.6
+    assert r.hit_at_5 >= 0.85
+    assert r.mrr >= 0.7
+    assert r.answer_accuracy >= 0.52
+    assert r.followup_hit_at_3 >= 0.8
+    assert r.false_abstentions <= 0.05
+    assert r.offtopic_flagged >= 0.5  # the four unrelated questions; the near misses are not caught (README)
 
 
 def test_hybrid_beats_each_half(bot):
