@@ -83,7 +83,11 @@ class Assistant:
             from .embedder import get_embedder
 
             embedder = get_embedder()
-        return cls(index_dir, data, embedder, **kwargs)
+        bot = cls(index_dir, data, embedder, **kwargs)
+        # The first question pays one-off costs (stemmer, FAISS and torch first calls: 2x a
+        # typical question); paying them here keeps every user's question equally fast.
+        bot.ask("What does this collection of documents cover?")
+        return bot
 
     @property
     def data(self) -> IndexData:

@@ -20,8 +20,10 @@ _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]|[a-z][.)])\s+")
 _FENCE = re.compile(r"^\s*(```|~~~)")
-_SETEXT = re.compile(r"^\s{0,3}(?:={3,}|-{3,})\s*$")  # underlines a one-line heading: = level 1, - level 2
-_RULE = re.compile(r"^\s*([-=*_~])(?:\s*\1){2,}\s*$")  # a drawn line with nothing above it to underline
+# A line of one repeated mark under a one-line heading: Markdown's = (level 1) and - (level 2),
+# and reStructuredText's other adornments (levels 3, 4, ... in order of first use).
+_UNDERLINE = re.compile(r"^\s{0,3}([=\-~^\"'`#*+:._])\1{2,}\s*$")
+_RULE = re.compile(r"^\s*([-=*_~^#+:.])(?:\s*\1){2,}\s*$")  # a drawn line with nothing above it to underline
 # "4. Conveying Verbatim Copies." or "Section 2.1 Grants" standing alone above a paragraph.
 _NUMBERED = re.compile(r"^(?i:(?:section|article|chapter|part|clause)\s+)?\d{1,3}(?:\.\d{1,3})*\.?\s+[A-Z\"“'‘(]")
 _WORDS = re.compile(r"\S+")
@@ -104,10 +106,15 @@ def _blocks(text: str, title: str) -> list[_Block]:
     current: _Block | None = None
     in_code = False
     title_seen = False
+    marks: list[str] = []  # reStructuredText underline marks in order of first use
     for start, end in _lines(text):
         line = text[start:end]
         stripped = line.strip()
-        if _FENCE.match(line):
+        underline = None if in_code else _UNDERLINE.match(line)
+        above = text[current.start : current.end] if current is not None and current.kind != "code" else "\n"
+        if underline and ("\n" in above or (underline.group(1) not in "=-" and len(stripped) < len(above.strip()))):
+            underline = None  # not under a one-line heading (an RST underline is at least as long as its title)
+        if _FENCE.match(line) and not underline:
             in_code = not in_code
             current = _extend(blocks, current, start, end, "code", headings, new=False)
             continue
@@ -116,10 +123,12 @@ def _blocks(text: str, title: str) -> list[_Block]:
             continue
         heading = _WIKI_HEADING.match(line) or _MD_HEADING.match(line)
         level, name = (len(heading.group(1)), heading.group(2).strip()) if heading else (0, "")
-        if (_SETEXT.match(line) and current is not None and current.kind != "code"
-                and "\n" not in text[current.start : current.end]):
+        if underline:
             blocks.pop()  # the line above was the heading, not a paragraph
-            level, name = (1 if stripped[0] == "=" else 2), normalize(text[current.start : current.end])
+            mark = underline.group(1)
+            if mark not in "=-" and mark not in marks:
+                marks.append(mark)
+            level, name = ("=-".index(mark) + 1 if mark in "=-" else 3 + marks.index(mark)), normalize(above)
         elif not heading and _RULE.match(line):
             current = None
             continue

@@ -158,7 +158,9 @@ def find_title(text: str, source: str) -> str:
         match = _WIKI_TITLE.match(line) or _MD_TITLE.match(line)
         if match and not line.lstrip().startswith("=="):
             return match.group(1).strip()
-        if i + 1 < len(lines) and re.fullmatch(r"\s{0,3}={3,}\s*", lines[i + 1]) and len(line.split()) <= 15:
+        if re.fullmatch(r"\s*={3,}\s*", line) and i + 1 < len(lines):  # reStructuredText: overlined title
+            i, line = i + 1, lines[i + 1]
+        if i + 1 < len(lines) and re.fullmatch(r"\s{0,3}={3,}\s*", lines[i + 1]) and 0 < len(line.split()) <= 15:
             return " ".join(line.split())
         break
     stem = Path(source).stem

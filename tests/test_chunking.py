@@ -159,3 +159,19 @@ def test_licence_texts_get_their_numbered_sections():
     assert mpl.title == "Mozilla Public License Version 2.0"
     sections = {c.section for c in chunk_document(mpl)}
     assert "3. Responsibilities > 3.2. Distribution of Executable Form" in sections
+
+
+def test_restructuredtext_headings():
+    from assistant.reader import find_title
+
+    text = ("=========\nDeploying\n=========\n\nThis page explains how the service is deployed.\n\n"
+            "Preparing\n---------\n\nCheck the configuration file before you start.\n\n"
+            "Options\n~~~~~~~\n\nUse the dry-run flag first.\n\n"
+            "Rollback\n--------\n\nRun the previous release again, then check the logs for errors.\n"
+            "Then wait\n^^^\n")
+    assert find_title(text, "deploy.rst") == "Deploying"
+    chunks = chunk_document(_doc(text, source="deploy.rst", title="Deploying"), ChunkSettings(min_words=1))
+    assert [c.section for c in chunks] == ["", "Preparing", "Preparing > Options", "Rollback"]
+    assert "Then wait" in chunks[-1].text  # an underline shorter than its line is no heading
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text

@@ -11,7 +11,6 @@ from assistant.cli import main as cli_main
 from assistant.evaluate import evaluate, load_questions
 
 EVAL = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
-LICENSES = EVAL.parent / "licenses"
 
 
 @pytest.fixture(scope="module")
@@ -31,21 +30,28 @@ def test_quality_floors_on_test_split(test_split_report):
     assert r.offtopic_flagged >= 0.4
 
 
-def test_quality_floors_on_the_held_out_licence_set(tmp_path_factory, embedder):
-    """Another corpus and a question set written blind (eval/README.md): guards against fitting the seeds."""
+# Other corpora with question sets written blind (eval/README.md): they guard against fitting the
+# seeds. Floors sit a little under the figures of 2026-11-23; off-topic counts only the unrelated
+# questions, as near misses are not caught (README).
+HELD_OUT = {
+    "licenses": dict(hit_at_1=0.6, hit_at_5=0.85, mrr=0.7, answer_accuracy=0.52, followup_hit_at_3=0.8,
+                     offtopic_flagged=0.5),
+    "nodejs-docs": dict(hit_at_1=0.68, hit_at_5=0.9, mrr=0.77, answer_accuracy=0.4, followup_hit_at_3=0.8,
+                        offtopic_flagged=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT))
+def test_quality_floors_on_held_out_corpora(name, tmp_path_factory, embedder):
     from assistant import Assistant
     from assistant.indexer import build_index
 
-    index_dir = tmp_path_factory.mktemp("licenses") / "index"
-    build_index(LICENSES, index_dir, embedder=embedder)
-    r = evaluate(Assistant.open(index_dir, embedder=embedder), load_questions(EVAL.parent / "licenses.jsonl"))
-    assert r.hit_at_1 >= 0.6
-    assert r.hit_at_5 >= 0.85
-    assert r.mrr >= 0.7
-    assert r.answer_accuracy >= 0.52
-    assert r.followup_hit_at_3 >= 0.8
-    assert r.false_abstentions <= 0.05
-    assert r.offtopic_flagged >= 0.5  # the four unrelated questions; the near misses are not caught (README)
+    index_dir = tmp_path_factory.mktemp(name) / "index"
+    build_index(EVAL.parent / name, index_dir, embedder=embedder)
+    report = evaluate(Assistant.open(index_dir, embedder=embedder), load_questions(EVAL.parent / f"{name}.jsonl"))
+    for metric, floor in HELD_OUT[name].items():
+        assert getattr(report, metric) >= floor, (metric, getattr(report, metric))
+    assert report.false_abstentions <= 0.05
 
 
 def test_hybrid_beats_each_half(bot):
