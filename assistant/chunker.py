@@ -7,6 +7,7 @@ citation can always be checked against the source.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -41,6 +42,43 @@ class ChunkSettings:
         return {**asdict(self), "version": CHUNKER_VERSION}
 
 
+@dataclass(frozen=True)
+class _Noise:
+    """What a document holds that is not content: page furniture, HTML comments, link definitions.
+
+    It stays in the chunk's text (citations are exact spans) but is kept out of what is
+    embedded, keyword-indexed and offered as an answer sentence.
+    """
+
+    furniture: frozenset[str]
+    hidden: tuple[tuple[int, int], ...]  # sorted, non-overlapping character spans
+
+    def visible(self, text: str, start: int, end: int) -> str:
+        """text[start:end] with hidden spans blanked out (same length, so offsets still hold)."""
+        i = bisect.bisect_left(self.hidden, (start, -1))
+        if i:
+            i -= 1
+        parts, cursor = [], start
+        for s, e in self.hidden[i:]:
+            if s >= end:
+                break
+            if e <= start:
+                continue
+            s, e = max(s, start), min(e, end)
+            parts += [text[cursor:s], " " * (e - s)]
+            cursor = e
+        parts.append(text[cursor:end])
+        return "".join(parts)
+
+
+# HTML comments (Markdown metadata, tables of contents) and Markdown link definitions ("[id]: url").
+_HIDDEN = re.compile(r"<!--[\s\S]*?(?:-->|\Z)|^[ \t]*\[[^\]\n]+\]:[ \t]*\S+[^\n]*$", re.MULTILINE)
+
+
+def _noise(text: str) -> _Noise:
+    return _Noise(_furniture(text), tuple(m.span() for m in _HIDDEN.finditer(text)))
+
+
 @dataclass
 class _Block:
     start: int
@@ -53,14 +91,14 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
     """Split one document into chunks that never cross a section boundary."""
     text = doc.text
     blocks = _promote_soft_headings(text, _blocks(text, doc.title))
-    furniture = _furniture(text)
+    noise = _noise(text)
     chunks: list[Chunk] = []
     group: list[tuple[int, int, int]] = []  # (start, end, words) of pieces in the open chunk
     section: tuple[str, ...] = ()
 
     def flush() -> None:
         if group:
-            chunks.append(_make_chunk(doc, group[0][0], group[-1][1], section, furniture))
+            chunks.append(_make_chunk(doc, group[0][0], group[-1][1], section, noise))
             group.clear()
 
     for block in blocks:
@@ -72,8 +110,8 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
                 flush()
             group.append((start, end, words))
     flush()
-    chunks = _merge_small(doc, chunks, settings, furniture)
-    return _with_lead_ins(doc, chunks, furniture) if settings.lead_in else chunks
+    chunks = _merge_small(doc, chunks, settings, noise)
+    return _with_lead_ins(doc, chunks, noise) if settings.lead_in else chunks
 
 
 def _lines(text: str):
@@ -90,7 +128,9 @@ def _furniture(text: str) -> frozenset[str]:
     counts = Counter(
         text[s:e].strip() for s, e in _lines(text) if 0 < len(text[s:e].strip()) <= 80
     )
-    return frozenset(line for line, n in counts.items() if n >= 3 and len(line.split()) <= 12)
+    # List items and code lines repeat by nature ("* Returns: {string}", "```js"): content, not furniture.
+    return frozenset(line for line, n in counts.items()
+                     if n >= 3 and len(line.split()) <= 12 and not _BULLET.match(line) and not _FENCE.match(line))
 
 
 def _is_noise(line: str, furniture: frozenset[str]) -> bool:
@@ -229,9 +269,10 @@ def _windows(text: str, start: int, end: int, max_words: int):
             yield cut, min(cut + limit, e), len(part) if e - s <= limit else max_words
 
 
-def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], furniture, lead: str = "") -> Chunk:
+def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], noise: _Noise, lead: str = "") -> Chunk:
     body = doc.text[start:end]
-    lines = [ln for ln in body.splitlines() if not _is_noise(ln, furniture)]
+    visible = noise.visible(doc.text, start, end)
+    lines = [ln for ln in visible.splitlines() if not _is_noise(ln, noise.furniture)]
     section_text = " > ".join(section)
     context = ". ".join(part for part in (doc.title, section_text, lead.rstrip(".")) if part)
     return Chunk(
@@ -244,11 +285,12 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], f
         line=doc.text.count("\n", 0, start) + 1,
         page=doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None,
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
-        sentences=tuple(answer_units(doc.text, start, end)),
+        sentences=tuple((s, e) for s, e in answer_units(doc.text, start, end)
+                        if word_count(visible[s - start : e - start]) >= 1),
     )
 
 
-def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, furniture) -> list[Chunk]:
+def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, noise: _Noise) -> list[Chunk]:
     """Fold a chunk below min_words into its neighbour in the same section when both fit."""
     merged: list[Chunk] = []
     for chunk in chunks:
@@ -260,7 +302,7 @@ def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, fu
             and min(word_count(prev.text), word_count(chunk.text)) < settings.min_words
             and word_count(doc.text[prev.start : chunk.end]) <= settings.max_words * 1.25
         ):
-            merged[-1] = _make_chunk(doc, prev.start, chunk.end, _section_path(chunk), furniture)
+            merged[-1] = _make_chunk(doc, prev.start, chunk.end, _section_path(chunk), noise)
         else:
             merged.append(chunk)
     return merged
@@ -270,7 +312,7 @@ def _section_path(chunk: Chunk) -> tuple[str, ...]:
     return tuple(chunk.section.split(" > ")) if chunk.section else ()
 
 
-def _with_lead_ins(doc: Document, chunks: list[Chunk], furniture) -> list[Chunk]:
+def _with_lead_ins(doc: Document, chunks: list[Chunk], noise: _Noise) -> list[Chunk]:
     """Give a chunk that continues a list the sentence that introduced it, for search only.
 
     "Our four aims are set out below." often ends one chunk while the aims fill the next,
@@ -280,7 +322,7 @@ def _with_lead_ins(doc: Document, chunks: list[Chunk], furniture) -> list[Chunk]
     result = chunks[:1]
     for prev, chunk in zip(chunks, chunks[1:]):
         lead = _lead_in(doc.text, prev) if prev.section == chunk.section else ""
-        result.append(_make_chunk(doc, chunk.start, chunk.end, _section_path(chunk), furniture, lead) if lead else chunk)
+        result.append(_make_chunk(doc, chunk.start, chunk.end, _section_path(chunk), noise, lead) if lead else chunk)
     return result
 
 

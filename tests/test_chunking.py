@@ -175,3 +175,22 @@ def test_restructuredtext_headings():
     assert "Then wait" in chunks[-1].text  # an underline shorter than its line is no heading
     for chunk in chunks:
         assert text[chunk.start : chunk.end] == chunk.text
+
+
+def test_markup_that_is_not_content_stays_in_the_citation_but_not_in_the_search_text():
+    text = ("# API\n\n## `open(path)`\n\n<!-- YAML\nadded: v0.1.0\nchanges:\n  - version: v2.0.0\n-->\n\n"
+            "* `path` {string}\n* Returns: {string}\n\nThe `open()` method opens the file at `path`, see [docs][].\n\n"
+            "## `close(fd)`\n\n* `path` {string}\n* Returns: {string}\n\nThe `close()` method closes it.\n\n"
+            "## `read(fd)`\n\n* `path` {string}\n* Returns: {string}\n\nThe `read()` method reads it.\n\n"
+            "[docs]: https://example.org/docs\n")
+    chunks = chunk_document(_doc(text, source="api.md", title="API"), ChunkSettings(min_words=1))
+    opening = next(c for c in chunks if c.section == "`open(path)`")
+    assert "<!-- YAML" in opening.text and "added: v0.1.0" in opening.text  # exact span kept
+    assert "added" not in opening.search_text and "version" not in opening.search_text
+    assert "* `path` {string}" in opening.search_text  # repeated list items are content, not page furniture
+    spans = [text[s:e] for s, e in opening.sentences]
+    assert not any("added:" in s or "-->" in s for s in spans)
+    assert any("opens the file" in s for s in spans)
+    assert all("example.org" not in c.search_text for c in chunks)
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
