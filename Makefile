@@ -35,9 +35,16 @@ lint: $(BIN)/.installed
 test: $(BIN)/.installed browser lint
 	$(BIN)/python -m pytest -q
 
+# The seed set's test half in all four modes, then the other corpora (eval/README.md), each
+# indexed into eval-index/ (not committed).
+OTHER_SETS := licenses nodejs-docs nodejs-dev
 eval: index
 	@for mode in hybrid keyword dense rrf; do \
 		$(BIN)/assistant eval eval/questions.jsonl --index $(INDEX) --mode $$mode --split test; echo; done
+	@for set in $(OTHER_SETS); do \
+		$(BIN)/assistant index --corpus eval/$$set --index eval-index/$$set >/dev/null && \
+		for mode in hybrid keyword dense; do \
+			echo "$$set:"; $(BIN)/assistant eval eval/$$set.jsonl --index eval-index/$$set --mode $$mode; echo; done; done
 
 clean:
-	rm -rf $(INDEX) .pytest_cache test-artifacts
+	rm -rf $(INDEX) eval-index .pytest_cache test-artifacts

@@ -272,6 +272,10 @@ def _load(index_dir: Path) -> IndexData:
         sentence_vectors = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
         dense = faiss.read_index(str(folder / "dense.faiss"))
         keyword = KeywordIndex.load(folder)
+        if manifest.get("keyword", {}).get("tokenizer") != TOKENIZER:
+            # Built by an older tokenizer: questions would be tokenized differently from the
+            # index. Rebuilding BM25 from the stored texts is quick; `assistant index` saves it.
+            keyword = KeywordIndex.build([c.search_text for c in chunks])
     except Exception as exc:  # any parse failure of a file that passed its checksum
         raise IndexCorruptError(f"index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}): {hint}") from exc
     offsets = np.concatenate([[0], np.cumsum([len(c.sentences) for c in chunks], dtype=np.int64)])

@@ -21,6 +21,8 @@ _WORD = re.compile(r"\S+")
 ANNOUNCES = re.compile(r":\s*$|\b(?:below|as follows|the following)\b", re.IGNORECASE)
 CONTINUES = re.compile(r"[\W_]*(?:this|these|it|they|such|that)\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+_COMPOUND = re.compile(r"(?<![\w-])--?[^\W_]+(?:[-_.][^\W_]+)*|[^\W_]+(?:(?:[._/]|::)_*[^\W_]+)+(?:-[^\W_]+)*",
+                       re.UNICODE)
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
@@ -79,11 +81,17 @@ def _stemmer():
 
 
 def tokenize(text: str) -> list[str]:
-    """Keyword tokens: lower-cased, stop words removed, Snowball-stemmed."""
-    words = [w.replace("’", "'") for w in _TOKEN.findall(text.lower())]
+    """Keyword tokens: lower-cased, stop words removed, Snowball-stemmed.
+
+    Identifiers joined by . _ :: or / ("path.basename", "async_hooks") and command-line flags
+    ("--env-file") also count whole, unstemmed, besides their parts: an exact match on a rare
+    name is strong evidence. Hyphenated prose words ("long-term") stay split.
+    """
+    lowered = text.lower()
+    words = [w.replace("’", "'") for w in _TOKEN.findall(lowered)]
     words = [w[:-2] if w.endswith("'s") else w for w in words]
     words = [w for w in words if w not in STOP_WORDS]
-    return _stemmer().stemWords(words)
+    return _stemmer().stemWords(words) + _COMPOUND.findall(lowered)
 
 
 _UNIT_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)])\s)")

@@ -295,3 +295,18 @@ def test_keyword_scale_has_a_floor(bot, embedder):
     weight = 1 - plain.dense_weight
     assert unfloored.score == pytest.approx(plain.dense_weight * unfloored.dense + weight, abs=1e-5)
     assert floored.score < plain.dense_weight * floored.dense + weight - 0.05
+
+
+def test_identifiers_and_flags_are_also_whole_keyword_tokens():
+    from assistant.keyword import KeywordIndex
+    from assistant.text import tokenize
+
+    assert tokenize("What does path.basename() return?") == ["path", "basenam", "return", "path.basename"]
+    assert "--env-file" in tokenize("Use the --env-file flag") and "node.async_hooks" in tokenize("node.async_hooks")
+    assert "v8::isolate" in tokenize("a v8::Isolate") and "snake_case" in tokenize("snake_case")
+    assert tokenize("long-term self-interest") == ["long", "term", "self", "interest"]  # prose stays split
+    texts = ["The tracing object enables categories of tracing.", "Tracing categories are listed here for tracing.",
+             "`tracing.categories`: a comma-separated list."]
+    index = KeywordIndex.build(texts)
+    scores = index.scores({t: 1.0 for t in tokenize("What does tracing.categories hold?")})
+    assert int(scores.argmax()) == 2  # the exact name beats pages that repeat its parts

@@ -341,3 +341,26 @@ def test_out_of_range_chunk_size_is_a_usage_error(tmp_path, capsys):
     assert exc.value.code == 2
     assert error_line(capsys.readouterr().err).endswith("argument --max-words: must be from 20 to 400")
     assert not (tmp_path / "i").exists()
+
+
+def test_an_index_from_an_older_tokenizer_is_searched_with_a_rebuilt_keyword_index(seed_index_dir, tmp_path, embedder):
+    """Questions and index must be tokenized alike; an index written before a tokenizer change still answers."""
+    from assistant.keyword import KeywordIndex
+
+    index = tmp_path / "index"
+    shutil.copytree(seed_index_dir, index)
+    manifest = read_manifest(index)
+    vocab_file = index / manifest["generation"] / "keyword_vocab.json"
+    stored = json.loads(vocab_file.read_text())
+    stored["terms"] = stored["terms"][::-1]  # what another tokenizer's vocabulary looks like to this one
+    vocab_file.write_text(json.dumps(stored))
+
+    def older(m):
+        m["keyword"]["tokenizer"] = "snowball-english-stopwords-v1"
+        m["files"]["keyword_vocab.json"] = {"sha256": hashlib.sha256(vocab_file.read_bytes()).hexdigest(),
+                                            "bytes": vocab_file.stat().st_size}
+
+    tamper(index, older)
+    bot = Assistant.open(index, embedder=embedder)
+    assert bot.data.keyword.vocab == KeywordIndex.build([c.search_text for c in bot.data.chunks]).vocab
+    assert "62 partners" in bot.ask("How many partners does Lakeside Surgery have?").passages[0].text
