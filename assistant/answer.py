@@ -23,6 +23,7 @@ class AnswerSettings:
     lexical_weight: float = 1.0
     rank_weight: float = 0.3
     type_weight: float = 0.2  # bonus for a sentence holding the kind of thing asked for (a number for "how many")
+    list_reach: int = 4  # after a sentence announcing a list, how many items the answer may run on to
     join_back: bool = True  # an answer sentence opening with "It", "This"... takes the sentence before it
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
     threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain...
@@ -76,8 +77,12 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
     sentence = text[start:end]
     if settings.join_back and preceding is not None and CONTINUES.match(text, start):
         start = candidates[preceding][1]
-    elif following is not None and (word_count(sentence) < 8 or ANNOUNCES.search(sentence)
-                                  or CONTINUES.match(text, candidates[following][1])):
+    elif following is not None and settings.list_reach and ANNOUNCES.search(sentence):
+        # "Each environment is associated with:" then its items: run on to the item that matches best.
+        items = [j for j in range(following, min(following + settings.list_reach, len(candidates)))
+                 if candidates[j][0] == h_index]
+        end = candidates[max(items, key=lambda j: scores[j])][2]
+    elif following is not None and (word_count(sentence) < 8 or CONTINUES.match(text, candidates[following][1])):
         end = candidates[following][2]
     else:
         neighbours = [i for i in (preceding, following) if i is not None]

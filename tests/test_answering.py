@@ -48,7 +48,12 @@ def small_bot(tmp_path_factory, embedder):
         "Riverside hospital opened in 1990 on the edge of the town.\n\n"
         "## Providers\n\n"
         "The Meadow Health Trust runs the community hospitals of the county. "
-        "It also provides specialist dentistry and mental health care.\n",
+        "It also provides specialist dentistry and mental health care.\n\n"
+        "## District offices\n\n"
+        "Each district office of the Meadow Health Trust is associated with:\n\n"
+        "* Exactly one manager, who signs off the budget,\n"
+        "* Exactly one depot, i.e. one store for equipment, and\n"
+        "* A group of volunteers who drive patients to appointments.\n",
         encoding="utf-8")
     build_index(corpus, root / "index", embedder=embedder)
     return Assistant.open(root / "index", embedder=embedder)
@@ -85,3 +90,15 @@ def test_one_close_sentence_makes_a_diluted_passage_confident(bot):
         assert not bot.ask(question).confident
     finally:
         bot.answer_settings = original
+
+
+def test_an_answer_announcing_a_list_runs_on_to_the_item_that_answers(small_bot):
+    question = "How many depots does each district office of the Meadow Health Trust have?"
+    reply = small_bot.ask(question)
+    assert "Exactly one depot" in reply.answer and reply.answer.startswith("Each district office")
+    original = small_bot.answer_settings
+    try:
+        small_bot.answer_settings = dataclasses.replace(original, list_reach=1)
+        assert "Exactly one depot" not in small_bot.ask(question).answer
+    finally:
+        small_bot.answer_settings = original
