@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import pytest
@@ -38,6 +39,17 @@ def test_holds_type():
     assert not holds_type("The board meets monthly.", NAME, "Who chairs the board?")
 
 
+@contextlib.contextmanager
+def answer_settings(bot, **changes):
+    """The bot with some answer settings changed, restored afterwards (the bot is shared)."""
+    original = bot.answer_settings
+    bot.answer_settings = dataclasses.replace(original, **changes)
+    try:
+        yield bot
+    finally:
+        bot.answer_settings = original
+
+
 @pytest.fixture(scope="module")
 def small_bot(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("answering")
@@ -64,12 +76,8 @@ def test_a_how_much_question_is_answered_by_the_sentence_with_the_amount(bot):
     question = ("How much money was the Cambridgeshire CCG short of, and how much did it have to cut, "
                 "around the time of the IVF decision?")
     assert "£192 million" in bot.ask(question).answer
-    original = bot.answer_settings
-    try:
-        bot.answer_settings = dataclasses.replace(original, type_weight=0.0)
+    with answer_settings(bot, type_weight=0.0):
         assert "£192 million" not in bot.ask(question).answer
-    finally:
-        bot.answer_settings = original
 
 
 def test_an_answer_opening_with_a_pronoun_takes_the_sentence_it_refers_to(small_bot):
@@ -84,21 +92,13 @@ def test_one_close_sentence_makes_a_diluted_passage_confident(bot):
     question = "What is Naomi Eisenstadt's video blog called?"
     reply = bot.ask(question)
     assert reply.confident and "View from the Chair" in reply.answer
-    original = bot.answer_settings
-    try:
-        bot.answer_settings = dataclasses.replace(original, sentence_threshold=1.01)
+    with answer_settings(bot, sentence_threshold=1.01):
         assert not bot.ask(question).confident
-    finally:
-        bot.answer_settings = original
 
 
 def test_an_answer_announcing_a_list_runs_on_to_the_item_that_answers(small_bot):
     question = "How many depots does each district office of the Meadow Health Trust have?"
     reply = small_bot.ask(question)
     assert "Exactly one depot" in reply.answer and reply.answer.startswith("Each district office")
-    original = small_bot.answer_settings
-    try:
-        small_bot.answer_settings = dataclasses.replace(original, list_reach=1)
+    with answer_settings(small_bot, list_reach=1):
         assert "Exactly one depot" not in small_bot.ask(question).answer
-    finally:
-        small_bot.answer_settings = original

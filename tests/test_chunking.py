@@ -18,6 +18,12 @@ def _doc(text: str, source: str = "doc.md", title: str = "Doc") -> Document:
     return Document(source=source, text=text, title=title, sha256="0", encoding="utf-8")
 
 
+def assert_exact_spans(text: str, chunks) -> None:
+    """The citation invariant: every chunk is exactly the slice of the file it claims to be."""
+    for chunk in chunks:
+        assert text[chunk.start : chunk.end] == chunk.text
+
+
 @pytest.mark.parametrize("path", sorted(CORPUS.iterdir()), ids=lambda p: p.name)
 def test_every_chunk_is_an_exact_span_of_its_file(path: Path):
     doc = read_document(path, path.name)
@@ -54,9 +60,8 @@ def test_markdown_headings_lists_and_crlf():
             "Then restart.\r\n\r\n- first item\r\n- second item\r\n\r\n## Usage\r\n### Advanced\r\n\r\nUse flags.\r\n")
     chunks = chunk_document(_doc(text, title="Guide"))
     assert [c.section for c in chunks] == ["", "Install", "Usage > Advanced"]
-    for chunk in chunks:
-        assert text[chunk.start : chunk.end] == chunk.text
-        assert not chunk.text.endswith("\r")
+    assert_exact_spans(text, chunks)
+    assert not any(chunk.text.endswith("\r") for chunk in chunks)
     assert "- second item" in chunks[1].text
 
 
@@ -104,8 +109,7 @@ def test_code_fences_keep_comment_lines_out_of_headings():
     install = [c for c in chunks if c.section == "Install"]
     assert install and "# not a heading" in install[0].text and "tool --init" in install[0].text
     assert {c.section for c in chunks} == {"Install", "Use"}
-    for chunk in chunks:
-        assert text[chunk.start : chunk.end] == chunk.text
+    assert_exact_spans(text, chunks)
 
 
 def test_underlined_headings_and_drawn_lines():
@@ -119,8 +123,7 @@ def test_underlined_headings_and_drawn_lines():
     assert [c.section for c in chunks] == ["", "Installing"]
     assert "=====" not in chunks[0].search_text and "User Guide" not in chunks[0].text
     assert "receipt" in chunks[1].text and "-----\n" not in chunks[1].search_text
-    for chunk in chunks:
-        assert text[chunk.start : chunk.end] == chunk.text
+    assert_exact_spans(text, chunks)
 
 
 def test_numbered_headings_become_sections_but_numbered_lists_do_not():
@@ -173,8 +176,7 @@ def test_restructuredtext_headings():
     chunks = chunk_document(_doc(text, source="deploy.rst", title="Deploying"), ChunkSettings(min_words=1))
     assert [c.section for c in chunks] == ["", "Preparing", "Preparing > Options", "Rollback"]
     assert "Then wait" in chunks[-1].text  # an underline shorter than its line is no heading
-    for chunk in chunks:
-        assert text[chunk.start : chunk.end] == chunk.text
+    assert_exact_spans(text, chunks)
 
 
 def test_markup_that_is_not_content_stays_in_the_citation_but_not_in_the_search_text():
@@ -192,5 +194,4 @@ def test_markup_that_is_not_content_stays_in_the_citation_but_not_in_the_search_
     assert not any("added:" in s or "-->" in s for s in spans)
     assert any("opens the file" in s for s in spans)
     assert all("example.org" not in c.search_text for c in chunks)
-    for chunk in chunks:
-        assert text[chunk.start : chunk.end] == chunk.text
+    assert_exact_spans(text, chunks)
