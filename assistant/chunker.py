@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from .text import ANNOUNCES, answer_units, normalize, sentence_spans, word_count
+from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
 CHUNKER_VERSION = 3
@@ -147,7 +147,10 @@ def _blocks(text: str, title: str) -> list[_Block]:
     in_code = False
     title_seen = False
     marks: list[str] = []  # reStructuredText underline marks in order of first use
+    skip = len(front_matter(text))
     for start, end in _lines(text):
+        if start < skip:
+            continue
         line = text[start:end]
         stripped = line.strip()
         underline = None if in_code else _UNDERLINE.match(line)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import AssistantError
+from .text import front_matter
 from .types import Document, Skipped
 
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".rst"})
@@ -149,9 +150,13 @@ def decode(raw: bytes) -> tuple[str | None, str]:
 
 
 def find_title(text: str, source: str) -> str:
-    """The document's own title line (`= Title =`, `# Title` or a line underlined with `===`),
-    else a title from the file name."""
-    lines = text.lstrip("\ufeff").splitlines()[:6]
+    """The document's own title (front matter `title:`, `= Title =`, `# Title` or a line
+    underlined with `===`), else a title from the file name."""
+    meta = front_matter(text)
+    named = re.search(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*$", meta, re.MULTILINE)
+    if named:
+        return named.group(1)
+    lines = text[len(meta):].lstrip("\ufeff").splitlines()[:6]
     for i, line in enumerate(lines):
         if not line.strip():
             continue

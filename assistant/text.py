@@ -63,6 +63,15 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
         spans.append((start, end))
 
 
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n(?:[^\n]*\n){0,200}?(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)")
+
+
+def front_matter(text: str) -> str:
+    """A Markdown file's leading YAML block (`---` ... `---`): metadata, not content; "" if none."""
+    match = _FRONT_MATTER.match(text)
+    return match.group() if match else ""
+
+
 def word_count(text: str) -> int:
     """Words as a reader counts them: newline-joined words count separately."""
     return len(_WORD.findall(text))

@@ -195,3 +195,35 @@ def test_markup_that_is_not_content_stays_in_the_citation_but_not_in_the_search_
     assert any("opens the file" in s for s in spans)
     assert all("example.org" not in c.search_text for c in chunks)
     assert_exact_spans(text, chunks)
+
+
+def test_random_markup_never_breaks_the_span_invariant():
+    """Headings, underlines, rules, lists, fences, comments and front matter in any order and any mix."""
+    import random
+
+    pieces = ["# Title", "## Part two", "Plain words in a sentence. Another one here.", "=====", "-----", "~~~~",
+              "^^^^^^", "```", "~~~", "<!-- a comment", "-->", "<!-- whole -->", "[ref]: https://example.org",
+              "* a bullet", "1. First step", "  2. Second step.", "Short Heading", "Section 3 Scope",
+              "==Wiki==", "---", "title: front matter", "", "", "\t", "word " * 150, "\f", "A line:\r"]
+    rng = random.Random(20261123)
+    for _ in range(300):
+        text = "\n".join(rng.choice(pieces) for _ in range(rng.randint(1, 40)))
+        doc = _doc(text, source=rng.choice(["a.md", "a.txt", "a.rst"]), title="Title")
+        chunks = chunk_document(doc, ChunkSettings(min_words=rng.choice([1, 25])))
+        assert_exact_spans(text, chunks)
+        for chunk in chunks:
+            assert all(chunk.start <= s < e <= chunk.end for s, e in chunk.sentences)
+            assert "\n" not in chunk.search_text
+
+
+def test_front_matter_is_metadata_not_content():
+    from assistant.reader import find_title
+
+    text = ("---\ntitle: \"Release notes\"\nauthor: someone\n---\n\n"
+            "Version 2 adds offline search.\n\nUpgrade\n-------\n\nRun the installer again.\n")
+    assert find_title(text, "notes.md") == "Release notes"
+    chunks = chunk_document(_doc(text, source="notes.md", title="Release notes"), ChunkSettings(min_words=1))
+    assert [c.section for c in chunks] == ["", "Upgrade"]
+    assert all("author" not in c.text and "title:" not in c.search_text for c in chunks)
+    assert_exact_spans(text, chunks)
+    assert find_title("---\nno closing line\n\n# Heading\n", "x.md") == "X"  # not front matter: no closing ---
