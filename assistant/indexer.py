@@ -11,8 +11,9 @@ import numpy as np
 from .chunker import ChunkSettings, chunk_document
 from .embedder import DIMENSION
 from .errors import AssistantError
+from .folder import clean_generations, fault_point, write_lock
 from .reader import iter_files, read_document
-from .store import clean_generations, fault_point, load_index, write_index, write_lock
+from .store import load_index, write_index
 from .text import normalize
 from .types import Chunk, Document, Skipped
 

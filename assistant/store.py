@@ -12,14 +12,11 @@ and all are checked at open.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
-import signal
 import time
 import uuid
 from dataclasses import dataclass, fields
@@ -29,18 +26,16 @@ import numpy as np
 
 from . import __version__
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256, file_sha256
-from .errors import AssistantError, IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from .folder import MANIFEST, fault_point, fsync_dir
 from .keyword import K1, TOKENIZER, B, KeywordIndex
 from .types import Chunk, Document
 
 FORMAT = "assistant-index"
 FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
-LOCK = ".lock"
 FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "sentences.npy", "dense.faiss", "keyword.npz",
          "keyword_vocab.json")
 REBUILD_HINT = "rebuild it with: assistant index --corpus CORPUS --index {index}"
-FAULT_ENV = "ASSISTANT_FAULT"  # test hook, see fault_point()
 _GENERATION = re.compile(r"gen-[0-9A-Za-z-]+")
 
 
@@ -61,29 +56,6 @@ class IndexData:
         """Spans and vectors of one chunk's sentences."""
         lo, hi = self.sentence_offsets[row], self.sentence_offsets[row + 1]
         return [tuple(span) for span in self.chunks[row].sentences], self.sentence_vectors[lo:hi]
-
-
-def fault_point(name: str) -> None:
-    """Fault injection for the crash and full-disk tests.
-
-    ASSISTANT_FAULT=kill:NAME sends SIGKILL to this process at point NAME; enospc:NAME fails
-    there as a full disk would. Unset (always, outside tests) it does nothing.
-    """
-    action, _, point = os.environ.get(FAULT_ENV, "").partition(":")
-    if point != name:
-        return
-    if action == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    elif action == "enospc":
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -126,7 +98,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
                              "the previous index is unchanged") from exc
     fault_point("committed")
     with contextlib.suppress(OSError):  # committed already; this only hurries durability
-        _fsync_dir(index_dir)
+        fsync_dir(index_dir)
     return manifest
 
 
@@ -155,9 +127,9 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
     for name in names:
         with open(tmp / name, "rb") as handle:
             os.fsync(handle.fileno())
-    _fsync_dir(tmp)
+    fsync_dir(tmp)
     os.replace(tmp, final)
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
     fault_point("generation-renamed")
     by_source: dict[str, int] = {}
     for chunk in chunks:
@@ -282,51 +254,3 @@ def _load(index_dir: Path) -> IndexData:
     if not (len(chunks) == len(embeddings) == dense.ntotal == keyword.n_docs and offsets[-1] == len(sentence_vectors)):
         raise IndexCorruptError(f"index at {index_dir} is inconsistent (component sizes differ): {hint}")
     return IndexData(manifest, documents, chunks, embeddings, dense, keyword, sentence_vectors, offsets)
-
-
-@contextlib.contextmanager
-def write_lock(index_dir: Path):
-    """Exclusive writer lock: a second `assistant index` on the same folder fails clearly.
-
-    flock is released by the kernel when the holder dies, so a killed run never leaves a
-    stale lock behind.
-    """
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(index_dir / LOCK, "a+")
-    except OSError as exc:
-        raise AssistantError(f"cannot write to the index folder {index_dir} ({exc.strerror or exc})") from exc
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise IndexLockedError(
-                f"index at {index_dir} is being written by {holder}; try again when it finishes") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        yield
-    finally:
-        handle.close()
-
-
-def clean_generations(index_dir: Path, keep_previous: str | None) -> None:
-    """Remove leftovers of crashed runs and generations older than the previous one.
-
-    Called under the write lock. The previous generation is kept so that a reader which read
-    the old manifest just before the switch can still open its files.
-    """
-    current = None
-    with contextlib.suppress(Exception):
-        current = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8")).get("generation")
-    for entry in index_dir.iterdir():
-        name = entry.name
-        if name.endswith(".tmp") or (name.startswith("gen-") and name not in (current, keep_previous)):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    entry.unlink()

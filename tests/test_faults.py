@@ -22,8 +22,9 @@ import pytest
 
 from assistant import Assistant, AssistantError
 from assistant.cli import main as cli_main
+from assistant.folder import FAULT_ENV, write_lock
 from assistant.indexer import build_index
-from assistant.store import FAULT_ENV, FILES, MANIFEST, REBUILD_HINT, read_manifest, write_lock
+from assistant.store import FILES, MANIFEST, REBUILD_HINT, read_manifest
 
 CHAIR = "Who is the independent chair of NHCP?"  # answered by the file the runs below remove
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
