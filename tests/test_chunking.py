@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import CORPUS
 
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.reader import read_document
 from assistant.text import answer_units, sentence_spans, word_count
 from assistant.types import Document
-
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def _doc(text: str, source: str = "doc.md", title: str = "Doc") -> Document:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import error_line
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
@@ -162,28 +163,21 @@ def test_incremental_reindex(corpus_copy, tmp_path, embedder):
     assert len(generations) <= 2 and not list(index_dir.glob("*.tmp"))
 
 
-def _error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
-
 
 def test_error_empty_question(seed_index_dir, capsys):
     assert cli_main(["ask", "   ", "--index", str(seed_index_dir)]) == 1
-    assert "question is empty" in _error_line(capsys)
+    assert "question is empty" in error_line(capsys.readouterr().err)
 
 
 def test_error_missing_index(tmp_path, capsys):
     assert cli_main(["ask", "anything", "--index", str(tmp_path / "nope")]) == 1
-    line = _error_line(capsys)
+    line = error_line(capsys.readouterr().err)
     assert "no index at" in line and "assistant index" in line
 
 
 def test_error_missing_corpus(tmp_path, capsys):
     assert cli_main(["index", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")]) == 1
-    assert "corpus folder not found" in _error_line(capsys)
+    assert "corpus folder not found" in error_line(capsys.readouterr().err)
 
 
 def test_error_index_built_with_another_model(seed_index_dir, tmp_path, capsys):
@@ -195,7 +189,7 @@ def test_error_index_built_with_another_model(seed_index_dir, tmp_path, capsys):
     manifest["model"]["name"] = "sentence-transformers/all-mpnet-base-v2"
     (copy / MANIFEST).write_text(json.dumps(manifest))
     assert cli_main(["ask", "anything", "--index", str(copy)]) == 1
-    line = _error_line(capsys)
+    line = error_line(capsys.readouterr().err)
     assert "all-mpnet-base-v2" in line and "rebuild" in line
 
 
@@ -203,7 +197,7 @@ def test_error_wrong_flag_is_usage_error(capsys):
     with pytest.raises(SystemExit) as exc:
         cli_main(["ask", "question", "--bogus"])
     assert exc.value.code == 2
-    assert "unrecognized arguments: --bogus" in _error_line(capsys)
+    assert "unrecognized arguments: --bogus" in error_line(capsys.readouterr().err)
 
 
 def test_cli_subprocess_error_has_no_traceback(tmp_path):

@@ -12,13 +12,13 @@ import resource
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from helpers import ASSISTANT, CORPUS, error_line
 
 from assistant import Assistant, AssistantError
 from assistant.cli import main as cli_main
@@ -30,15 +30,6 @@ CHAIR = "Who is the independent chair of NHCP?"  # answered by the file the runs
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 QUESTIONS = [CHAIR]
 REMOVED = "northamptonshire-new-integrated-care-system.txt"
-ASSISTANT = Path(sys.executable).with_name("assistant")  # the installed console script
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-
-
-def error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def run_index(corpus: Path, index: Path, fault: str | None = None, prefix: tuple = (), **kwargs):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import ASSISTANT, CORPUS, error_line
 
 from assistant import Assistant, AssistantError
 from assistant.chunker import ChunkSettings, chunk_document
@@ -23,17 +24,8 @@ from assistant.store import MANIFEST, _manifest_sha256, read_manifest
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 CHAIR = "Who is the independent chair of NHCP?"
-ASSISTANT = Path(sys.executable).with_name("assistant")  # the installed console script
 SECRET = "XYZZY-OUTSIDE-SECRET"
-SEED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
-
-def error_line(err: str) -> str:
-    """The single line a failing command printed on stderr."""
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def drop_root_file_access() -> list[str]:
@@ -106,7 +98,7 @@ def test_cli_skips_every_kind_of_unusable_file_with_its_reason(corpus_copy, seed
     assert skipped == expected
     manifest = read_manifest(index)
     assert {s["source"]: s["reason"] for s in manifest["skipped"]} == expected
-    assert set(manifest["sources"]) == {p.name for p in SEED_CORPUS.iterdir()}
+    assert set(manifest["sources"]) == {p.name for p in CORPUS.iterdir()}
     chunks = (index / manifest["generation"] / "chunks.jsonl").read_text()
     assert SECRET not in chunks and "locked away" not in chunks and "private" not in chunks
 
