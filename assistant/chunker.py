@@ -216,12 +216,13 @@ def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
         body = text[block.start : block.end]
         followed = i + 1 < len(blocks) and blocks[i + 1].section == block.section
         is_heading = followed and (
-            block.kind == "text"
-            and body.count("\n") <= 1
-            and word_count(body) <= 10
-            and not re.search(r"[.,;:!…\"”]\s*$", body)
-            and (body[:1].isupper() or body[:1].isdigit())
-        ) or followed and _numbered_heading(text, blocks, i)
+            (block.kind == "text"
+             and body.count("\n") <= 1
+             and word_count(body) <= 10
+             and not re.search(r"[.,;:!…\"”]\s*$", body)
+             and (body[:1].isupper() or body[:1].isdigit()))
+            or _numbered_heading(text, blocks, i)
+        )
         if block.section != soft_base:
             soft, soft_base = [], block.section
         if is_heading:
