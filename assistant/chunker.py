@@ -278,7 +278,7 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
     visible = noise.visible(doc.text, start, end)
     lines = [ln for ln in visible.splitlines() if not _is_noise(ln, noise.furniture)]
     section_text = " > ".join(section)
-    context = ". ".join(part for part in (doc.title, section_text, lead.rstrip(".")) if part)
+    context = ". ".join(part for part in (doc.title, _file_words(doc), section_text, lead.rstrip(".")) if part)
     return Chunk(
         source=doc.source,
         title=doc.title,
@@ -292,6 +292,17 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         sentences=tuple((s, e) for s, e in answer_units(doc.text, start, end)
                         if word_count(visible[s - start : e - start]) >= 1),
     )
+
+
+def _file_words(doc: Document) -> str:
+    """The file's name as words ("gpl-3.0.txt" -> "gpl 3.0"), when the title does not already say it.
+
+    People name files by what they are called in speech ("GPL", "release notes"), which the
+    document's own title may not repeat.
+    """
+    stem = doc.source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    words = " ".join(re.sub(r"[_\-]+", " ", stem).split())
+    return "" if words.casefold() in doc.title.casefold() else words
 
 
 def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, noise: _Noise) -> list[Chunk]:

@@ -150,8 +150,8 @@ def decode(raw: bytes) -> tuple[str | None, str]:
 
 
 def find_title(text: str, source: str) -> str:
-    """The document's own title (front matter `title:`, `= Title =`, `# Title` or a line
-    underlined with `===`), else a title from the file name."""
+    """The document's own title (front matter `title:`, `= Title =`, `# Title`, a line
+    underlined with `===`, or an all-capitals or centred first line), else one from the file name."""
     meta = front_matter(text)
     named = re.search(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*$", meta, re.MULTILINE)
     if named:
@@ -167,6 +167,9 @@ def find_title(text: str, source: str) -> str:
             i, line = i + 1, lines[i + 1]
         if i + 1 < len(lines) and re.fullmatch(r"\s{0,3}={3,}\s*", lines[i + 1]) and 0 < len(line.split()) <= 15:
             return " ".join(line.split())
+        words = line.split()
+        if len(words) <= 8 and re.search(r"[A-Za-z]", line) and (line.upper() == line or line.startswith(" " * 8)):
+            return " ".join(words)  # a plain-text title: an all-capitals or centred first line
         break
     stem = Path(source).stem
     words = re.sub(r"[_\-]+", " ", stem).strip()

@@ -226,3 +226,20 @@ def test_front_matter_is_metadata_not_content():
     assert all("author" not in c.text and "title:" not in c.search_text for c in chunks)
     assert_exact_spans(text, chunks)
     assert find_title("---\nno closing line\n\n# Heading\n", "x.md") == "X"  # not front matter: no closing ---
+
+
+def test_plain_text_titles():
+    from assistant.reader import find_title
+
+    assert find_title("                    GNU GENERAL PUBLIC LICENSE\n  Version 3\n\nText.", "gpl.txt") == \
+        "GNU GENERAL PUBLIC LICENSE"
+    assert find_title("\n                 Apache License\n           Version 2.0\n", "a.txt") == "Apache License"
+    assert find_title("The council met on Monday and agreed the plan.\n", "minutes_2024.txt") == "Minutes 2024"
+
+
+def test_the_file_name_is_searchable_when_the_title_does_not_say_it():
+    text = "                 GNU GENERAL PUBLIC LICENSE\n\nYou may convey verbatim copies of the Program.\n"
+    chunk = chunk_document(_doc(text, source="licences/gpl-3.0.txt", title="GNU GENERAL PUBLIC LICENSE"))[0]
+    assert "gpl 3.0" in chunk.search_text and "licences" not in chunk.search_text
+    named = chunk_document(_doc("# Path\n\nThe path module.\n", source="path.md", title="Path"))[0]
+    assert named.search_text.startswith("Path. The path module")  # not repeated when the title says it
