@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default=None, help="only questions whose \"split\" is this (e.g. dev, test)")
     ev.add_argument("--mode", choices=("hybrid", "dense", "keyword", "rrf"), default="hybrid",
                     help="retrieval mode to measure (default hybrid)")
+    ev.add_argument("--repeat", type=_bounded(1, 20), default=1, metavar="N",
+                    help="ask each question N times and time the fastest: the machine's own noise out of the "
+                         "max/median figure (default 1)")
     ev.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     sources = commands.add_parser("sources", help="list the indexed documents")
@@ -197,7 +200,7 @@ def cmd_eval(args) -> int:
 
     questions = load_questions(args.questions, args.split)
     bot = Assistant.open(_index_dir(args), search_settings=SearchSettings(mode=args.mode))
-    report = evaluate(bot, questions)
+    report = evaluate(bot, questions, repeat=args.repeat)
     if args.json:
         print(json.dumps({"mode": args.mode, "split": args.split, **report.to_dict()}))
     else:

@@ -85,16 +85,23 @@ def load_questions(path: Path, split: str | None = None) -> list[dict]:
     return questions
 
 
-def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None) -> EvalReport:
-    """Ask every question through the public API and score the replies."""
+def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None, repeat: int = 1) -> EvalReport:
+    """Ask every question through the public API and score the replies.
+
+    With `repeat` > 1 each question is asked that many times and its fastest time kept, so a
+    shared machine's scheduling noise does not pass for a slow question.
+    """
     hits = {1: 0, 3: 0, 5: 0}
     rr = answered = followup_hits = flagged = abstained = 0.0
     answerable = followups = offtopic = 0
     times: list[float] = []
     for item in questions:
-        started = time.perf_counter()
-        reply = bot.ask(item["question"], history=item.get("history"), k=max(k, 5))
-        times.append(time.perf_counter() - started)
+        fastest = float("inf")
+        for _ in range(max(1, repeat)):
+            started = time.perf_counter()
+            reply = bot.ask(item["question"], history=item.get("history"), k=max(k, 5))
+            fastest = min(fastest, time.perf_counter() - started)
+        times.append(fastest)
         if not item.get("answerable", True):
             offtopic += 1
             flagged += not reply.confident

@@ -78,7 +78,7 @@ def test_eval_command_json(seed_index_dir, tmp_path, capsys):
          "history": ["Which company is building the shared care record in Cambridgeshire and Peterborough?"]},
         {"question": "Who wrote Pride and Prejudice?", "answerable": False},
     ]))
-    assert cli_main(["eval", str(questions), "--index", str(seed_index_dir), "--json"]) == 0
+    assert cli_main(["eval", str(questions), "--index", str(seed_index_dir), "--json", "--repeat", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["questions"] == 3 and report["offtopic"] == 1 and report["followups"] == 1
     assert report["hit_at_1"] == 1.0 and report["offtopic_flagged"] == 1.0
@@ -93,3 +93,11 @@ def test_eval_command_rejects_a_bad_line(seed_index_dir, tmp_path, capsys):
     assert cli_main(["eval", str(questions), "--index", str(seed_index_dir)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.jsonl:2: not valid JSON" in err
+
+
+def test_eval_repeat_is_bounded(seed_index_dir, tmp_path, capsys):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "How many partners does Lakeside Surgery have?", "answers": ["62 partners"]}\n')
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(["eval", str(questions), "--index", str(seed_index_dir), "--repeat", "0"])
+    assert exit_info.value.code == 2 and "--repeat" in capsys.readouterr().err
