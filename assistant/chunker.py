@@ -220,6 +220,7 @@ def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
              and body.count("\n") <= 1
              and word_count(body) <= 10
              and not re.search(r"[.,;:!…\"”]\s*$", body)
+             and "://" not in body  # an address line, not a heading
              and (body[:1].isupper() or body[:1].isdigit()))
             or _numbered_heading(text, blocks, i)
         )
@@ -232,10 +233,24 @@ def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
             previous_was_heading = True
             continue
         previous_was_heading = False
+        clause = _CLAUSE.match(body)
+        if clause and _is_clause_title(clause.group(2), body[clause.end() :]):
+            soft = [f"{clause.group(1)} {clause.group(2)}"]  # "2. Grant of Copyright License. Subject to ..."
         if soft:
             block.section = block.section + (" — ".join(soft),)
         result.append(block)
     return result
+
+
+# A numbered clause whose title runs in with its text: "4. Redistribution. You may reproduce ...".
+_CLAUSE = re.compile(r"(\d{1,3}(?:\.\d{1,3})*\.)[ \t]+([A-Z][^.\n]{0,60}?)\.[ \t]+(?=\S)")
+
+
+def _is_clause_title(title: str, rest: str) -> bool:
+    """Title Case words (every word over three letters capitalised), followed by a real sentence."""
+    words = title.split()
+    return (len(words) <= 6 and all(w[:1].isupper() for w in words if len(w) > 3)
+            and word_count(rest.split(".", 1)[0]) >= 8)
 
 
 def _numbered_heading(text: str, blocks: list[_Block], i: int) -> bool:

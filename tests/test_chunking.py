@@ -157,6 +157,9 @@ def test_licence_texts_get_their_numbered_sections():
     gpl = read_document(licenses / "gpl-3.0.txt", "gpl-3.0.txt")
     termination = [c for c in chunk_document(gpl) if "reinstated permanently" in c.text]
     assert termination and all(c.section == "8. Termination" for c in termination)
+    apache = read_document(licenses / "apache-2.0.txt", "apache-2.0.txt")
+    redistribution = [c for c in chunk_document(apache) if "reproduce and distribute copies" in c.text]
+    assert redistribution and redistribution[0].section == "4. Redistribution"  # a title run in with its text
     mpl = read_document(licenses / "mpl-2.0.txt", "mpl-2.0.txt")
     assert mpl.title == "Mozilla Public License Version 2.0"
     sections = {c.section for c in chunk_document(mpl)}
@@ -243,3 +246,13 @@ def test_the_file_name_is_searchable_when_the_title_does_not_say_it():
     assert "gpl 3.0" in chunk.search_text and "licences" not in chunk.search_text
     named = chunk_document(_doc("# Path\n\nThe path module.\n", source="path.md", title="Path"))[0]
     assert named.search_text.startswith("Path. The path module")  # not repeated when the title says it
+
+
+def test_a_clause_title_run_in_with_its_text_is_a_section_but_a_short_step_is_not():
+    text = ("Agreement\n\n1. Definitions. In this agreement a user is anyone who runs the program on a machine.\n\n"
+            "2. Grant of Licence. The owner grants every user the right to copy the program for any purpose.\n\n"
+            "3. Open the box. Then plug it in.\n")
+    chunks = chunk_document(_doc(text, source="agreement.txt", title="Agreement"), ChunkSettings(min_words=1))
+    assert [c.section for c in chunks] == ["1. Definitions", "2. Grant of Licence"]
+    assert "Open the box" in chunks[-1].text
+    assert_exact_spans(text, chunks)
