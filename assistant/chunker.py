@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
+from .reader import file_name_words
 from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
@@ -90,8 +91,8 @@ class _Block:
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
     """Split one document into chunks that never cross a section boundary."""
     text = doc.text
-    blocks = _promote_soft_headings(text, _blocks(text, doc.title))
     noise = _noise(text)
+    blocks = _promote_soft_headings(text, _blocks(text, doc.title, noise.furniture))
     chunks: list[Chunk] = []
     group: list[tuple[int, int, int]] = []  # (start, end, words) of pieces in the open chunk
     section: tuple[str, ...] = ()
@@ -138,9 +139,8 @@ def _is_noise(line: str, furniture: frozenset[str]) -> bool:
     return stripped in furniture or bool(re.fullmatch(r"\d{1,4}|\W|[A-Za-z]", stripped))
 
 
-def _blocks(text: str, title: str) -> list[_Block]:
+def _blocks(text: str, title: str, furniture: frozenset[str]) -> list[_Block]:
     """Group lines into paragraphs, list items and code blocks, tracking the heading path."""
-    furniture = _furniture(text)
     headings: list[tuple[int, str]] = []
     blocks: list[_Block] = []
     current: _Block | None = None
@@ -315,8 +315,7 @@ def _file_words(doc: Document) -> str:
     People name files by what they are called in speech ("GPL", "release notes"), which the
     document's own title may not repeat.
     """
-    stem = doc.source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    words = " ".join(re.sub(r"[_\-]+", " ", stem).split())
+    words = file_name_words(doc.source)
     return "" if words.casefold() in doc.title.casefold() else words
 
 

@@ -171,6 +171,10 @@ def find_title(text: str, source: str) -> str:
         if len(words) <= 8 and re.search(r"[A-Za-z]", line) and (line.upper() == line or line.startswith(" " * 8)):
             return " ".join(words)  # a plain-text title: an all-capitals or centred first line
         break
-    stem = Path(source).stem
-    words = re.sub(r"[_\-]+", " ", stem).strip()
+    words = file_name_words(source)
     return words[:1].upper() + words[1:] if words else source
+
+
+def file_name_words(source: str) -> str:
+    """A file's name as words, without folder or extension ("notes/gpl-3.0.txt" -> "gpl 3.0")."""
+    return " ".join(re.sub(r"[_\-]+", " ", Path(source).stem).split())
