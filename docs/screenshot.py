@@ -8,7 +8,6 @@
 import argparse
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,24 +15,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers import CHROMIUM, CHROMIUM_ARGS, free_port  # noqa: E402  (the browser set-up the tests use)
+
 QUESTION = "How many partners does Lakeside Surgery have?"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REPLIES = "#transcript .msg.bot:not(:has(.pending))"
 MAX_BYTES = 300_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def ensure_index(corpus: Path, index: Path, env: dict[str, str]) -> None:
