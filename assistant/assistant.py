@@ -8,6 +8,8 @@ import time
 import unicodedata
 from pathlib import Path
 
+import numpy as np
+
 from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError
 from .search import SearchSettings, make_query, search
@@ -42,10 +44,30 @@ def clean_question(question: object) -> tuple[str, str | None]:
     return cleaned, notice
 
 
-def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "weak") -> Passage:
+def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "weak",
+             page: int | None = None) -> Passage:
     return Passage(rank=rank, text=chunk.text, source=chunk.source, title=chunk.title, section=chunk.section,
-                   start=chunk.start, end=chunk.end, score=score, page=chunk.page, line=chunk.line,
-                   strength=strength)
+                   start=chunk.start, end=chunk.end, score=score, page=page if page is not None else chunk.page,
+                   line=chunk.line, strength=strength)
+
+
+def _cited_page(data: IndexData, query, row: int, answer) -> int | None:
+    """The page a passage is cited at: where its answer sentence is, not where the passage starts.
+
+    A passage holding the reply's answer cites the answer's page; any other passage the page
+    of its sentence closest to the question (a passage can run over a page break).
+    """
+    chunk = data.chunks[row]
+    document = data.documents[chunk.source]
+    if not document.pages:
+        return chunk.page
+    if answer is not None and answer.source == chunk.source and chunk.start <= answer.start < chunk.end:
+        return document.page_at(answer.start)
+    spans, vectors = data.sentences_of(row)
+    if not len(spans):
+        return chunk.page
+    best = int(np.argmax(np.asarray(vectors, dtype=np.float32) @ query.vector))
+    return document.page_at(spans[best][0])
 
 
 def _usable(earlier: object) -> str | None:
@@ -115,8 +137,10 @@ class Assistant:
         confident = is_confident(hits, self.answer_settings)
         answer = pick_answer(data, query, hits, self.answer_settings)
         passages = [_passage(data.chunks[hit.row], rank, round(hit.score, 4),
-                             strength(hit, hits[0], confident, self.answer_settings))
+                             strength(hit, hits[0], confident, self.answer_settings),
+                             page=_cited_page(data, query, hit.row, answer if confident else None))
                     for rank, hit in enumerate(hits, 1)]
+        answer_page = data.documents[answer.source].page_at(answer.start) if confident and answer.source else None
         return Reply(
             question=question,
             answer=answer.text if confident else NOT_FOUND,
@@ -127,6 +151,7 @@ class Assistant:
             answer_end=answer.end if confident else None,
             notice=notice,
             seconds=time.perf_counter() - started,
+            answer_page=answer_page,
         )
 
     def sources(self) -> list[SourceInfo]:

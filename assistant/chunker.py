@@ -91,8 +91,12 @@ class _Block:
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
     """Split one document into chunks that never cross a section boundary."""
     text = doc.text
-    noise = _noise(text)
-    blocks = _promote_soft_headings(text, _blocks(text, doc.title, noise.furniture))
+    if doc.blocks:  # a reader found the structure (PDF, Word, HTML): nothing to guess or hide
+        noise = _Noise(frozenset(), ())
+        blocks = _reader_blocks(doc)
+    else:
+        noise = _noise(text)
+        blocks = _promote_soft_headings(text, _blocks(text, doc.title, noise.furniture))
     chunks: list[Chunk] = []
     group: list[tuple[int, int, int]] = []  # (start, end, words) of pieces in the open chunk
     section: tuple[str, ...] = ()
@@ -113,6 +117,26 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
     flush()
     chunks = _merge_small(doc, chunks, settings, noise)
     return _with_lead_ins(doc, chunks, noise) if settings.lead_in else chunks
+
+
+# A reader's block kinds as the packer treats them: list items and table rows stay whole.
+_PACKING_KIND = {"list": "bullet", "table": "bullet", "code": "code"}
+
+
+def _reader_blocks(doc: Document) -> list[_Block]:
+    """A reader's blocks with the heading path of each; a first heading that repeats the title is not a section."""
+    headings: list[tuple[int, str]] = []
+    blocks: list[_Block] = []
+    for block in doc.blocks:
+        if block.kind == "heading":
+            name = normalize(doc.text[block.start : block.end])
+            if not headings and not blocks and name == doc.title:
+                continue
+            headings[:] = [h for h in headings if h[0] < block.level] + [(block.level, name)]
+            continue
+        blocks.append(_Block(block.start, block.end, _PACKING_KIND.get(block.kind, "text"),
+                             tuple(name for _, name in headings)))
+    return blocks
 
 
 def _lines(text: str):
@@ -302,7 +326,7 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         end=end,
         text=body,
         line=doc.text.count("\n", 0, start) + 1,
-        page=doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None,
+        page=doc.page_at(start) if doc.pages else (doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None),
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
         sentences=tuple((s, e) for s, e in answer_units(doc.text, start, end)
                         if word_count(visible[s - start : e - start]) >= 1),

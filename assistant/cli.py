@@ -186,7 +186,7 @@ def _print_reply(reply, as_json: bool) -> None:
     else:
         print(f"{reply.answer} The nearest passages:\n")
     for p in reply.passages:
-        where = f"{p.source}:{p.line}" + (f", page {p.page}" if p.page else "")
+        where = f"{p.source}, p. {p.page}" if p.page else f"{p.source}:{p.line}"
         section = f" › {p.section}" if p.section else ""
         text = " ".join(p.text.split())
         print(f"[{p.rank}] {p.title}{section}  ({where})  score {p.score:.2f} {p.strength}")

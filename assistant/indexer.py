@@ -56,7 +56,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
             result = read_document(path, source) if path is not None else Skipped(source, reason or "skipped")
             (skipped if isinstance(result, Skipped) else documents).append(result)
         if not documents:
-            raise AssistantError(f"no readable documents in {corpus} ({len(skipped)} files skipped); "
+            raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
                                  "the index was not changed")
         chunks: list[Chunk] = []
         vectors: list[np.ndarray | None] = []  # per chunk
@@ -102,6 +102,15 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         removed=len([s for s in previous if s not in current]), skipped=skipped,
         seconds=time.perf_counter() - started,
     )
+
+
+def skipped_reasons(skipped: list[Skipped], shown: int = 3) -> str:
+    """"2 files skipped: a.pdf: no text layer ...; b.xls: unsupported file type '.xls'" on one line."""
+    if not skipped:
+        return "the folder has no files"
+    head = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped: {head}{more}"
 
 
 def _stack(blocks: list[np.ndarray]) -> np.ndarray:

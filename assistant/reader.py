@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import AssistantError
+from .readers import SUFFIXES, extract_structured, format_of
 from .text import front_matter
 from .types import Document, Skipped
 
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".rst"})
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a reason, not read into memory
 
 _WIKI_TITLE = re.compile(r"^\s*=\s*([^=\n].*?)\s*=\s*$")
@@ -62,7 +62,7 @@ def _walk(folder: Path, corpus: Path) -> Iterator[tuple[str, Path | None, str | 
             folders.append(path)
         elif not is_file:
             yield source, None, "not a regular file"
-        elif path.suffix.lower() not in TEXT_SUFFIXES:
+        elif path.suffix.lower() not in SUFFIXES:
             yield source, None, f"unsupported file type '{path.suffix or entry.name}'"
         else:
             yield source, path, None
@@ -80,6 +80,9 @@ def read_document(path: Path, source: str) -> Document | Skipped:
     raw = _read_regular_file(path)
     if isinstance(raw, str):
         return Skipped(source, raw)
+    kind = format_of(Path(source).suffix) or "text"
+    if kind != "text":
+        return _structured(kind, raw, source)
     text, encoding = decode(raw)
     if text is None:
         return Skipped(source, "binary file")
@@ -91,6 +94,26 @@ def read_document(path: Path, source: str) -> Document | Skipped:
         title=find_title(text, source),
         sha256=hashlib.sha256(raw).hexdigest(),
         encoding=encoding,
+    )
+
+
+def _structured(kind: str, raw: bytes, source: str) -> Document | Skipped:
+    """A PDF, Word or HTML file through its reader; the reason it failed becomes the skip reason."""
+    try:
+        result = extract_structured(kind, raw)
+    except Exception as exc:  # noqa: BLE001 - a reader library's own bug must skip the file, not stop the run
+        result = f"unreadable {kind} file ({exc.__class__.__name__})"
+    if isinstance(result, str):
+        return Skipped(source, result)
+    builder, title = result
+    text = builder.text()
+    if not text.strip():
+        return Skipped(source, "no text in this file")
+    words = file_name_words(source)
+    return Document(
+        source=source, text=text, title=title or (words[:1].upper() + words[1:] if words else source),
+        sha256=hashlib.sha256(raw).hexdigest(), encoding=kind, format=kind,
+        blocks=tuple(builder.blocks), pages=tuple(builder.pages),
     )
 
 

@@ -19,7 +19,7 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,7 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
     tmp.mkdir()
     fault_point("started")
     _write_jsonl(tmp / "documents.jsonl",
-                 ({f.name: getattr(d, f.name) for f in fields(Document)} for d in documents))
+                 (d.to_row() for d in documents))
     fault_point("documents-written")
     _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
     np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
@@ -237,7 +237,7 @@ def _load(index_dir: Path) -> IndexData:
         if not ok:
             raise IndexCorruptError(f"index file {path} is corrupt (checksum mismatch): {hint}")
     try:
-        documents = {row["source"]: Document(**row) for row in _read_jsonl(folder / "documents.jsonl")}
+        documents = {row["source"]: Document.from_row(row) for row in _read_jsonl(folder / "documents.jsonl")}
         chunks = [Chunk(**{**row, "sentences": tuple(tuple(s) for s in row.get("sentences", ()))})
                   for row in _read_jsonl(folder / "chunks.jsonl")]
         embeddings = np.load(folder / "embeddings.npy", mmap_mode="r", allow_pickle=False)

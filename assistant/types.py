@@ -2,18 +2,64 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import bisect
+from dataclasses import asdict, dataclass, field, fields
+
+BLOCK_KINDS = ("heading", "paragraph", "list", "table", "code", "quote")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One structural piece of a document's clean text, as its reader found it.
+
+    `text[start:end]` is the block's content (a heading's words without markup, a table as
+    readable rows); `level` is a heading's depth (1 = top) and 0 otherwise.
+    """
+
+    kind: str  # one of BLOCK_KINDS
+    start: int
+    end: int
+    level: int = 0
+    page: int | None = None  # 1-based, for paged formats (PDF)
 
 
 @dataclass(frozen=True)
 class Document:
-    """A decoded source file; offsets everywhere refer to `text`."""
+    """A document as the assistant reads it; offsets everywhere refer to `text`.
+
+    `text` is the clean text a reader extracted: for plain text and Markdown files it is the
+    decoded file, for PDF, Word and HTML the words a person reads (no markup, page furniture,
+    scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
+    `blocks` is the structure a reader found (empty: the chunker parses the text itself);
+    `pages` the offsets where pages 2, 3, ... start.
+    """
 
     source: str  # path relative to the corpus folder, with forward slashes
     text: str
     title: str
     sha256: str  # of the raw bytes, so a changed file is noticed even if it decodes the same
     encoding: str
+    format: str = "text"  # "text", "pdf", "docx", "html"
+    blocks: tuple[Block, ...] = ()
+    pages: tuple[int, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page of a character offset, None for documents without pages."""
+        if self.pages:
+            return bisect.bisect_right(self.pages, offset) + 1
+        return None
+
+    def to_row(self) -> dict:
+        """A JSON-ready row for the index (blocks as [kind, start, end, level, page])."""
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
+        row["blocks"] = [[b.kind, b.start, b.end, b.level, b.page] for b in self.blocks]
+        row["pages"] = list(self.pages)
+        return row
+
+    @classmethod
+    def from_row(cls, row: dict) -> Document:
+        blocks = tuple(Block(*b) for b in row.get("blocks") or ())
+        return cls(**{**row, "blocks": blocks, "pages": tuple(row.get("pages") or ())})
 
 
 @dataclass(frozen=True)
@@ -76,6 +122,7 @@ class Reply:
     answer_end: int | None = None
     notice: str | None = None
     seconds: float = 0.0
+    answer_page: int | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -87,6 +134,7 @@ class Reply:
             "answer_start": self.answer_start,
             "answer_end": self.answer_end,
             "notice": self.notice,
+            "answer_page": self.answer_page,
         }
 
 

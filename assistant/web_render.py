@@ -101,7 +101,7 @@ def render_place(section: str, page: int | None, source: str) -> str:
     """Section path, page and file of a span, for citations and the viewer."""
     parts = [f'<span class="section">{esc(section)}</span>'] if section else []
     if page is not None:
-        parts.append(f"page {int(page)}")
+        parts.append(f"p. {int(page)}")
     parts.append(f'<span class="file">{esc(source)}</span>')
     return " · ".join(parts)
 

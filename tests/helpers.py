@@ -34,3 +34,16 @@ def error_line(err: str) -> str:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     return lines[0]
+
+
+def html_to_pdf(html: str, pdf_path: Path) -> Path:
+    """Print an HTML page to PDF with the headless Chromium the browser tests use."""
+    import subprocess
+
+    source = pdf_path.with_suffix(".print.html")
+    source.write_text(html, encoding="utf-8")
+    subprocess.run([CHROMIUM, "--headless", *CHROMIUM_ARGS, "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf_path}", source.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    source.unlink()
+    return pdf_path

@@ -66,6 +66,7 @@ def test_cli_skips_every_kind_of_unusable_file_with_its_reason(corpus_copy, seed
     (c / "locked" / "note.txt").write_text("locked away\n")
     (c / "locked").chmod(0)
     (c / "report.pdf").write_bytes(b"%PDF-1.4\n")
+    (c / "sheet.xlsx").write_bytes(b"PK\x03\x04")
     (c / "folder.txt").mkdir()  # a directory named like a text file
     (c / "folder.txt" / "inner.bin").write_bytes(b"\x00\x01")
     with open(os.open(os.fsencode(c) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY, 0o644), "w") as handle:
@@ -90,7 +91,8 @@ def test_cli_skips_every_kind_of_unusable_file_with_its_reason(corpus_copy, seed
         "dangling.txt": "symbolic link (not followed)",
         "unreadable.txt": "unreadable (Permission denied)",
         "locked/": "unreadable folder (Permission denied)",
-        "report.pdf": "unsupported file type '.pdf'",
+        "report.pdf": "unreadable PDF: Failed to load document (PDFium: Data format error)",
+        "sheet.xlsx": "unsupported file type '.xlsx'",
         "folder.txt/inner.bin": "unsupported file type '.bin'",
         "caf\\xe9.txt": "file name is not valid UTF-8",
     }
@@ -305,8 +307,9 @@ def test_a_corpus_with_nothing_to_index_leaves_the_old_index_alone(make, seed_in
         (corpus / "data.bin").write_bytes(b"\x00" * 10)
     assert cli_main(["index", "--corpus", str(corpus), "--index", str(index)]) == 1
     line = error_line(capsys.readouterr().err)
-    skipped = 0 if make == "empty folder" else 2
-    assert line == f"assistant: error: no readable documents in {corpus} ({skipped} files skipped); the index was not changed"
+    reasons = ("the folder has no files" if make == "empty folder"
+               else "2 files skipped: data.bin: unsupported file type '.bin'; empty.txt: empty file")
+    assert line == f"assistant: error: no readable documents in {corpus} ({reasons}); the index was not changed"
     assert (index / MANIFEST).read_bytes() == before
 
 

@@ -1,0 +1,85 @@
+"""Clean text and its blocks, built one block at a time by the format readers."""
+
+from __future__ import annotations
+
+import re
+
+from ..types import Block
+
+PAGE_BREAK = "\n\f\n"  # between pages of clean text; the viewer draws it as a page rule
+
+
+class TextBuilder:
+    """Accumulates a document's clean text with a `Block` for every piece added.
+
+    Blocks are separated by a blank line, pages by a form feed, so the clean text reads well
+    on its own and every block is an exact span of it.
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self.length = 0
+        self.blocks: list[Block] = []
+        self.pages: list[int] = []  # offsets where pages 2, 3, ... start
+
+    def _append(self, piece: str) -> None:
+        self._parts.append(piece)
+        self.length += len(piece)
+
+    def add(self, kind: str, text: str, level: int = 0, page: int | None = None) -> Block | None:
+        """Add one block (its text stripped); empty text adds nothing."""
+        text = text.strip()
+        if not text:
+            return None
+        if self.length and not self._parts[-1].endswith(PAGE_BREAK):
+            self._append("\n\n")
+        block = Block(kind, self.length, self.length + len(text), level, page)
+        self._append(text)
+        self.blocks.append(block)
+        return block
+
+    def new_page(self) -> None:
+        """Start the next page (nothing is written before the first block)."""
+        if self.length and not self._parts[-1].endswith(PAGE_BREAK):
+            self._append(PAGE_BREAK)
+            self.pages.append(self.length)
+        elif self.length:
+            self.pages.append(self.length)  # an empty page: it still counts
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+def squash(text: str) -> str:
+    """Runs of whitespace as one space: how a table cell or a heading reads in one line."""
+    return " ".join(text.split())
+
+
+def table_rows(rows: list[list[str]]) -> list[str]:
+    """A table as readable lines: "Column: value; Column: value" when it has a header row.
+
+    A header row is assumed when the first row's cells are all short and non-empty and the
+    table has more than one row; otherwise each row is its cells joined with " | ".
+    """
+    rows = [[squash(cell) for cell in row] for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        return []
+    header = rows[0]
+    if len(rows) > 1 and all(cell and len(cell) <= 40 for cell in header):
+        lines = []
+        for row in rows[1:]:
+            pairs = [f"{name}: {value}" if name else value for name, value in zip(header, row) if value]
+            lines.append("; ".join(pairs))
+        return [line for line in lines if line]
+    return [" | ".join(cell for cell in row if cell) for row in rows]
+
+
+_BAD_TITLE = re.compile(r"^(?:untitled|document\d*|microsoft word\b.*|.*\.(?:docx?|pdf|html?|txt))$", re.IGNORECASE)
+
+
+def usable_title(title: object) -> str:
+    """A metadata title worth showing, or "" (file names and "Untitled" are not titles)."""
+    if not isinstance(title, str):
+        return ""
+    title = squash(title)
+    return "" if not title or len(title) > 200 or _BAD_TITLE.match(title) else title
