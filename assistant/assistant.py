@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -14,7 +15,7 @@ from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError
 from .search import SearchSettings, make_query, search
 from .store import IndexData, load_index, manifest_stamp
-from .types import Chunk, Passage, Reply, SourceInfo
+from .types import Chunk, Document, Passage, Reply, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
@@ -112,6 +113,16 @@ class Assistant:
         return bot
 
     @property
+    def embedder(self):
+        """The encoder questions are embedded with (shared with a background re-index)."""
+        return self._embedder
+
+    @property
+    def corpus_dir(self) -> Path:
+        """The corpus folder the index was built from."""
+        return Path(self.data.manifest.get("corpus") or ".")
+
+    @property
     def data(self) -> IndexData:
         """The current index, reloaded if a newer generation was committed."""
         stamp = manifest_stamp(self.index_dir)
@@ -160,12 +171,32 @@ class Assistant:
         return [SourceInfo(s, d.title, meta.get(s, {}).get("chunks", 0), len(d.text))
                 for s, d in sorted(data.documents.items())]
 
-    def read_source(self, source: str) -> str:
-        """Text of an indexed document, as indexed; nothing else on disk is reachable."""
+    def document(self, source: str) -> Document:
+        """An indexed document: its clean text, title, blocks and pages (what the viewer shows)."""
         doc = self.data.documents.get(source) if isinstance(source, str) else None
         if doc is None:
             raise AssistantError(f"not an indexed document: {str(source)[:200]!r}")
-        return doc.text
+        return doc
+
+    def read_source(self, source: str) -> str:
+        """Text of an indexed document, as indexed; nothing else on disk is reachable."""
+        return self.document(source).text
+
+    def original(self, source: str) -> bytes:
+        """The indexed file's bytes (a PDF to draw a page from), only while they are what was indexed.
+
+        Only a source named in the index is opened, with the reader's own checks (no links,
+        no special files, size limit), and its SHA-256 must match the indexed one.
+        """
+        doc = self.document(source)
+        from .reader import _read_regular_file
+
+        raw = _read_regular_file(self.corpus_dir / doc.source)
+        if isinstance(raw, str):
+            raise AssistantError(f"the original of {doc.source} cannot be read: {raw}")
+        if hashlib.sha256(raw).hexdigest() != doc.sha256:
+            raise AssistantError(f"{doc.source} has changed since it was indexed; re-index to see it")
+        return raw
 
     def locate(self, source: str, start: int) -> Passage | None:
         """The indexed passage that holds a character offset: section and page for a shared link."""

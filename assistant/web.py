@@ -11,7 +11,11 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.display import display_blocks
 from assistant.errors import AssistantError
+from assistant.pdfview import page_view
+from assistant.readers import SUFFIXES
+from assistant.uploads import MAX_UPLOAD_BYTES, UPLOAD_ENV, Reindexer, check_upload, remove_source, save_upload
 from assistant.web_render import (
     VIEWER_START,
     render_document,
@@ -21,6 +25,7 @@ from assistant.web_render import (
     render_reply,
     render_sources,
     render_transcript,
+    render_upload_status,
     render_viewer_message,
 )
 
@@ -29,7 +34,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 QUEUE_MAX_SIZE = 64  # beyond this Gradio answers "This application is currently busy. Please try again."
 CONCURRENCY = 2  # one model call per core on a 2-core machine
-MAX_FILE_SIZE = "1mb"  # the page takes no uploads; this bounds what Gradio's /upload route accepts
+MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds what Gradio's /upload route accepts
+UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
 
 
 def _static_js(name: str) -> str:
@@ -50,9 +56,10 @@ def _to_int(value: Any) -> int | None:
 class WebChat:
     """The page's event handlers, bound to one Assistant; tests call these directly."""
 
-    def __init__(self, bot: Any, k: int = 5) -> None:
+    def __init__(self, bot: Any, k: int = 5, reindexer: Reindexer | None = None) -> None:
         self.bot = bot
         self.k = k
+        self.reindexer = reindexer
 
     # -- chat
 
@@ -99,11 +106,24 @@ class WebChat:
             text = self.bot.read_source(info.source)
         except AssistantError as exc:
             return render_viewer_message(str(exc))
+        document = self.bot.document(info.source)
+        blocks = display_blocks(document)
         lo, hi = _to_int(start), _to_int(end)
         if lo is None or hi is None or not 0 <= lo < hi <= len(text):
-            return render_document(info.title, info.source, text, None)
-        section, page = self.place_of(info.source, lo, hi)
-        return render_document(info.title, info.source, text, (lo, hi), section, page)
+            return render_document(info.title, info.source, text, None, blocks=blocks)
+        section, _ = self.place_of(info.source, lo, hi)
+        return render_document(info.title, info.source, text, (lo, hi), section, document.page_at(lo), blocks=blocks,
+                               page_image=self.page_image(document, lo, hi))
+
+    def page_image(self, document: Any, start: int, end: int) -> Any:
+        """The PDF page of a span with the span drawn on it; None for other formats or a changed file."""
+        if document.format != "pdf":
+            return None
+        try:
+            return page_view(self.bot.original(document.source), start, end)
+        except AssistantError as exc:
+            log.info("no page image: %s", exc)
+            return None
 
     def place_of(self, source: str, start: int, end: int) -> tuple[str, int | None]:
         """Section path and page of a span, from the indexed passage that holds its start."""
@@ -115,6 +135,57 @@ class WebChat:
         source = str(getattr(evt, "source", ""))
         viewer = self.document_html(source, getattr(evt, "start", None), getattr(evt, "end", None))
         return viewer, gr.Tabs(selected="document")
+
+    # -- adding and removing documents
+
+    def add_documents(self, files: list[Any] | None) -> tuple[str, Any]:
+        """Save uploaded files into the corpus and start indexing them; refused files say why."""
+        if self.reindexer is None:
+            return render_upload_status(["Adding documents is turned off for this app."], False), gr.Timer(active=False)
+        lines, saved = [], []
+        for item in files or []:
+            path = Path(item if isinstance(item, str) else getattr(item, "name", ""))
+            try:
+                reason = check_upload(path.name, path.stat().st_size)
+                if reason is None:
+                    saved.append(save_upload(self.reindexer.corpus, path.name, path))
+            except (AssistantError, OSError) as exc:
+                reason = str(exc)
+            if reason:
+                lines.append(f"Not added: {reason}")
+        if saved:
+            self.reindexer.request(f"added {', '.join(saved)}")
+            lines.insert(0, self.reindexer.status.message)
+        return render_upload_status(lines, bool(saved)), gr.Timer(active=bool(saved))
+
+    def remove(self, source: str) -> tuple[str, Any]:
+        """Take an indexed document out of the corpus (moved aside, not deleted) and re-index."""
+        if self.reindexer is None:
+            return render_upload_status(["Removing documents is turned off for this app."], False), gr.skip()
+        try:
+            remove_source(self.reindexer.corpus, source, {s.source for s in self.bot.sources()})
+        except AssistantError as exc:
+            return render_upload_status([str(exc)], False), gr.skip()
+        self.reindexer.request(f"removed {source}")
+        return render_upload_status([self.reindexer.status.message], True), gr.Timer(active=True)
+
+    def source_click(self, evt: gr.EventData) -> tuple[Any, Any, Any, Any]:
+        """A click in the Sources view: open a document, or remove one."""
+        removed = getattr(evt, "remove", None)
+        if removed:
+            return (gr.skip(), gr.skip(), *self.remove(str(removed)))
+        return (*self.open_link(evt), gr.skip(), gr.skip())
+
+    def poll(self) -> tuple[str, str, str, Any]:
+        """While indexing runs: its status; when it ends, the new sources list and header."""
+        status = self.reindexer.status if self.reindexer else None
+        if status is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.Timer(active=False)
+        lines = [status.message, *[f"Skipped {line}" for line in status.skipped]]
+        if status.running:
+            return render_upload_status(lines, True), gr.skip(), gr.skip(), gr.Timer(active=True)
+        return (render_upload_status(lines, False), render_sources(self.bot.sources(), removable=True),
+                render_header(self.bot.describe()), gr.Timer(active=False))
 
     # -- page load
 
@@ -129,7 +200,7 @@ class WebChat:
         return (
             render_header(self.bot.describe()),
             render_examples(self.bot.example_questions(4)),
-            render_sources(self.bot.sources()),
+            render_sources(self.bot.sources(), removable=self.reindexer is not None),
             viewer,
             gr.Tabs(selected=tab),
         )
@@ -150,10 +221,14 @@ class WebChat:
 # ---------------------------------------------------------------- app
 
 
-def build_blocks(bot: Any) -> gr.Blocks:
-    """The page and the `ask` endpoint for an opened Assistant (tests pass their own)."""
+def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
+    """The page and the `ask` endpoint for an opened Assistant (tests pass their own).
+
+    With a `reindexer` the Sources tab can add documents (uploaded into its corpus folder and
+    indexed in the background) and remove them.
+    """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by Gradio at launch, not only here
-    chat = WebChat(bot)
+    chat = WebChat(bot, reindexer=reindexer)
     private = {"api_visibility": "private", "concurrency_id": "assistant"}
     links = {"js_on_load": _static_js("links.js"), "apply_default_css": False}  # our CSS, not Gradio's prose
     with gr.Blocks(title="Document assistant", analytics_enabled=False) as app:
@@ -184,29 +259,54 @@ def build_blocks(bot: Any) -> gr.Blocks:
                             VIEWER_START, elem_id="viewer", js_on_load=_static_js("viewer.js"), apply_default_css=False
                         )
                     with gr.Tab("Sources", id="sources"):
-                        sources = gr.HTML(render_sources(bot.sources()), elem_id="sources", **links)
+                        upload = gr.UploadButton(
+                            "Add documents", file_count="multiple", file_types=sorted(SUFFIXES), type="filepath",
+                            size="sm", elem_id="add-documents", visible=reindexer is not None)
+                        upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False)
+                        sources = gr.HTML(render_sources(bot.sources(), removable=reindexer is not None),
+                                          elem_id="sources", **links)
+                        poll = gr.Timer(1.0, active=False)
 
         chat_out = [transcript, turns, question]
         # One event for Enter and the button, so a second submit waits for the pending answer.
         gr.on([question.submit, ask_btn.click], chat.respond, [question, turns], chat_out, show_progress="hidden", **private)
         examples.click(chat.respond_example, [turns], chat_out, show_progress="hidden", **private)
         clear_btn.click(chat.clear, None, chat_out, queue=False, api_visibility="private")
-        for view in (transcript, sources):
-            view.click(chat.open_link, None, [viewer, tabs], show_progress="hidden", api_visibility="private")
+        transcript.click(chat.open_link, None, [viewer, tabs], show_progress="hidden", api_visibility="private")
+        sources.click(chat.source_click, None, [viewer, tabs, upload_status, poll], show_progress="hidden",
+                      api_visibility="private")
         app.load(chat.load, None, [header, examples, sources, viewer, tabs], api_visibility="private")
+        upload.upload(chat.add_documents, [upload], [upload_status, poll], api_visibility="private")
+        poll.tick(chat.poll, None, [upload_status, sources, header, poll], show_progress="hidden",
+                  api_visibility="private")
         gr.api(chat.ask, api_name="ask", concurrency_id="assistant")
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     return app
 
 
-def build_app(index_dir: str | Path) -> gr.Blocks:
-    """Open the index (loading the model once) and build the page on it."""
+def build_app(index_dir: str | Path, uploads: bool = False) -> gr.Blocks:
+    """Open the index (loading the model once) and build the page on it; `uploads` adds documents."""
     from assistant import Assistant
 
-    return build_blocks(Assistant.open(index_dir))
+    bot = Assistant.open(index_dir)
+    reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
+    return build_blocks(bot, reindexer)
 
 
-def launch_options(server_name: str | None = None, server_port: int | None = None) -> dict[str, Any]:
+def uploads_allowed(server_name: str, refused: bool = False) -> bool:
+    """Adding documents from the page: on by default only on this machine's loopback address.
+
+    ASSISTANT_UPLOAD=0 (or --no-upload) turns it off; ASSISTANT_UPLOAD=1 turns it on for an
+    app exposed beyond this machine (see SECURITY.md first).
+    """
+    setting = os.environ.get(UPLOAD_ENV, "").strip()
+    if refused or setting == "0":
+        return False
+    return setting == "1" or server_name in ("127.0.0.1", "localhost", "::1")
+
+
+def launch_options(server_name: str | None = None, server_port: int | None = None,
+                   uploads: bool = False) -> dict[str, Any]:
     """launch() arguments shared by main() and the tests (Gradio 6 takes css and theme here)."""
     return {
         "server_name": server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
@@ -215,23 +315,32 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
         "show_error": False,
         "ssr_mode": False,
         "footer_links": ["api"],
-        "max_file_size": MAX_FILE_SIZE,  # allowed_paths stays unset: Gradio serves no files of ours
+        # allowed_paths stays unset: Gradio serves no files of ours
+        "max_file_size": UPLOAD_FILE_SIZE if uploads else MAX_FILE_SIZE,
         "css_paths": [STATIC_DIR / "web.css"],
         # Gradio's subdued grey (zinc-400) is 1.9:1 on white; zinc-600 is 7.7:1. Dark mode keeps its own.
         "theme": gr.themes.Default(primary_hue="blue").set(body_text_color_subdued="*neutral_600"),
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Serve the page on 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the document assistant's web chat.")
+    parser.add_argument("--no-upload", action="store_true",
+                        help=f"no 'Add documents' control (also: {UPLOAD_ENV}=0); it is on by default only on 127.0.0.1")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     index_dir = os.environ.get("ASSISTANT_INDEX") or "index"
+    options = launch_options()
+    uploads = uploads_allowed(options["server_name"], args.no_upload)
     try:
-        app = build_app(index_dir)
+        app = build_app(index_dir, uploads=uploads)
     except AssistantError as exc:
         raise SystemExit(f"error: {exc}") from None
-    app.launch(**launch_options())
+    app.launch(**launch_options(uploads=uploads))
 
 
 if __name__ == "__main__":

@@ -176,34 +176,117 @@ def render_examples(questions: Sequence[str]) -> str:
     return f'<div class="examples"><span class="try">Try:</span>{buttons}</div>' if buttons else ""
 
 
-def render_sources(sources: Sequence[Any]) -> str:
+def render_sources(sources: Sequence[Any], removable: bool = False) -> str:
     """The Sources view: every indexed document (title, file, passages), each opening in the viewer."""
+    def remove(source: str) -> str:
+        if not removable:
+            return ""
+        return (f'<button type="button" class="remove-source" data-source="{esc(source)}" '
+                f'title="Take this document out of the index (the file is moved aside)">Remove</button>')
+
     rows = "".join(
         f'<tr><td><a class="open-source" href="{esc(span_link(s.source))}">{esc(s.title)}</a>'
-        f'<div class="file">{esc(s.source)}</div></td><td class="num">{int(s.chunks)}</td></tr>'
+        f'<div class="file">{esc(s.source)}</div></td><td class="num">{int(s.chunks)}</td>'
+        f'<td class="act">{remove(s.source)}</td></tr>'
         for s in sources
     )
     return (
-        '<table class="sources"><thead><tr><th>Document</th><th class="num">Passages</th></tr></thead>'
+        '<table class="sources"><thead><tr><th>Document</th><th class="num">Passages</th><th></th></tr></thead>'
         f"<tbody>{rows}</tbody></table>"
     )
 
 
+def render_upload_status(lines: Sequence[str], busy: bool) -> str:
+    """What adding or removing documents did: progress while indexing, then the result or refusals."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{esc(line)}</li>" for line in lines if line)
+    return f'<ul class="upload-status{" busy" if busy else ""}" role="status">{items}</ul>'
+
+
 def render_document(
-    title: str, source: str, text: str, span: tuple[int, int] | None, section: str = "", page: int | None = None
+    title: str, source: str, text: str, span: tuple[int, int] | None, section: str = "", page: int | None = None,
+    blocks: Sequence[Any] | None = None, page_image: Any | None = None,
 ) -> str:
-    """The viewer: a whole document with the cited span marked (the page scrolls to it)."""
+    """The viewer: a whole document with the cited span marked (the page scrolls to it).
+
+    With `blocks` the document is shown as structure (headings, paragraphs, lists, tables,
+    code) and markup never shows; `page_image` (a PDF page with the span's boxes) comes first.
+    """
     link = ""
-    if span is None:
-        body = _doc_text(text)
-    else:
+    if span is not None:
         start, end = span
         link = f'<a class="permalink" href="{esc(span_link(source, start, end))}">Link to this passage</a>'
-        body = _doc_text(text[:start]) + f'<mark class="cited">{_doc_text(text[start:end])}</mark>' + _doc_text(text[end:])
+    body = render_blocks(text, blocks, span) if blocks else _marked(text, 0, len(text), span)
     return (
         f'<div class="viewer"><div class="doc-head"><h2>{esc(title)}</h2>'
         f'<div class="place">{render_place(section, page, source)}</div>{link}</div>'
-        f'<div class="doc-text">{body}</div></div>'
+        f"{render_page_image(page_image) if page_image is not None else ''}"
+        f'<div class="doc-text{" structured" if blocks else ""}">{body}</div></div>'
+    )
+
+
+def _marked(text: str, start: int, end: int, span: tuple[int, int] | None) -> str:
+    """Escaped text[start:end], with the part inside the cited span in <mark class="cited">."""
+    if span is None or span[1] <= start or span[0] >= end:
+        return _doc_text(text[start:end])
+    lo, hi = max(start, span[0]), min(end, span[1])
+    return _doc_text(text[start:lo]) + f'<mark class="cited">{_doc_text(text[lo:hi])}</mark>' + _doc_text(text[hi:end])
+
+
+_BLOCK_TAGS = {"paragraph": "p", "quote": "blockquote", "text": "div"}
+
+
+def render_blocks(text: str, blocks: Sequence[Any], span: tuple[int, int] | None) -> str:
+    """Blocks as HTML: consecutive list items in one list, table rows in one table, page breaks ruled."""
+    out: list[str] = []
+    group = ""  # "list" or "table" while one is open
+    page = None
+    for block in blocks:
+        if block.page is not None and page is not None and block.page != page:
+            out.append(("</ul>" if group == "list" else "</div>" if group == "table" else "")
+                       + f'<hr class="page-break" title="page {int(block.page)}">'
+                       + f'<div class="page-label">p. {int(block.page)}</div>')
+            group = ""
+        page = block.page if block.page is not None else page
+        if group and block.kind != group:
+            out.append("</ul>" if group == "list" else "</div>")
+            group = ""
+        if block.kind in ("list", "table") and not group:
+            out.append('<ul class="doc-list">' if block.kind == "list" else '<div class="doc-table">')
+            group = block.kind
+        inner = _marked(text, block.start, block.end, span)
+        if block.kind == "heading":
+            level = min(6, max(3, int(block.level) + 2))
+            out.append(f'<h{level} class="doc-heading">{inner}</h{level}>')
+        elif block.kind == "list":
+            out.append(f"<li>{inner}</li>")
+        elif block.kind == "table":
+            out.append(f'<div class="doc-row">{inner}</div>')
+        elif block.kind == "code":
+            out.append(f'<pre class="doc-code"><code>{inner}</code></pre>')
+        else:
+            tag = _BLOCK_TAGS.get(block.kind, "p")
+            out.append(f'<{tag} class="doc-{"plain" if block.kind == "text" else esc(block.kind)}">{inner}</{tag}>')
+    if group:
+        out.append("</ul>" if group == "list" else "</div>")
+    return "".join(out)
+
+
+def render_page_image(view: Any) -> str:
+    """A rendered PDF page (inline PNG: nothing is fetched) with the cited span's boxes drawn over it."""
+    import base64
+
+    boxes = "".join(
+        f'<div class="pdf-box" style="left:{left * 100:.3f}%;top:{top * 100:.3f}%;'
+        f'width:{width * 100:.3f}%;height:{height * 100:.3f}%"></div>'
+        for left, top, width, height in view.boxes
+    )
+    data = base64.b64encode(view.png).decode("ascii")
+    return (
+        f'<details class="pdf-view" open><summary>Page {int(view.page)} of the PDF</summary>'
+        f'<div class="pdf-page"><img alt="Page {int(view.page)}" src="data:image/png;base64,{data}">{boxes}</div>'
+        "</details>"
     )
 
 

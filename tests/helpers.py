@@ -47,3 +47,23 @@ def html_to_pdf(html: str, pdf_path: Path) -> Path:
                    check=True, capture_output=True, timeout=120)
     source.unlink()
     return pdf_path
+
+
+def make_docx(path: Path) -> Path:
+    """A Word file with a title, headings, a table and a bulleted list (facts found nowhere else)."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = "Millbrook Library Guide"
+    document.add_heading("Millbrook Library Guide", 0)
+    document.add_paragraph("Millbrook Library lends books, films and tools to everyone who lives in the parish.")
+    document.add_heading("Opening hours", level=1)
+    document.add_paragraph("The library keeps the following hours through the year.")
+    table = document.add_table(rows=3, cols=2)
+    for row, (day, time) in zip(table.rows, [("Day", "Opens"), ("Weekdays", "9:00"), ("Saturday", "10:30")]):
+        row.cells[0].text, row.cells[1].text = day, time
+    document.add_heading("Borrowing", level=1)
+    document.add_paragraph("Members may borrow up to fourteen items at once.", style="List Bullet")
+    document.add_paragraph("Tools are lent for a week and must come back cleaned.", style="List Bullet")
+    document.save(path)
+    return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM, html_to_pdf
+from helpers import CHROMIUM, html_to_pdf, make_docx
 
 from assistant.indexer import build_index
 from assistant.reader import read_document
@@ -57,25 +57,6 @@ Water is included in the rent.</p>
 </body></html>"""
 
 
-def _make_docx(path: Path) -> Path:
-    import docx
-
-    document = docx.Document()
-    document.core_properties.title = "Millbrook Library Guide"
-    document.add_heading("Millbrook Library Guide", 0)
-    document.add_paragraph("Millbrook Library lends books, films and tools to everyone who lives in the parish.")
-    document.add_heading("Opening hours", level=1)
-    document.add_paragraph("The library keeps the following hours through the year.")
-    table = document.add_table(rows=3, cols=2)
-    for row, (day, time) in zip(table.rows, [("Day", "Opens"), ("Weekdays", "9:00"), ("Saturday", "10:30")]):
-        row.cells[0].text, row.cells[1].text = day, time
-    document.add_heading("Borrowing", level=1)
-    document.add_paragraph("Members may borrow up to fourteen items at once.", style="List Bullet")
-    document.add_paragraph("Tools are lent for a week and must come back cleaned.", style="List Bullet")
-    document.save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def mixed_corpus(tmp_path_factory) -> Path:
     if not Path(CHROMIUM).exists():
@@ -84,7 +65,7 @@ def mixed_corpus(tmp_path_factory) -> Path:
     corpus.mkdir()
     html_to_pdf(GUIDE_HTML, corpus / "walking-guide.pdf")
     (corpus / "allotments.html").write_text(PAGE_HTML, encoding="utf-8")
-    _make_docx(corpus / "library.docx")
+    make_docx(corpus / "library.docx")
     (corpus / "notes.txt").write_text("Village notes\n\nThe ferry to Hollin Island leaves at noon on Sundays.\n")
     (corpus / "scan.pdf").write_bytes(html_to_pdf("<html><body><div style='width:200px;height:200px;"
                                                   "background:#888'></div></body></html>",
@@ -171,3 +152,52 @@ def test_every_block_is_an_exact_span(mixed_corpus):
         for block in document.blocks:
             piece = document.text[block.start : block.end]
             assert piece == piece.strip() and piece
+
+
+def _visible(html: str) -> str:
+    """What a person reads in rendered HTML: tags and inline images removed, entities decoded."""
+    import html as html_lib
+    import re
+
+    return html_lib.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_viewer_draws_the_cited_span_on_the_pdf_page(mixed_bot):
+    from assistant.web import WebChat
+
+    reply, hit = _found(mixed_bot, "How many people can sleep in Brackenfold Hut?", "twenty-six people",
+                        "walking-guide.pdf")
+    viewer = WebChat(mixed_bot).document_html(hit.source, reply.answer_start, reply.answer_end)
+    assert "Page 2 of the PDF" in viewer and 'src="data:image/png;base64,' in viewer
+    assert viewer.count('class="pdf-box"') >= 1  # one box per line of the cited sentence
+    assert '<h3 class="doc-heading">' in viewer or '<h4 class="doc-heading">' in viewer
+    assert "p. 2" in viewer
+
+
+def test_viewer_shows_structure_not_markup(mixed_bot, bot):
+    from assistant.web import WebChat
+
+    docx_view = WebChat(mixed_bot).document_html("library.docx")
+    assert '<div class="doc-table">' in docx_view and "<li>Members may borrow" in docx_view
+    seed = next(s.source for s in bot.sources())
+    seed_view = _visible(WebChat(bot).document_html(seed))
+    assert "==" not in seed_view  # wiki-style heading markup is shown as headings
+    passage = bot.ask("How many partners does Lakeside Surgery have?", k=1).passages[0]
+    marked = WebChat(bot).document_html(passage.source, passage.start, passage.end)
+    assert marked.count('<mark class="cited">') == 1
+
+
+def test_changed_pdf_gives_no_page_image_but_still_the_text(mixed_bot, mixed_corpus, tmp_path):
+    import shutil
+
+    from assistant import Assistant
+    from assistant.store import load_index
+    from assistant.web import WebChat
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(mixed_corpus, corpus)
+    build_index(corpus, tmp_path / "index", embedder=mixed_bot._embedder)
+    bot = Assistant(tmp_path / "index", load_index(tmp_path / "index"), mixed_bot._embedder)
+    (corpus / "walking-guide.pdf").write_bytes(b"%PDF-1.4 changed")
+    viewer = WebChat(bot).document_html("walking-guide.pdf", 0, 10)
+    assert "data:image/png" not in viewer and "Brackenfold" in viewer

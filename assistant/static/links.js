@@ -10,6 +10,8 @@ element.addEventListener('click', (e) => {
     trigger('click', {source: q.get('source') || '', start: q.get('start') || '', end: q.get('end') || ''});
     return;
   }
+  const remove = e.target.closest('button.remove-source');
+  if (remove) { trigger('click', {remove: remove.dataset.source}); return; }
   const example = e.target.closest('button.example');
   if (example) trigger('click', {question: example.textContent});
 });

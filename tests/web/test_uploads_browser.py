@@ -1,0 +1,74 @@
+"""Adding and removing documents through the real page, in headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import _watched_page
+from helpers import CORPUS, free_port, make_docx
+
+GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:DeprecationWarning"
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
+REPLIES = "#transcript .msg.bot:not(:has(.pending))"
+
+
+@pytest.fixture(scope="module")
+def upload_app(seed_index_dir, embedder, tmp_path_factory):
+    """The app with "Add documents" on, over a writable copy of the seed corpus and index."""
+    from assistant import Assistant
+    from assistant.indexer import build_index
+    from assistant.uploads import Reindexer
+    from assistant.web import build_blocks, launch_options
+
+    root = tmp_path_factory.mktemp("uploads")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(seed_index_dir, index)
+    build_index(corpus, index, embedder=embedder)
+    bot = Assistant.open(index, embedder=embedder)
+    app = build_blocks(bot, Reindexer(corpus, index, embedder))
+    options = launch_options(server_name="127.0.0.1", server_port=free_port(), uploads=True)
+    app.launch(**options, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{options['server_port']}/", corpus
+    app.close()
+
+
+def test_add_ask_and_remove_a_document_in_the_browser(browser, upload_app, tmp_path):
+    url, corpus = upload_app
+    upload = make_docx(tmp_path / "Millbrook Library.docx")
+    with _watched_page(browser, 1400, 900) as page:
+        page.goto(url)
+        page.wait_for_selector("textarea")
+        page.locator("input[type=file]").set_input_files(str(upload))
+        page.wait_for_selector("#sources .file:text-is('Millbrook-Library.docx')", timeout=180_000)
+        assert "Index updated" in page.locator("#upload-status").inner_text()
+        assert (corpus / "Millbrook-Library.docx").read_bytes() == upload.read_bytes()
+
+        page.fill("textarea", "How many items can a member of Millbrook Library borrow?")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(REPLIES)
+        reply = page.locator(REPLIES).last
+        assert "fourteen items" in reply.locator(".answer").inner_text()
+        assert "Millbrook-Library.docx" in reply.locator(".citation .file").first.inner_text()
+
+        row = page.locator("#sources tr", has=page.locator(".file:text-is('Millbrook-Library.docx')"))
+        row.locator("button.remove-source").click()
+        page.wait_for_function("() => ![...document.querySelectorAll('#sources .file')]"
+                               ".some(e => e.textContent === 'Millbrook-Library.docx')", timeout=180_000)
+        assert not (corpus / "Millbrook-Library.docx").exists()
+        assert list((corpus / ".removed").rglob("Millbrook-Library.docx"))
+
+
+def test_a_corrupt_pdf_is_refused_with_its_reason_and_nothing_is_lost(browser, upload_app, tmp_path):
+    url, corpus = upload_app
+    before = sorted(p.name for p in corpus.iterdir() if not p.name.startswith("."))
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not a PDF")
+    with _watched_page(browser, 1400, 900) as page:
+        page.goto(url)
+        page.wait_for_selector("textarea")
+        page.locator("input[type=file]").set_input_files(str(broken))
+        page.wait_for_selector("#upload-status li:has-text('Skipped broken.pdf: unreadable PDF')", timeout=180_000)
+        rows = page.locator("#sources .file").all_inner_texts()
+    assert "broken.pdf" not in rows and set(before) <= set(rows)
