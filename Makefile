@@ -13,7 +13,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 # `assistant index` is incremental: with nothing changed it takes well under a second and does
 # not load the model, so running it every time is how a missing or stale index gets rebuilt.
 run: index
-	$(BIN)/python app.py
+	ASSISTANT_INDEX=$(INDEX) $(BIN)/python app.py
 
 # The venv is rebuilt only when pyproject.toml changes.
 $(BIN)/.installed: pyproject.toml

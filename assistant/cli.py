@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   printf 'first question\\nsecond question\\n' | assistant ask --json
   assistant eval eval/questions.jsonl --split test
   assistant sources
+  assistant show walking-guide.pdf
 
 The index folder defaults to $ASSISTANT_INDEX, else ./index."""
 
@@ -88,13 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     sources = commands.add_parser("sources", help="list the indexed documents")
     _index_arg(sources)
     sources.add_argument("--json", action="store_true")
+
+    show = commands.add_parser("show", help="print the text the assistant read from a document",
+                               description="Print the clean text of an indexed document: the text every citation's "
+                               "start and end offsets refer to.")
+    show.add_argument("source", help="the document, as `assistant sources` names it")
+    _index_arg(show)
+    show.add_argument("--json", action="store_true", help="the document with its blocks and page offsets as JSON")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources}[args.command](args)
+        return {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources,
+                "show": cmd_show}[args.command](args)
     except AssistantError as exc:
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 1
@@ -215,6 +224,21 @@ def cmd_sources(args) -> int:
     for info in bot.sources():
         print(json.dumps(asdict(info), ensure_ascii=False) if args.json
               else f"{info.source}\t{info.chunks} chunks\t{info.title}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    from .assistant import Assistant
+    from .store import load_index
+
+    index_dir = _index_dir(args)
+    document = Assistant(index_dir, load_index(index_dir), embedder=None).document(args.source)  # no model needed
+    if args.json:
+        row = document.to_row()
+        row.pop("sha256", None)
+        print(json.dumps(row, ensure_ascii=False))
+    else:
+        sys.stdout.write(document.text if document.text.endswith("\n") else document.text + "\n")
     return 0
 
 

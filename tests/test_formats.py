@@ -201,3 +201,18 @@ def test_changed_pdf_gives_no_page_image_but_still_the_text(mixed_bot, mixed_cor
     (corpus / "walking-guide.pdf").write_bytes(b"%PDF-1.4 changed")
     viewer = WebChat(bot).document_html("walking-guide.pdf", 0, 10)
     assert "data:image/png" not in viewer and "Brackenfold" in viewer
+
+
+def test_show_prints_the_text_citations_refer_to(mixed_bot, capsys):
+    import json
+
+    from assistant.cli import main as cli_main
+
+    index = str(mixed_bot.index_dir)
+    assert cli_main(["show", "allotments.html", "--index", index]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == mixed_bot.read_source("allotments.html")
+    assert cli_main(["show", "walking-guide.pdf", "--index", index, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["format"] == "pdf" and len(shown["pages"]) == 1 and shown["blocks"][0][0] == "heading"
+    assert cli_main(["show", "nope.pdf", "--index", index]) == 1
+    assert "not an indexed document" in capsys.readouterr().err
