@@ -23,6 +23,8 @@ HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 BOLD_WEIGHT = 600
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.IGNORECASE)
+_DATE_LINE = re.compile(r"^[\W\d]*(?:\d{1,2}\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(?:\d{1,2},?\s+)?\d{4}\W*$"
+                        r"|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
 
 
@@ -162,7 +164,7 @@ def extract(raw: bytes) -> PdfText | str:
                             if line.size >= body_size * HEADING_RATIO}, reverse=True)
     words = {w.casefold() for lines in body for line in lines for w in re.findall(r"\w+", line.text)}
     result = PdfText(TextBuilder(), usable_title(metadata.get("Title")))
-    first_heading = ""
+    first_page_headings: list[tuple[int, str]] = []
     for p, lines in enumerate(body):
         result.builder.new_page() if p else None
         for kind, level, group in _paragraphs(lines, body_size, heading_sizes):
@@ -170,10 +172,11 @@ def extract(raw: bytes) -> PdfText | str:
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:
                 continue
-            if kind == "heading" and not first_heading:
-                first_heading = squash(text)
+            if kind == "heading" and p == 0 and not _DATE_LINE.match(squash(text)):
+                first_page_headings.append((level, squash(text)))
             _map(result, block.start, text, origin, group)
-    result.title = result.title or first_heading
+    # No title in the metadata: the largest heading on the first page (a printed date is never a title).
+    result.title = result.title or min(first_page_headings, key=lambda h: h[0], default=(0, ""))[1]
     return result
 
 
