@@ -285,8 +285,8 @@ def render_page_image(view: Any) -> str:
     data = base64.b64encode(view.png).decode("ascii")
     return (
         f'<details class="pdf-view" open><summary>Page {int(view.page)} of the PDF</summary>'
-        f'<div class="pdf-page"><img alt="Page {int(view.page)}" src="data:image/png;base64,{data}">{boxes}</div>'
-        "</details>"
+        f'<div class="pdf-scroll"><div class="pdf-page"><img alt="Page {int(view.page)}" '
+        f'src="data:image/png;base64,{data}">{boxes}</div></div></details>'
     )
 
 

@@ -8,6 +8,12 @@ const reveal = (tries = 40) => {
     return;
   }
   box.scrollTop = mark ? Math.max(0, mark.offsetTop - box.clientHeight / 4) : 0;
+  // A PDF page drawn above the text: bring the first box of the cited span into its view too.
+  const page = element.querySelector('.pdf-scroll');
+  const drawn = element.querySelector('.pdf-box');
+  const image = element.querySelector('.pdf-page img');
+  if (image && !image.complete) image.addEventListener('load', () => reveal(), {once: true});
+  if (page && drawn) page.scrollTop = Math.max(0, drawn.offsetTop - page.clientHeight / 4);
   const r = element.getBoundingClientRect();
   if (r.top < 0 || r.top > window.innerHeight - 80) element.scrollIntoView({block: 'start'});
 };
