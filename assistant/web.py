@@ -16,6 +16,7 @@ from assistant.errors import AssistantError
 from assistant.pdfview import page_view
 from assistant.readers import SUFFIXES
 from assistant.uploads import MAX_UPLOAD_BYTES, UPLOAD_ENV, Reindexer, check_upload, remove_source, save_upload
+from assistant.web_files import original_link, original_route
 from assistant.web_render import (
     VIEWER_START,
     render_document,
@@ -110,10 +111,20 @@ class WebChat:
         blocks = display_blocks(document)
         lo, hi = _to_int(start), _to_int(end)
         if lo is None or hi is None or not 0 <= lo < hi <= len(text):
-            return render_document(info.title, info.source, text, None, blocks=blocks)
+            return render_document(info.title, info.source, text, None, blocks=blocks,
+                                   original=self.original_of(document, None))
         section, _ = self.place_of(info.source, lo, hi)
-        return render_document(info.title, info.source, text, (lo, hi), section, document.page_at(lo), blocks=blocks,
-                               page_image=self.page_image(document, lo, hi))
+        page = document.page_at(lo)
+        return render_document(info.title, info.source, text, (lo, hi), section, page, blocks=blocks,
+                               page_image=self.page_image(document, lo, hi), original=self.original_of(document, page))
+
+    def original_of(self, document: Any, page: int | None) -> tuple[str, str] | None:
+        """(link, label) to the original file of a PDF, Word or HTML document; plain text is its own original."""
+        if document.format == "text":
+            return None
+        if document.format == "pdf":
+            return original_link(document.source, page), f"Open the original PDF{f' at p. {page}' if page else ''}"
+        return original_link(document.source), "Download the original file"
 
     def page_image(self, document: Any, start: int, end: int) -> Any:
         """The PDF page of a span with the span drawn on it; None for other formats or a changed file."""
@@ -284,13 +295,13 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
     return app
 
 
-def build_app(index_dir: str | Path, uploads: bool = False) -> gr.Blocks:
+def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, Any]:
     """Open the index (loading the model once) and build the page on it; `uploads` adds documents."""
     from assistant import Assistant
 
     bot = Assistant.open(index_dir)
     reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
-    return build_blocks(bot, reindexer)
+    return build_blocks(bot, reindexer), bot
 
 
 def uploads_allowed(server_name: str, refused: bool = False) -> bool:
@@ -306,9 +317,13 @@ def uploads_allowed(server_name: str, refused: bool = False) -> bool:
 
 
 def launch_options(server_name: str | None = None, server_port: int | None = None,
-                   uploads: bool = False) -> dict[str, Any]:
-    """launch() arguments shared by main() and the tests (Gradio 6 takes css and theme here)."""
+                   uploads: bool = False, bot: Any = None) -> dict[str, Any]:
+    """launch() arguments shared by main() and the tests (Gradio 6 takes css and theme here).
+
+    With `bot`, the app also serves the originals of its indexed documents (web_files.py).
+    """
     return {
+        "app_kwargs": {"routes": [original_route(bot)] if bot is not None else []},
         "server_name": server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
         "server_port": server_port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
         "share": False,
@@ -337,10 +352,10 @@ def main(argv: list[str] | None = None) -> None:
     options = launch_options()
     uploads = uploads_allowed(options["server_name"], args.no_upload)
     try:
-        app = build_app(index_dir, uploads=uploads)
+        app, bot = build_app(index_dir, uploads=uploads)
     except AssistantError as exc:
         raise SystemExit(f"error: {exc}") from None
-    app.launch(**launch_options(uploads=uploads))
+    app.launch(**launch_options(uploads=uploads, bot=bot))
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def render_upload_status(lines: Sequence[str], busy: bool) -> str:
 
 def render_document(
     title: str, source: str, text: str, span: tuple[int, int] | None, section: str = "", page: int | None = None,
-    blocks: Sequence[Any] | None = None, page_image: Any | None = None,
+    blocks: Sequence[Any] | None = None, page_image: Any | None = None, original: tuple[str, str] | None = None,
 ) -> str:
     """The viewer: a whole document with the cited span marked (the page scrolls to it).
 
@@ -217,6 +217,9 @@ def render_document(
     if span is not None:
         start, end = span
         link = f'<a class="permalink" href="{esc(span_link(source, start, end))}">Link to this passage</a>'
+    if original is not None:
+        link += (f' <a class="original" href="{esc(original[0])}" target="_blank" rel="noopener noreferrer">'
+                 f"{esc(original[1])}</a>")
     body = render_blocks(text, blocks, span) if blocks else _marked(text, 0, len(text), span)
     return (
         f'<div class="viewer"><div class="doc-head"><h2>{esc(title)}</h2>'

@@ -216,3 +216,30 @@ def test_show_prints_the_text_citations_refer_to(mixed_bot, capsys):
     assert shown["format"] == "pdf" and len(shown["pages"]) == 1 and shown["blocks"][0][0] == "heading"
     assert cli_main(["show", "nope.pdf", "--index", index]) == 1
     assert "not an indexed document" in capsys.readouterr().err
+
+
+def test_the_original_file_is_served_only_for_indexed_files(mixed_bot, mixed_corpus):
+    import httpx
+    from helpers import free_port
+
+    from assistant.web import WebChat, build_blocks, launch_options
+
+    app = build_blocks(mixed_bot)
+    options = launch_options(server_name="127.0.0.1", server_port=free_port(), bot=mixed_bot)
+    app.launch(**options, prevent_thread_lock=True, quiet=True)
+    url = f"http://127.0.0.1:{options['server_port']}/original"
+    try:
+        pdf = httpx.get(url, params={"source": "walking-guide.pdf"}, timeout=60)
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content == (mixed_corpus / "walking-guide.pdf").read_bytes()
+        page = httpx.get(url, params={"source": "allotments.html"}, timeout=60)
+        assert page.headers["content-disposition"].startswith("attachment")  # never rendered on our origin
+        for bad in ("../walking-guide.pdf", "/etc/passwd", "scan.pdf", "broken.pdf", "", "walking-guide.pdf/.."):
+            refused = httpx.get(url, params={"source": bad}, timeout=60)
+            assert refused.status_code == 404 and "not an indexed document" in refused.text, bad
+    finally:
+        app.close()
+    reply, hit = _found(mixed_bot, "How many people can sleep in Brackenfold Hut?", "twenty-six people",
+                        "walking-guide.pdf")
+    viewer = WebChat(mixed_bot).document_html(hit.source, hit.start, hit.end)
+    assert 'href="original?source=walking-guide.pdf#page=2"' in viewer

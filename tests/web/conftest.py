@@ -29,11 +29,11 @@ def web_app(bot):
 
 
 @pytest.fixture(scope="session")
-def server_url(web_app) -> Iterator[str]:
+def server_url(web_app, bot) -> Iterator[str]:
     """The app served on a free 127.0.0.1 port in this process, with the production launch options."""
     from assistant.web import launch_options
 
-    options = launch_options(server_name="127.0.0.1", server_port=_free_port())
+    options = launch_options(server_name="127.0.0.1", server_port=_free_port(), bot=bot)
     web_app.launch(**options, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{options['server_port']}/"
     web_app.close()

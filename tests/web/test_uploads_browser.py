@@ -28,7 +28,7 @@ def upload_app(seed_index_dir, embedder, tmp_path_factory):
     build_index(corpus, index, embedder=embedder)
     bot = Assistant.open(index, embedder=embedder)
     app = build_blocks(bot, Reindexer(corpus, index, embedder))
-    options = launch_options(server_name="127.0.0.1", server_port=free_port(), uploads=True)
+    options = launch_options(server_name="127.0.0.1", server_port=free_port(), uploads=True, bot=bot)
     app.launch(**options, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{options['server_port']}/", corpus
     app.close()
