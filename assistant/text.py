@@ -123,3 +123,11 @@ def answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cursor = match.end()
     spans.extend(sentence_spans(text, cursor, end))
     return spans
+
+
+def terminal_safe(text: str) -> str:
+    """Text for one line of a terminal or a page: control and other non-printing characters
+    (escape sequences, newlines, tabs, bidirectional overrides) shown as \\x1b, \\n, \\u202e."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
