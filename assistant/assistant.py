@@ -18,6 +18,10 @@ from .store import IndexData, load_index, manifest_stamp
 from .types import Chunk, Document, Passage, Reply, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
+# Only this much of a question is ever looked at: a 50 MB question costs what a 16,000-character
+# one does (tidying whitespace can shorten the text, so more than MAX_QUESTION_CHARS is read).
+MAX_QUESTION_READ = 8 * MAX_QUESTION_CHARS
+MAX_HISTORY = 20  # earlier questions looked at, the latest ones (the search blends the last 3)
 MAX_K = 50
 DEFAULT_INDEX = "index"
 INDEX_ENV = "ASSISTANT_INDEX"
@@ -32,14 +36,15 @@ def clean_question(question: object) -> tuple[str, str | None]:
     """Validate and tidy a question; returns (question, notice) or raises AssistantError."""
     if not isinstance(question, str):
         raise AssistantError("the question must be text")
-    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in question)
+    long = len(question) > MAX_QUESTION_READ
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in question[:MAX_QUESTION_READ])
     cleaned = " ".join(cleaned.split())
     if not cleaned:
         raise AssistantError("the question is empty")
     if not any(ch.isalnum() for ch in cleaned):
         raise AssistantError("the question has no words in it")
     notice = None
-    if len(cleaned) > MAX_QUESTION_CHARS:
+    if len(cleaned) > MAX_QUESTION_CHARS or long:
         cleaned = cleaned[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0] or cleaned[:MAX_QUESTION_CHARS]
         notice = f"question truncated to {MAX_QUESTION_CHARS} characters"
     return cleaned, notice
@@ -69,6 +74,31 @@ def _cited_page(data: IndexData, query, row: int, answer) -> int | None:
         return chunk.page
     best = int(np.argmax(np.asarray(vectors, dtype=np.float32) @ query.vector))
     return document.page_at(spans[best][0])
+
+
+def check_history(history: object) -> list:
+    """The earlier questions to look at: None or a list (or tuple) of strings, the latest MAX_HISTORY.
+
+    A string is refused rather than read as a list of one-character questions; entries that are
+    not usable questions are dropped (see _usable).
+    """
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise AssistantError(f"history must be a list of earlier questions, not {_kind(history)}")
+    return list(history[-MAX_HISTORY:])
+
+
+def check_k(k: object) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise AssistantError(f"k must be a whole number from 1 to {MAX_K}")
+    return k
+
+
+def _kind(value: object) -> str:
+    """A value's type in the words of JSON, for messages about input from the HTTP API."""
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text", dict: "an object"}
+    return names.get(type(value), f"a {type(value).__name__}")
 
 
 def _usable(earlier: object) -> str | None:
@@ -139,9 +169,8 @@ class Assistant:
     def ask(self, question: str, history: list[str] | None = None, k: int = 5) -> Reply:
         started = time.perf_counter()
         question, notice = clean_question(question)
-        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
-            raise AssistantError(f"k must be a whole number from 1 to {MAX_K}")
-        history = [earlier for earlier in map(_usable, history or []) if earlier]
+        k = check_k(k)
+        history = [earlier for earlier in map(_usable, check_history(history)) if earlier]
         data = self.data
         query = make_query(question, history, self._embedder, self.search_settings)
         hits = search(data, query, k, self.search_settings)

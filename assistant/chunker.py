@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import bisect
 import re
+from array import array
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from .reader import file_name_words
 from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
@@ -29,6 +31,10 @@ _RULE = re.compile(r"^\s*([-=*_~^#+:.])(?:\s*\1){2,}\s*$")  # a drawn line with 
 # "4. Conveying Verbatim Copies." or "Section 2.1 Grants" standing alone above a paragraph.
 _NUMBERED = re.compile(r"^(?i:(?:section|article|chapter|part|clause)\s+)?\d{1,3}(?:\.\d{1,3})*\.?\s+[A-Z\"“'‘(]")
 _WORDS = re.compile(r"\S+")
+# A passage is also bounded in characters: max_words words of at most this many characters on
+# average. Prose averages 6 and code under 20, so only text with giant "words" (a file that is one
+# word, encoded data) is split by it, into windows of max_words * 12 characters (see _windows).
+MAX_CHARS_PER_WORD = 40
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,9 @@ class ChunkSettings:
     max_words: int = 120
     min_words: int = 25
     lead_in: bool = True  # see _with_lead_ins
+    # What one file may add: its first max_chunks passages (about 240,000 words of prose); the
+    # indexer says when a file is cut. Embedding is the slow step (about 100 texts a second here).
+    max_chunks: int = 2000
 
     def to_dict(self) -> dict:
         return {**asdict(self), "version": CHUNKER_VERSION}
@@ -111,12 +120,15 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
             flush()
             section = block.section
         for start, end, words in _pieces(text, block, settings.max_words):
-            if group and sum(w for *_, w in group) + words > settings.max_words:
+            if group and (sum(w for *_, w in group) + words > settings.max_words
+                          or end - group[0][0] > settings.max_words * MAX_CHARS_PER_WORD):
                 flush()
             group.append((start, end, words))
     flush()
     chunks = _merge_small(doc, chunks, settings, noise)
-    return _with_lead_ins(doc, chunks, noise) if settings.lead_in else chunks
+    chunks = _with_lead_ins(doc, chunks, noise) if settings.lead_in else chunks
+    _breaks.cache_clear()  # do not keep a large document alive after it is chunked
+    return chunks
 
 
 # A reader's block kinds as the packer treats them: list items and table rows stay whole.
@@ -289,13 +301,14 @@ def _numbered_heading(text: str, blocks: list[_Block], i: int) -> bool:
 
 def _pieces(text: str, block: _Block, max_words: int):
     """The block whole if it fits, else its sentences (packed), else word windows."""
+    cap = max_words * MAX_CHARS_PER_WORD
     words = word_count(text[block.start : block.end])
-    if words <= max_words:
+    if words <= max_words and block.end - block.start <= cap:
         yield block.start, block.end, words
         return
     for s, e in sentence_spans(text, block.start, block.end):
         n = word_count(text[s:e])
-        if n <= max_words:
+        if n <= max_words and e - s <= cap:
             yield s, e, n
             continue
         yield from _windows(text, s, e, max_words)
@@ -325,12 +338,30 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         start=start,
         end=end,
         text=body,
-        line=doc.text.count("\n", 0, start) + 1,
-        page=doc.page_at(start) if doc.pages else (doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None),
+        line=_breaks(doc.text, "\n").before(start) + 1,
+        page=doc.page_at(start) if doc.pages else (pages.before(start) + 1 if (pages := _breaks(doc.text, "\f")).positions
+                                                     else None),
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
         sentences=tuple((s, e) for s, e in answer_units(doc.text, start, end)
                         if word_count(visible[s - start : e - start]) >= 1),
     )
+
+
+@dataclass(frozen=True)
+class _Breaks:
+    """Where one character (a line break, a form feed) occurs in a text, for numbering by bisection."""
+
+    positions: array
+
+    def before(self, offset: int) -> int:
+        """How many occur before `offset`: a line or page number minus one, without a scan from the start."""
+        return bisect.bisect_left(self.positions, offset)
+
+
+@lru_cache(maxsize=2)
+def _breaks(text: str, char: str) -> _Breaks:
+    """One pass over the document per character, shared by all its chunks (kept while it is chunked)."""
+    return _Breaks(array("q", (m.start() for m in re.finditer(re.escape(char), text))))
 
 
 def _file_words(doc: Document) -> str:
@@ -354,6 +385,7 @@ def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, no
             and prev.section == chunk.section
             and min(word_count(prev.text), word_count(chunk.text)) < settings.min_words
             and word_count(doc.text[prev.start : chunk.end]) <= settings.max_words * 1.25
+            and chunk.end - prev.start <= settings.max_words * MAX_CHARS_PER_WORD
         ):
             merged[-1] = _make_chunk(doc, prev.start, chunk.end, _section_path(chunk), noise)
         else:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import AssistantError
+from .text import terminal_safe
 
 EXAMPLES = """examples:
   assistant index --corpus corpus --index index
@@ -64,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--max-words", type=_bounded(20, 400), default=None,
                        help="largest chunk in words (20-400, default 120)")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.add_argument("--allow-hard-links", action="store_true",
+                       help="index files that have other names (hard links); off by default, as another name "
+                            "can live outside the corpus")
 
     ask = commands.add_parser("ask", help="answer a question (or one per line from stdin)",
                               description="Answer QUESTION, or read questions from stdin one per line; a line "
@@ -131,9 +135,11 @@ def cmd_index(args) -> int:
 
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
     summary = build_index(args.corpus, _index_dir(args), settings,
-                          progress=not args.quiet and sys.stderr.isatty())
+                          progress=not args.quiet and sys.stderr.isatty(), allow_hard_links=args.allow_hard_links,
+                          notify=lambda note: print(f"{terminal_safe(note.source)}: {note.reason}", file=sys.stderr,
+                                                    flush=True))
     for skipped in summary.skipped:
-        print(f"skipped {skipped.source}: {skipped.reason}", file=sys.stderr)
+        print(f"skipped {terminal_safe(skipped.source)}: {skipped.reason}", file=sys.stderr)
     print(summary.line())
     return 0
 
@@ -191,14 +197,14 @@ def _print_reply(reply, as_json: bool) -> None:
     if reply.notice:
         print(f"note: {reply.notice}")
     if reply.confident:
-        print(f"Answer: {reply.answer}\n")
+        print(f"Answer: {terminal_safe(reply.answer)}\n")
     else:
         print(f"{reply.answer} The nearest passages:\n")
     for p in reply.passages:
-        where = f"{p.source}, p. {p.page}" if p.page else f"{p.source}:{p.line}"
-        section = f" › {p.section}" if p.section else ""
-        text = " ".join(p.text.split())
-        print(f"[{p.rank}] {p.title}{section}  ({where})  score {p.score:.2f} {p.strength}")
+        where = f"{terminal_safe(p.source)}, p. {p.page}" if p.page else f"{terminal_safe(p.source)}:{p.line}"
+        section = f" › {terminal_safe(p.section)}" if p.section else ""
+        text = terminal_safe(" ".join(p.text.split()))
+        print(f"[{p.rank}] {terminal_safe(p.title)}{section}  ({where})  score {p.score:.2f} {p.strength}")
         print(f"    {text[:300]}{'…' if len(text) > 300 else ''}\n")
 
 
@@ -223,7 +229,7 @@ def cmd_sources(args) -> int:
     bot = _open(args)
     for info in bot.sources():
         print(json.dumps(asdict(info), ensure_ascii=False) if args.json
-              else f"{info.source}\t{info.chunks} chunks\t{info.title}")
+              else f"{terminal_safe(info.source)}\t{info.chunks} chunks\t{terminal_safe(info.title)}")
     return 0
 
 

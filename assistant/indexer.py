@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,19 +30,24 @@ class IndexSummary:
     removed: int  # documents in the previous index that are gone from the corpus
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
+    cut: list[Skipped] = field(default_factory=list)  # files indexed only up to the per-file limit, and why
 
     def line(self) -> str:
         return (f"indexed {self.documents} files, {self.chunks} chunks "
                 f"({self.embedded} embedded, {self.reused} files unchanged, {self.removed} removed), "
-                f"{len(self.skipped)} skipped, {self.seconds:.1f}s")
+                f"{len(self.skipped)} skipped, " + (f"{len(self.cut)} cut, " if self.cut else "")
+                + f"{self.seconds:.1f}s")
 
 
 def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSettings(),
-                embedder=None, progress: bool = False) -> IndexSummary:
+                embedder=None, progress: bool = False, allow_hard_links: bool = False,
+                notify: Callable[[Skipped], None] | None = None) -> IndexSummary:
     """Index `corpus` into `index_dir`, re-embedding only new or changed files.
 
     A corpus with nothing readable in it is refused rather than replacing a good index with
-    an empty one (a wrong folder or an unmounted drive looks exactly like that).
+    an empty one (a wrong folder or an unmounted drive looks exactly like that). `notify` hears
+    at once about a large file being chunked and a file cut to the per-file limit, so a long
+    run says what it is doing.
     """
     started = time.perf_counter()
     corpus, index_dir = Path(corpus), Path(index_dir)
@@ -53,7 +59,8 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         documents: list[Document] = []
         skipped: list[Skipped] = []
         for source, path, reason in iter_files(corpus):
-            result = read_document(path, source) if path is not None else Skipped(source, reason or "skipped")
+            result = (read_document(path, source, allow_hard_links) if path is not None
+                      else Skipped(source, reason or "skipped"))
             (skipped if isinstance(result, Skipped) else documents).append(result)
         if not documents:
             raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
@@ -63,6 +70,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         sentence_vectors: list[np.ndarray | None] = []  # per chunk: (n sentences, dim)
         to_embed: list[tuple[int, Chunk]] = []
         reused = 0
+        cut: list[Skipped] = []
         for doc in documents:
             old = previous.get(doc.source)
             if old is not None and old[0] == doc.sha256:
@@ -71,7 +79,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
                 sentence_vectors.extend(old[3])
                 reused += 1
                 continue
-            for chunk in chunk_document(doc, settings):
+            for chunk in _chunks_within_limit(doc, settings, notify or (lambda note: None), cut):
                 to_embed.append((len(chunks), chunk))
                 chunks.append(chunk)
                 vectors.append(None)  # filled below
@@ -99,7 +107,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
     current = {d.source for d in documents}
     return IndexSummary(
         documents=len(documents), chunks=len(chunks), embedded=len(to_embed), reused=reused,
-        removed=len([s for s in previous if s not in current]), skipped=skipped,
+        removed=len([s for s in previous if s not in current]), skipped=skipped, cut=cut,
         seconds=time.perf_counter() - started,
     )
 
@@ -111,6 +119,25 @@ def skipped_reasons(skipped: list[Skipped], shown: int = 3) -> str:
     head = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:shown])
     more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
     return f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped: {head}{more}"
+
+
+LARGE_FILE_CHARS = 1_000_000  # chunking this much text takes a second or more: say so before
+
+
+def _chunks_within_limit(doc: Document, settings: ChunkSettings, notify: Callable[[Skipped], None],
+                         cut: list[Skipped]) -> list[Chunk]:
+    """The document's chunks, at most `settings.max_chunks` of them (the first ones)."""
+    if len(doc.text) >= LARGE_FILE_CHARS:
+        notify(Skipped(doc.source, f"large file ({len(doc.text):,} characters), chunking"))
+    chunks = chunk_document(doc, settings)
+    if len(chunks) > settings.max_chunks:
+        note = Skipped(doc.source, f"cut to its first {settings.max_chunks:,} passages of {len(chunks):,} "
+                                   f"(the limit per file; up to character {chunks[settings.max_chunks - 1].end:,} "
+                                   f"of {len(doc.text):,})")
+        notify(note)
+        cut.append(note)
+        chunks = chunks[: settings.max_chunks]
+    return chunks
 
 
 def _stack(blocks: list[np.ndarray]) -> np.ndarray:

@@ -75,9 +75,14 @@ def _printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def read_document(path: Path, source: str) -> Document | Skipped:
-    """Decode one file; anything that is not usable text becomes a `Skipped` with the reason."""
-    raw = _read_regular_file(path)
+def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Document | Skipped:
+    """Decode one file; anything that is not usable text becomes a `Skipped` with the reason.
+
+    A regular file with more than one name (a hard link) is skipped unless allowed: another
+    name of the same file can live outside the corpus (`ln /etc/passwd corpus/notes.txt`), and
+    nothing in the corpus folder tells the two cases apart.
+    """
+    raw = _read_regular_file(path, allow_hard_links)
     if isinstance(raw, str):
         return Skipped(source, raw)
     kind = format_of(Path(source).suffix) or "text"
@@ -117,7 +122,7 @@ def _structured(kind: str, raw: bytes, source: str) -> Document | Skipped:
     )
 
 
-def _read_regular_file(path: Path) -> bytes | str:
+def _read_regular_file(path: Path, allow_hard_links: bool = False) -> bytes | str:
     """The file's bytes, or the reason it cannot be read.
 
     The checks are made on the opened file, not on its name, so a file swapped for a link,
@@ -138,6 +143,9 @@ def _read_regular_file(path: Path) -> bytes | str:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 return "not a regular file"
+            if info.st_nlink > 1 and not allow_hard_links:
+                return (f"hard link (the file has {info.st_nlink} names; it may live outside the corpus; "
+                        "--allow-hard-links indexes it)")
             if info.st_size > MAX_FILE_BYTES:
                 return f"too large ({info.st_size / (1024 * 1024):.1f} MiB; the limit is {limit} MiB)"
             raw = handle.read(MAX_FILE_BYTES + 1)

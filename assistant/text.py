@@ -11,7 +11,10 @@ from functools import lru_cache
 
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) when the next
 # non-space character could start a sentence.
-_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[•\-–*]?[A-Z0-9£$€“‘"'(•])""")
+# Every text path here is linear in its input: runs are matched possessively (`++`, `*+`) and
+# only from their first character (the look-behinds), so a 20 MB word or a line of 10 million
+# dots is one pass, not a backtracking search from each of its characters.
+_BOUNDARY = re.compile(r"""(?<![.!?…])[.!?…]++["'”’)\]]*+(?=\s++["'“‘(\[•\-–*]?[A-Z0-9£$€“‘"'(•])""")
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st sr jr vs etc e.g eg i.e ie no nos co ltd inc approx fig cf "
     "dept est govt jan feb mar apr jun jul aug sep sept oct nov dec mt rd ave".split()
@@ -20,9 +23,14 @@ _WORD = re.compile(r"\S+")
 # Plain-English cues that a sentence leads into the next one (a list, an elaboration).
 ANNOUNCES = re.compile(r":\s*$|\b(?:below|as follows|the following)\b", re.IGNORECASE)
 CONTINUES = re.compile(r"[\W_]*(?:this|these|it|they|such|that)\b", re.IGNORECASE)
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-_COMPOUND = re.compile(r"(?<![\w-])--?[^\W_]+(?:[-_.][^\W_]+)*|[^\W_]+(?:(?:[._/]|::)_*[^\W_]+)+(?:-[^\W_]+)*",
-                       re.UNICODE)
+_TOKEN = re.compile(r"[^\W_]++(?:['’][^\W_]++)*+", re.UNICODE)
+_COMPOUND = re.compile(r"(?<![\w-])--?[^\W_]++(?:[-_.][^\W_]++)*+"
+                       r"|(?<![^\W_])[^\W_]++(?:(?:[._/]|::)_*+[^\W_]++)++(?:-[^\W_]++)*+", re.UNICODE)
+# Longer "words" (encoded data, a file that is one long word) are never what a question types:
+# they are left out of keyword search instead of filling the vocabulary and the stemmer.
+MAX_TOKEN_CHARS = 100
+# The last few characters before a full stop are enough to tell an abbreviation ("e.g.", "Dr.").
+_ABBREVIATION_WINDOW = 32
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
@@ -43,8 +51,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     cursor = start
     for match in _BOUNDARY.finditer(text, start, end):
         cut = match.end()
-        word_start = text.rfind(" ", cursor, match.start()) + 1
-        word_start = max(word_start, text.rfind("\n", cursor, match.start()) + 1, cursor)
+        lo = max(cursor, match.start() - _ABBREVIATION_WINDOW)  # never a scan back to the sentence start
+        word_start = max(text.rfind(" ", lo, match.start()) + 1, text.rfind("\n", lo, match.start()) + 1, lo)
         word = text[word_start : match.start()].lower().lstrip("(\"'“‘")
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             continue
@@ -97,10 +105,10 @@ def tokenize(text: str) -> list[str]:
     name is strong evidence. Hyphenated prose words ("long-term") stay split.
     """
     lowered = text.lower()
-    words = [w.replace("’", "'") for w in _TOKEN.findall(lowered)]
+    words = [w.replace("’", "'") for w in _TOKEN.findall(lowered) if len(w) <= MAX_TOKEN_CHARS]
     words = [w[:-2] if w.endswith("'s") else w for w in words]
     words = [w for w in words if w not in STOP_WORDS]
-    return _stemmer().stemWords(words) + _COMPOUND.findall(lowered)
+    return _stemmer().stemWords(words) + [w for w in _COMPOUND.findall(lowered) if len(w) <= MAX_TOKEN_CHARS]
 
 
 _UNIT_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)])\s)")
@@ -115,3 +123,11 @@ def answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
         cursor = match.end()
     spans.extend(sentence_spans(text, cursor, end))
     return spans
+
+
+def terminal_safe(text: str) -> str:
+    """Text for one line of a terminal or a page: control and other non-printing characters
+    (escape sequences, newlines, tabs, bidirectional overrides) shown as \\x1b, \\n, \\u202e."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

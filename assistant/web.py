@@ -3,20 +3,27 @@
 # No `from __future__ import annotations` here: Gradio reads the handlers' annotations at
 # runtime (gr.Request, gr.EventData, and the typed `ask` endpoint) and cannot use strings.
 
+import atexit
+import contextlib
+import inspect
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
+from assistant.assistant import MAX_QUESTION_CHARS, clean_question
 from assistant.display import display_blocks
 from assistant.errors import AssistantError
 from assistant.pdfview import page_view
 from assistant.readers import SUFFIXES
 from assistant.uploads import MAX_UPLOAD_BYTES, UPLOAD_ENV, Reindexer, check_upload, remove_source, save_upload
 from assistant.web_files import original_link, original_route
+from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
 from assistant.web_render import (
     VIEWER_START,
     render_document,
@@ -35,8 +42,11 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 QUEUE_MAX_SIZE = 64  # beyond this Gradio answers "This application is currently busy. Please try again."
 CONCURRENCY = 2  # one model call per core on a 2-core machine
-MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds what Gradio's /upload route accepts
+MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds each file Gradio's /upload route accepts
 UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
+MAX_TURNS = 30  # turns the page keeps in its transcript; older ones leave the page, not the index
+MAX_TYPED_CHARS = 10 * MAX_QUESTION_CHARS  # the question box's own limit; the server cuts to MAX_QUESTION_CHARS
+MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring dashboard (off by default)
 
 
 def _static_js(name: str) -> str:
@@ -52,6 +62,15 @@ def _to_int(value: Any) -> int | None:
         return int(str(value))
     except ValueError:
         return None
+
+
+def _discard_upload(path: Path) -> None:
+    """Delete Gradio's temporary copy of an upload once it is saved (or refused): it counts against
+    the app's upload space until then. Only files inside the app's own temporary folder are touched."""
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if folder and Path(folder).resolve() in path.resolve().parents:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 class WebChat:
@@ -78,15 +97,19 @@ class WebChat:
 
     def respond(self, question: str, turns: list[dict]) -> Iterator[tuple[str, list[dict], str]]:
         """Show the question at once, then the reply; earlier questions go along as history."""
-        question = (question or "").strip()
-        turns = list(turns or [])
+        question = (question if isinstance(question, str) else "").strip()
+        turns = list(turns or [])[-(MAX_TURNS - 1):]
         if not question:
             yield render_transcript(turns), turns, ""
             return
-        yield render_transcript([*turns, {"question": question}]), turns, ""
+        try:  # the transcript holds the question as answered (at most MAX_QUESTION_CHARS), never more
+            shown = clean_question(question)[0]
+        except AssistantError:
+            shown = question[:MAX_QUESTION_CHARS]
+        yield render_transcript([*turns, {"question": shown}]), turns, ""
         history = [t["question"] for t in turns if t.get("ok")]
         body, ok = self.answer_html(question, history)
-        done = [*turns, {"question": question, "html": body, "ok": ok}]
+        done = [*turns, {"question": shown, "html": body, "ok": ok}]
         yield render_transcript(done), done, ""
 
     def respond_example(self, turns: list[dict], evt: gr.EventData) -> Iterator[tuple[str, list[dict], str]]:
@@ -162,6 +185,7 @@ class WebChat:
                     saved.append(save_upload(self.reindexer.corpus, path.name, path))
             except (AssistantError, OSError) as exc:
                 reason = str(exc)
+            _discard_upload(path)
             if reason:
                 lines.append(f"Not added: {reason}")
         if saved:
@@ -232,6 +256,21 @@ class WebChat:
 # ---------------------------------------------------------------- app
 
 
+class _Blocks(gr.Blocks):
+    """Gradio's Blocks, with a call that lacks values refused in one line (Gradio raises ValueError,
+    prints a traceback and tells the client nothing: `{"error": null}`)."""
+
+    def validate_inputs(self, block_fn, inputs):
+        if len(inputs) < len(block_fn.inputs):
+            try:
+                names = " (" + ", ".join(list(inspect.signature(block_fn.fn).parameters)[: len(block_fn.inputs)]) + ")"
+            except (TypeError, ValueError):
+                names = ""
+            raise gr.Error(f"{block_fn.name or 'this endpoint'} takes {len(block_fn.inputs)} values{names}; "
+                           f"got {len(inputs)}", print_exception=False)
+        return super().validate_inputs(block_fn, inputs)
+
+
 def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
     """The page and the `ask` endpoint for an opened Assistant (tests pass their own).
 
@@ -242,7 +281,7 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
     chat = WebChat(bot, reindexer=reindexer)
     private = {"api_visibility": "private", "concurrency_id": "assistant"}
     links = {"js_on_load": _static_js("links.js"), "apply_default_css": False}  # our CSS, not Gradio's prose
-    with gr.Blocks(title="Document assistant", analytics_enabled=False) as app:
+    with _Blocks(title="Document assistant", analytics_enabled=False) as app:
         turns = gr.State([])
         header = gr.HTML(render_header(bot.describe()), js_on_load=None, apply_default_css=False)
         with gr.Row(equal_height=False, elem_id="main-row"):
@@ -260,6 +299,7 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
                         elem_id="question",
                         container=False,
                         autofocus=True,
+                        max_length=MAX_TYPED_CHARS,
                     )
                     ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="ask")
                 examples = gr.HTML(render_examples(bot.example_questions(4)), elem_id="examples", **links)
@@ -320,10 +360,28 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
                    uploads: bool = False, bot: Any = None) -> dict[str, Any]:
     """launch() arguments shared by main() and the tests (Gradio 6 takes css and theme here).
 
-    With `bot`, the app also serves the originals of its indexed documents (web_files.py).
+    Each call makes the temporary folder that server will own (Gradio's uploads go there, via
+    GRADIO_TEMP_DIR, read when the server starts); it is removed when the server stops, and a
+    folder left by a process that was killed is removed by the next start. With `bot`, the app
+    also serves the originals of its indexed documents (web_files.py); with `uploads`, the upload
+    route takes documents up to the "Add documents" limit.
     """
+    folder = make_temp_folder()
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    atexit.register(remove_temp_folder, folder)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        try:
+            yield
+        finally:
+            remove_temp_folder(folder)
+
+    limits = Middleware(RequestLimits, upload_dir=folder, **(UPLOAD_LIMITS if uploads else {}))
     return {
-        "app_kwargs": {"routes": [original_route(bot)] if bot is not None else []},
+        "app_kwargs": {"middleware": [limits], "lifespan": lifespan,
+                       "routes": [original_route(bot)] if bot is not None else []},
+        "enable_monitoring": os.environ.get(MONITORING_ENV) == "1",
         "server_name": server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
         "server_port": server_port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
         "share": False,
@@ -338,6 +396,10 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     }
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve the page on 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise."""
     import argparse
@@ -349,12 +411,13 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     index_dir = os.environ.get("ASSISTANT_INDEX") or "index"
-    options = launch_options()
-    uploads = uploads_allowed(options["server_name"], args.no_upload)
+    uploads = uploads_allowed(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1", args.no_upload)
     try:
         app, bot = build_app(index_dir, uploads=uploads)
     except AssistantError as exc:
         raise SystemExit(f"error: {exc}") from None
+    # `kill` (SIGTERM) stops the app as Ctrl-C does, so its temporary folder is removed.
+    signal.signal(signal.SIGTERM, _interrupt)
     app.launch(**launch_options(uploads=uploads, bot=bot))
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from assistant.text import terminal_safe
+
 SNIPPET_CHARS = 320
 NOT_FOUND = "I couldn't find this in the documents."
 STOPWORDS = frozenset(
@@ -19,6 +21,11 @@ STOPWORDS = frozenset(
 def esc(text: str) -> str:
     """Escape document or user text for HTML; every such string passes through here."""
     return html.escape(text, quote=True)
+
+
+def esc_name(name: str) -> str:
+    """Escape a file name or title for HTML, with control characters shown as \\x1b, \\n (as the CLI does)."""
+    return esc(terminal_safe(name))
 
 
 def span_link(source: str, start: int | None = None, end: int | None = None) -> str:
@@ -102,7 +109,7 @@ def render_place(section: str, page: int | None, source: str) -> str:
     parts = [f'<span class="section">{esc(section)}</span>'] if section else []
     if page is not None:
         parts.append(f"p. {int(page)}")
-    parts.append(f'<span class="file">{esc(source)}</span>')
+    parts.append(f'<span class="file">{esc_name(source)}</span>')
     return " · ".join(parts)
 
 
@@ -113,7 +120,7 @@ def render_citation(number: int, passage: Mapping[str, Any], reply: Mapping[str,
     return (
         f'<li class="citation {esc(strength)}">'
         f'<div class="cite-head"><a class="cite" href="{esc(href)}" title="Show in the document">'
-        f'<span class="num">[{number}]</span> {esc(passage["title"])}</a>'
+        f'<span class="num">[{number}]</span> {esc_name(passage["title"])}</a>'
         f' <span class="badge {esc(strength)}" title="relevance score {float(passage["score"]):.3f}">'
         f"{esc(strength)} match</span></div>"
         f'<div class="place">{render_place(passage["section"], passage.get("page"), passage["source"])}</div>'
@@ -185,8 +192,8 @@ def render_sources(sources: Sequence[Any], removable: bool = False) -> str:
                 f'title="Take this document out of the index (the file is moved aside)">Remove</button>')
 
     rows = "".join(
-        f'<tr><td><a class="open-source" href="{esc(span_link(s.source))}">{esc(s.title)}</a>'
-        f'<div class="file">{esc(s.source)}</div></td><td class="num">{int(s.chunks)}</td>'
+        f'<tr><td><a class="open-source" href="{esc(span_link(s.source))}">{esc_name(s.title)}</a>'
+        f'<div class="file">{esc_name(s.source)}</div></td><td class="num">{int(s.chunks)}</td>'
         f'<td class="act">{remove(s.source)}</td></tr>'
         for s in sources
     )
@@ -222,7 +229,7 @@ def render_document(
                  f"{esc(original[1])}</a>")
     body = render_blocks(text, blocks, span) if blocks else _marked(text, 0, len(text), span)
     return (
-        f'<div class="viewer"><div class="doc-head"><h2>{esc(title)}</h2>'
+        f'<div class="viewer"><div class="doc-head"><h2>{esc_name(title)}</h2>'
         f'<div class="place">{render_place(section, page, source)}</div>{link}</div>'
         f"{render_page_image(page_image) if page_image is not None else ''}"
         f'<div class="doc-text{" structured" if blocks else ""}">{body}</div></div>'

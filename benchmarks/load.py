@@ -1,13 +1,16 @@
 """Load test of the web app's `ask` API: many concurrent clients, every request accounted for.
 
-Usage: python benchmarks/load.py [--clients 20] [--questions 10] [--corpus corpus]
+Usage: python benchmarks/load.py [--clients 20] [--questions 10] [--large 2] [--corpus corpus]
 
 Builds an index of the corpus in a temporary folder (`assistant index`), starts the real
 app (`python app.py`) on a free 127.0.0.1 port, then runs CLIENTS threads that each ask
 QUESTIONS questions one after another through the Gradio HTTP API (POST /gradio_api/call/ask,
 then read the event stream). Prints p50/p95/max latency and counts: answered, busy (HTTP 503,
 queue full), failed, and lost (no reply, or a reply to another question). Exit code 1 if any
-request did not get its answer. Only 127.0.0.1 is contacted.
+request did not get its answer. LARGE of the clients send the largest input the app accepts
+whole (a 2,000-character question and 20 earlier questions of 2,000 characters, non-ASCII, a
+request body just under the 256 KiB limit); the app's memory (VmRSS, and its peak VmHWM) is
+printed before and after. Only 127.0.0.1 is contacted.
 """
 
 from __future__ import annotations
@@ -37,6 +40,18 @@ class Result:
     outcome: str  # answered | busy | failed | lost
     seconds: float
     detail: str = ""
+    large: bool = False
+
+
+def largest_input(question: str) -> tuple[str, list[str]]:
+    """The largest question and history used whole: 2,000 characters each, 20 earlier questions."""
+    return (question + " " + "é" * 2000)[:2000], ["ü" * 2000] * 20
+
+
+def memory(pid: int) -> str:
+    """The app's resident memory now and at its peak, from /proc."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return f"VmRSS {fields['VmRSS'].strip()}, peak VmHWM {fields['VmHWM'].strip()}"
 
 
 def free_port() -> int:
@@ -70,9 +85,9 @@ def start_app(index_dir: Path, port: int, log_path: Path, timeout: float) -> sub
     raise SystemExit(f"the app did not start within {timeout:.0f}s; see {log_path}")
 
 
-def ask(client: httpx.Client, question: str) -> tuple[str, str]:
+def ask(client: httpx.Client, question: str, history: list[str] | None = None) -> tuple[str, str]:
     """One question through the public API; (outcome, detail)."""
-    posted = client.post("/gradio_api/call/ask", json={"data": [question, [], 5]})
+    posted = client.post("/gradio_api/call/ask", json={"data": [question, history or [], 5]})
     if posted.status_code == 503:
         return "busy", posted.text[:120]
     if posted.status_code != 200:
@@ -91,20 +106,23 @@ def ask(client: httpx.Client, question: str) -> tuple[str, str]:
 
 
 def run_client(number: int, base: str, questions: list[str], count: int, deadline: float, out: list[Result],
-               lock: threading.Lock) -> None:
+               lock: threading.Lock, large: bool = False) -> None:
     with httpx.Client(base_url=base, timeout=httpx.Timeout(120.0)) as client:
         for i in range(count):
             question = questions[(number + i) % len(questions)]  # clients start at different questions
+            history = None
+            if large:
+                question, history = largest_input(question)
             started = time.perf_counter()
             if time.monotonic() > deadline:
                 outcome, detail = "lost", "not sent: the run's time limit passed"
             else:
                 try:
-                    outcome, detail = ask(client, question)
+                    outcome, detail = ask(client, question, history)
                 except (httpx.HTTPError, ValueError, KeyError, IndexError) as exc:
                     outcome, detail = "failed", f"{exc.__class__.__name__}: {exc}"
             with lock:
-                out.append(Result(number, question, outcome, time.perf_counter() - started, detail))
+                out.append(Result(number, question, outcome, time.perf_counter() - started, detail, large))
 
 
 def percentile(values: list[float], p: int) -> float:
@@ -115,6 +133,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--questions", type=int, default=10, help="questions per client")
+    parser.add_argument("--large", type=int, default=2, help="clients (of --clients) sending the largest inputs")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
     parser.add_argument("--eval", type=Path, default=ROOT / "eval" / "questions.jsonl")
     parser.add_argument("--time-limit", type=float, default=900, help="seconds for the whole run")
@@ -132,24 +151,37 @@ def main() -> int:
             base = f"http://127.0.0.1:{port}"
             with httpx.Client(base_url=base, timeout=120) as warm:  # one request first: load and cache
                 ask(warm, questions[0])
+            before = memory(app.pid)
+            print(f"app memory before: {before}")
             results: list[Result] = []
             lock = threading.Lock()
             deadline = time.monotonic() + args.time_limit
             threads = [threading.Thread(target=run_client, args=(n, base, questions, args.questions, deadline,
-                                                                 results, lock)) for n in range(args.clients)]
+                                                                 results, lock, n < args.large))
+                       for n in range(args.clients)]
             wall = time.perf_counter()
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             wall = time.perf_counter() - wall
+            print(f"app memory after:  {memory(app.pid)}")
         finally:
             app.terminate()
             app.wait(timeout=30)
     expected = args.clients * args.questions
     counts = {k: sum(r.outcome == k for r in results) for k in ("answered", "busy", "failed", "lost")}
     counts["lost"] += expected - len(results)
-    latencies = sorted(r.seconds for r in results if r.outcome == "answered")
+    normal = [r for r in results if not r.large]
+    large = [r for r in results if r.large]
+    print(f"normal questions answered {sum(r.outcome == 'answered' for r in normal)}/"
+          f"{(args.clients - min(args.large, args.clients)) * args.questions}; largest inputs answered "
+          f"{sum(r.outcome == 'answered' for r in large)}/{min(args.large, args.clients) * args.questions}")
+    if large:
+        big = sorted(r.seconds for r in large if r.outcome == "answered")
+        if big:
+            print(f"largest inputs: p50 {percentile(big, 50):.2f}s  max {big[-1]:.2f}s")
+    latencies = sorted(r.seconds for r in normal if r.outcome == "answered")
     print(f"{args.clients} clients x {args.questions} questions = {expected} requests in {wall:.1f}s "
           f"({len(latencies) / wall:.2f} answers/s)")
     print(" ".join(f"{k} {v}" for k, v in counts.items()))

@@ -1,0 +1,191 @@
+"""Limits the web app enforces before any work is done: request body sizes, Gradio's upload
+route (per request and in total), and the temporary folder the app owns.
+
+A pure ASGI middleware, so a body over the limit is refused while it arrives (HTTP 413), before
+Gradio parses it, and the question inside it is never tokenized or normalised.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+MAX_REQUEST_BYTES = 256 * 1024  # a question (2,000 characters) and 20 earlier ones, even \u-escaped
+MAX_UPLOAD_REQUEST_BYTES = 10 * 1024 * 1024  # one POST to the upload route
+MAX_UPLOAD_FILES = 20  # files in one upload request
+MAX_UPLOAD_TOTAL_BYTES = 100 * 1024 * 1024  # all uploads kept in the app's temporary folder
+MAX_UPLOAD_TOTAL_FILES = 1000
+UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
+# With "Add documents" on (uploads.py: 50 MiB a document), the upload route takes two such
+# documents per request, and the app's folder holds four until they are moved into the corpus.
+UPLOAD_LIMITS = {"upload_request_bytes": 2 * 50 * 1024 * 1024 + 1024 * 1024, "upload_total_bytes": 4 * 50 * 1024 * 1024}
+
+
+class _TooLarge(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+class RequestLimits:
+    """ASGI middleware: refuse oversized bodies and uploads; upload replies name no server path."""
+
+    def __init__(self, app, upload_dir: str | os.PathLike, upload_request_bytes: int = MAX_UPLOAD_REQUEST_BYTES,
+                 upload_total_bytes: int = MAX_UPLOAD_TOTAL_BYTES) -> None:
+        self.app = app
+        self.upload_dir = Path(upload_dir)
+        self.upload_request_bytes, self.upload_total_bytes = upload_request_bytes, upload_total_bytes
+        self.in_flight = 0  # upload bytes announced by requests still being received
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"].rstrip("/")
+        root = scope.get("root_path", "").rstrip("/")
+        upload = any(path in (p, root + p) for p in UPLOAD_PATHS)
+        limit = self.upload_request_bytes if upload else MAX_REQUEST_BYTES
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        try:
+            declared = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            declared = 0
+        started = False
+
+        async def send_watched(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if declared > limit:
+                raise _TooLarge(413, f"request body too large: {declared:,} bytes; the limit is {_mib(limit)}")
+            if upload:
+                self._check_space(declared)
+                self.in_flight += declared
+                try:
+                    await self.app(scope, _counting(receive, limit, _boundary(headers)),
+                                   _relative_paths(send_watched, self.upload_dir))
+                finally:
+                    self.in_flight -= declared
+            else:
+                await self.app(scope, _counting(receive, limit, None), send_watched)
+        except _TooLarge as exc:
+            if started:
+                return
+            body = json.dumps({"error": exc.message, "detail": exc.message}).encode()
+            await send({"type": "http.response.start", "status": exc.status,
+                        "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
+
+    def _check_space(self, incoming: int) -> None:
+        """Refuse an upload that would take the app's folder past its total limits (HTTP 507)."""
+        files, size = 0, 0
+        for folder, _, names in os.walk(self.upload_dir):
+            for name in names:
+                with contextlib.suppress(OSError):
+                    size += os.lstat(os.path.join(folder, name)).st_size
+                    files += 1
+        if size + self.in_flight + incoming > self.upload_total_bytes or files + MAX_UPLOAD_FILES > MAX_UPLOAD_TOTAL_FILES:
+            raise _TooLarge(507, f"upload space full: the app keeps at most {_mib(self.upload_total_bytes)} "
+                                 f"and {MAX_UPLOAD_TOTAL_FILES:,} files of uploads")
+
+
+def _boundary(headers: dict[str, str]) -> bytes | None:
+    content_type = headers.get("content-type", "")
+    for part in content_type.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "boundary" and value:
+            return b"--" + value.strip('"').encode("latin-1")
+    return None
+
+
+def _counting(receive, limit: int, boundary: bytes | None):
+    """`receive` that stops a body at `limit` bytes, and an upload at MAX_UPLOAD_FILES parts."""
+    seen, parts, tail = 0, 0, b""
+
+    async def wrapped():
+        nonlocal seen, parts, tail
+        message = await receive()
+        if message["type"] == "http.request":
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > limit:
+                raise _TooLarge(413, f"request body too large: over {_mib(limit)}")
+            if boundary is not None:
+                window = tail + chunk
+                parts += window.count(boundary) - tail.count(boundary)
+                tail = window[-len(boundary):]
+                if parts - 1 > MAX_UPLOAD_FILES:
+                    raise _TooLarge(413, f"too many files in one upload: the limit is {MAX_UPLOAD_FILES}")
+        return message
+
+    return wrapped
+
+
+def _relative_paths(send, upload_dir: Path):
+    """The upload route answers with the files' paths: name them inside the app's folder only."""
+    prefix = (str(upload_dir.resolve()) + os.sep).encode()
+    held: list[dict] = []  # the response start and body parts, until the body is complete
+
+    async def wrapped(message) -> None:
+        if message["type"] not in ("http.response.start", "http.response.body"):
+            await send(message)
+            return
+        held.append(message)
+        if message["type"] == "http.response.start" or message.get("more_body", False):
+            return
+        start, *parts = held
+        body = b"".join(m.get("body", b"") for m in parts).replace(prefix, b"")
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    return wrapped
+
+
+# ---------------------------------------------------------------- the app's own temporary folder
+
+
+def _base() -> Path:
+    """$TMPDIR/assistant-web-<uid>: created 0700 and checked to be this user's own folder."""
+    base = Path(tempfile.gettempdir()) / f"assistant-web-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        base.mkdir(mode=0o700)
+    info = os.lstat(base)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{base} is not a private folder of this user; remove it and start again")
+    return base
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def make_temp_folder() -> Path:
+    """A new folder for Gradio's uploads, owned by this process; folders left by dead ones are removed."""
+    base = _base()
+    for entry in base.iterdir():
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
+
+
+def remove_temp_folder(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
