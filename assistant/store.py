@@ -76,7 +76,8 @@ def _manifest_sha256(manifest: dict) -> str:
 
 
 def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embeddings: np.ndarray,
-                sentence_vectors: np.ndarray, settings: dict, skipped: list[dict], corpus: Path) -> dict:
+                sentence_vectors: np.ndarray, settings: dict, skipped: list[dict], corpus: Path,
+                encoder: dict | None = None) -> dict:
     """Write a new generation and commit it by replacing the manifest; returns the manifest.
 
     Any failure before the commit (full disk, read-only folder) removes what this run wrote
@@ -87,7 +88,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     tmp_manifest = index_dir / f"{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         manifest = _write_generation(index_dir, tmp, final, tmp_manifest, documents, chunks, embeddings,
-                                     sentence_vectors, settings, skipped, corpus)
+                                     sentence_vectors, settings, skipped, corpus, encoder)
         os.replace(tmp_manifest, index_dir / MANIFEST)  # the commit point
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -104,7 +105,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
 
 def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Path, documents: list[Document],
                       chunks: list[Chunk], embeddings: np.ndarray, sentence_vectors: np.ndarray, settings: dict,
-                      skipped: list[dict], corpus: Path) -> dict:
+                      skipped: list[dict], corpus: Path, encoder: dict | None) -> dict:
     import faiss
 
     tmp.mkdir()
@@ -142,6 +143,8 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
         "generation": final.name,
         "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
                   "metric": "inner_product", "normalized": True},
+        # Which encoder made the vectors (assistant/encoder.py): a question is encoded the same way.
+        "encoder": encoder or {"variant": "torch", "sha256": MODEL_SHA256},
         "chunking": settings,
         "keyword": {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER},
         "corpus": str(corpus),
