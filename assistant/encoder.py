@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -174,8 +175,13 @@ def _export(model: Path, variant: str, onnx_path: Path, record_path: Path) -> di
 
             final = Path(tmp) / "int8.onnx"
             # Per-channel scales keep cosine ~0.99 to fp32; one scale per tensor fell to ~0.94.
-            quantize_dynamic(str(optimised), str(final), per_channel=True, weight_type=QuantType.QInt8,
-                             extra_options={"DefaultTensorType": TensorProto.FLOAT})
+            root = logging.getLogger()
+            level, root.level = root.level, logging.ERROR  # its advice to pre-process is not for BERT
+            try:
+                quantize_dynamic(str(optimised), str(final), per_channel=True, weight_type=QuantType.QInt8,
+                                 extra_options={"DefaultTensorType": TensorProto.FLOAT})
+            finally:
+                root.setLevel(level)
         tmp_onnx = onnx_path.with_suffix(".onnx.tmp")
         os.replace(final, tmp_onnx)
         with open(tmp_onnx, "rb") as handle:
@@ -201,7 +207,8 @@ def _torch_export(model: Path, target: Path) -> None:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     # eager attention exports as plain MatMul/Softmax, which onnxruntime's BERT optimiser fuses.
-    bert = AutoModel.from_pretrained(str(model), attn_implementation="eager", local_files_only=True).eval()
+    bert = AutoModel.from_pretrained(str(model), attn_implementation="eager", local_files_only=True)
+    bert.train(False)  # inference: no dropout
 
     class Pooled(torch.nn.Module):
         def __init__(self) -> None:
@@ -219,7 +226,7 @@ def _torch_export(model: Path, target: Path) -> None:
     axes = {0: "batch", 1: "tokens"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Pooled().eval(), (example, example, torch.zeros_like(example)), str(target),
+        torch.onnx.export(Pooled().train(False), (example, example, torch.zeros_like(example)), str(target),
                           input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["sentence_embedding"],
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,

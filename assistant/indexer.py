@@ -116,26 +116,25 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
 
 
 def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: bool = False,
-              slice_size: int = 256) -> np.ndarray:
+              slice_size: int = 128) -> np.ndarray:
     """Vectors of the chunk texts then the sentences, in that order.
 
     All texts are sorted by length once, so every batch pads little, and sent to the encoder
-    a slice at a time so the progress bar moves; the bar counts chunks (a chunk's sentences
-    are part of its cost), with the rate and the time left.
+    a slice at a time so the progress bar moves. The bar counts chunks, advanced by the share
+    of characters embedded (a text costs about its length, and a chunk's sentences are part of
+    its cost), so its rate and time left hold while short sentences go first.
     """
     texts = chunk_texts + sentences
     out = np.empty((len(texts), DIMENSION), dtype=np.float32)
-    order = np.argsort(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), kind="stable")
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    order = np.argsort(lengths, kind="stable")
     bar = tqdm(total=len(chunk_texts), desc="embedding", unit=" chunks", disable=not progress,
                bar_format="{desc}: {n:.0f}/{total} chunks [{elapsed}<{remaining}, {rate_fmt}]")
-    per_text = len(chunk_texts) / max(len(texts), 1)
-    done = 0.0
+    per_char = len(chunk_texts) / max(int(lengths.sum()), 1)
     for lo in range(0, len(order), slice_size):
         rows = order[lo : lo + slice_size]
         out[rows] = embedder.encode([texts[i] for i in rows])
-        done_now = min(len(chunk_texts), (lo + len(rows)) * per_text)
-        bar.update(done_now - done)
-        done = done_now
+        bar.update(min(float(lengths[rows].sum()) * per_char, bar.total - bar.n))
     bar.close()
     return out
 

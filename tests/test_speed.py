@@ -44,10 +44,10 @@ def test_commands_that_need_no_model_load_none(seed_index_dir, args):
 
 
 def test_help_loads_nothing_heavy():
-    done = subprocess.run([sys.executable, "-c", "import sys; from assistant.cli import build_parser; "
-                           "build_parser(); print(sorted(m for m in sys.modules if '.' not in m))"],
+    done = subprocess.run([sys.executable, "-c", "import sys, json; from assistant.cli import build_parser; "
+                           "build_parser(); print(json.dumps(sorted(m for m in sys.modules if '.' not in m)))"],
                           capture_output=True, text=True, timeout=60)
-    assert not {"numpy", "faiss", "onnxruntime", *HEAVY} & set(eval(done.stdout))
+    assert not {"numpy", "faiss", "onnxruntime", *HEAVY} & set(json.loads(done.stdout))
 
 
 def test_index_progress_says_files_chunks_rate_and_time_left(tmp_path, embedder, capsys):
