@@ -120,11 +120,15 @@ def ensure_export(model: Path, variant: str) -> tuple[Path, dict]:
     weights = model / "model.safetensors"
     record = _read_record(record_path)
     if record is None or record.get("weights_stat") != _stat_key(weights) or not onnx_path.is_file():
-        folder.mkdir(parents=True, exist_ok=True)
-        with _export_lock(folder / f"{stem}.lock"):
-            record = _read_record(record_path)  # another process may have made it while we waited
-            if record is None or not onnx_path.is_file() or record.get("weights_stat") != _stat_key(weights):
-                record = _export(model, variant, onnx_path, record_path)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with _export_lock(folder / f"{stem}.lock"):
+                record = _read_record(record_path)  # another process may have made it while we waited
+                if record is None or not onnx_path.is_file() or record.get("weights_stat") != _stat_key(weights):
+                    record = _export(model, variant, onnx_path, record_path)
+        except OSError as exc:
+            raise AssistantError(f"cannot write the encoder cache in {folder} ({exc.strerror or exc}); "
+                                 f"set {CACHE_ENV} to a writable folder") from exc
     actual = file_sha256(onnx_path)
     if actual != record.get("sha256") or record.get("model_sha256") != MODEL_SHA256:
         raise AssistantError(f"the encoder export {onnx_path} does not match its record (SHA-256 {actual[:12]}…); "

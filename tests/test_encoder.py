@@ -98,3 +98,11 @@ def test_an_unknown_encoder_setting_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("ASSISTANT_ENCODER", "gpu")
     with pytest.raises(AssistantError, match="not an encoder"):
         get_embedder()
+
+
+def test_an_unwritable_cache_is_one_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    with pytest.raises(AssistantError, match="set ASSISTANT_CACHE to a writable folder"):
+        OnnxEncoder("fp32")
