@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint eval index browser clean
+.PHONY: run test lint eval index browser bench clean
 
 # `assistant index` is incremental: with nothing changed it takes well under a second and does
 # not load the model, so running it every time is how a missing or stale index gets rebuilt.
@@ -45,6 +45,11 @@ eval: index
 		$(BIN)/assistant index --corpus eval/$$set --index eval-index/$$set >/dev/null && \
 		for mode in hybrid keyword dense; do \
 			echo "$$set:"; $(BIN)/assistant eval eval/$$set.jsonl --index eval-index/$$set --mode $$mode; echo; done; done
+
+# Speed and memory figures (warm and cold questions beside the bare encoder, app start, indexing):
+# prints a table and appends it to BENCHMARKS.md with date, machine and versions.
+bench: $(BIN)/.installed
+	$(BIN)/assistant bench --corpus $(CORPUS)
 
 clean:
 	rm -rf $(INDEX) eval-index .pytest_cache test-artifacts

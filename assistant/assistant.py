@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from .answer import AnswerSettings, is_confident, pick_answer, strength
-from .errors import AssistantError
+from .errors import AssistantError, IndexMismatchError
 from .search import SearchSettings, make_query, search
-from .store import IndexData, load_index, manifest_stamp
+from .store import REBUILD_HINT, IndexData, load_index, manifest_stamp
 from .types import Chunk, Document, Passage, Reply, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
@@ -109,6 +109,25 @@ def _usable(earlier: object) -> str | None:
         return None
 
 
+def _encoder_for(data: IndexData, index_dir: Path, embedder=None):
+    """The encoder for questions to this index: the given one if it makes the same vectors as
+    the one that built the index, else the name of the variant to load when first needed (the
+    default one if compatible, else the builder's own)."""
+    from .embedder import FAMILY, compatible, default_variant
+
+    built = (data.manifest.get("encoder") or {}).get("variant") or "torch"
+    if built not in FAMILY:
+        raise IndexMismatchError(f"index at {index_dir} was built by an unknown encoder {built!r}: "
+                                 f"{REBUILD_HINT.format(index=index_dir)}")
+    if embedder is not None:
+        if compatible(built, getattr(embedder, "variant", "fp32")):
+            return embedder
+        raise IndexMismatchError(f"index at {index_dir} was built by the {built} encoder, not "
+                                 f"{getattr(embedder, 'variant', '?')}: {REBUILD_HINT.format(index=index_dir)}")
+    wanted = default_variant()
+    return wanted if compatible(built, wanted) else FAMILY[built]
+
+
 class Assistant:
     """Answers questions from one index folder; safe to share between threads.
 
@@ -116,7 +135,7 @@ class Assistant:
     once it is committed and never sees a half-written one.
     """
 
-    def __init__(self, index_dir: Path, data: IndexData, embedder,
+    def __init__(self, index_dir: Path, data: IndexData, embedder,  # an encoder, or a variant name to load lazily
                  search_settings: SearchSettings | None = None,
                  answer_settings: AnswerSettings | None = None) -> None:
         self.index_dir = Path(index_dir)
@@ -125,27 +144,28 @@ class Assistant:
         self._embedder = embedder
         self._reload_lock = threading.Lock()
         self._failed: tuple[int, int] | None = None
+        self._chosen = False
+        self._encoder_lock = threading.Lock()
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
 
     @classmethod
-    def open(cls, index_dir: str | os.PathLike | None = None, embedder=None, **kwargs) -> Assistant:
+    def open(cls, index_dir: str | os.PathLike | None = None, embedder=None, warm: bool = True,
+             **kwargs) -> Assistant:
+        """Open an index with the encoder that built it.
+
+        `warm` pays the first question's one-off costs (stemmer, FAISS and onnxruntime first
+        calls) here, so a long-running app answers every user equally fast; a one-shot
+        command skips it.
+        """
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
         data = load_index(index_dir)
-        if embedder is None:
-            from .embedder import get_embedder
-
-            embedder = get_embedder()
-        bot = cls(index_dir, data, embedder, **kwargs)
-        # The first question pays one-off costs (stemmer, FAISS and torch first calls: 2x a
-        # typical question); paying them here keeps every user's question equally fast.
-        bot.ask("What does this collection of documents cover?")
+        # The encoder loads at the first question: listing sources or reading a document needs none.
+        bot = cls(index_dir, data, _encoder_for(data, index_dir, embedder), **kwargs)
+        bot._chosen = embedder is None  # a rebuild by another encoder then switches encoders too
+        if warm:
+            bot.ask("What does this collection of documents cover?")
         return bot
-
-    @property
-    def embedder(self):
-        """The encoder questions are embedded with (shared with a background re-index)."""
-        return self._embedder
 
     @property
     def corpus_dir(self) -> Path:
@@ -160,11 +180,23 @@ class Assistant:
             with self._reload_lock:
                 if stamp != self._stamp and stamp != self._failed:
                     try:
-                        self._data = load_index(self.index_dir)
-                        self._stamp = stamp
+                        data = load_index(self.index_dir)
+                        self._embedder = _encoder_for(data, self.index_dir, None if self._chosen else self._embedder)
+                        self._data, self._stamp = data, stamp
                     except AssistantError:
                         self._failed = stamp  # keep answering from the index we have; don't re-verify each ask
         return self._data
+
+    @property
+    def embedder(self):
+        """The question encoder, loaded on first use."""
+        if isinstance(self._embedder, str):
+            from .embedder import get_embedder
+
+            with self._encoder_lock:
+                if isinstance(self._embedder, str):
+                    self._embedder = get_embedder(self._embedder)
+        return self._embedder
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 5) -> Reply:
         started = time.perf_counter()
@@ -172,7 +204,7 @@ class Assistant:
         k = check_k(k)
         history = [earlier for earlier in map(_usable, check_history(history)) if earlier]
         data = self.data
-        query = make_query(question, history, self._embedder, self.search_settings)
+        query = make_query(question, history, self.embedder, self.search_settings)
         hits = search(data, query, k, self.search_settings)
         confident = is_confident(hits, self.answer_settings)
         answer = pick_answer(data, query, hits, self.answer_settings)

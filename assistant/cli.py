@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   assistant eval eval/questions.jsonl --split test
   assistant sources
   assistant show walking-guide.pdf
+  assistant bench --no-append
 
 The index folder defaults to $ASSISTANT_INDEX, else ./index."""
 
@@ -100,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("source", help="the document, as `assistant sources` names it")
     _index_arg(show)
     show.add_argument("--json", action="store_true", help="the document with its blocks and page offsets as JSON")
+    bench = commands.add_parser("bench", help="measure speed and memory; print a table and add it to BENCHMARKS.md",
+                                description="Index CORPUS into a temporary folder, then time warm and cold questions "
+                                "(beside the bare encoder), the web app's start to its first answer, and indexing.")
+    bench.add_argument("--corpus", type=Path, default=Path("corpus"), metavar="DIR",
+                       help="folder of documents to index and ask about (default ./corpus)")
+    bench.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"), metavar="FILE",
+                       help="JSON-lines questions for the warm figures (default eval/questions.jsonl)")
+    bench.add_argument("--n", type=_bounded(1, 1000), default=30, help="warm questions to time (default 30)")
+    bench.add_argument("--runs", type=_bounded(1, 20), default=3, help="runs of each cold figure; the best is kept")
+    bench.add_argument("--no-app", action="store_true", help="skip the web app's start-up figure")
+    bench.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), metavar="FILE",
+                       help="Markdown file the table is appended to (default BENCHMARKS.md)")
+    bench.add_argument("--no-append", action="store_true", help="print the table only")
     return parser
 
 
@@ -107,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources,
-                "show": cmd_show}[args.command](args)
+                "show": cmd_show, "bench": cmd_bench}[args.command](args)
     except AssistantError as exc:
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 1
@@ -147,7 +161,8 @@ def cmd_index(args) -> int:
 def _open(args):
     from .assistant import Assistant
 
-    return Assistant.open(_index_dir(args))
+    # A one-shot command answers once: warming up would only double the cost of its question.
+    return Assistant.open(_index_dir(args), warm=False)
 
 
 def cmd_ask(args) -> int:
@@ -245,6 +260,19 @@ def cmd_show(args) -> int:
         print(json.dumps(row, ensure_ascii=False))
     else:
         sys.stdout.write(document.text if document.text.endswith("\n") else document.text + "\n")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import report, run_bench
+
+    result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app)
+    text = report(result, args.corpus, args.runs)
+    print(text)
+    if not args.no_append:
+        with open(args.output, "a", encoding="utf-8") as handle:
+            handle.write("\n" + text)
+        print(f"appended to {args.output}", file=sys.stderr)
     return 0
 
 

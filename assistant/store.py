@@ -49,13 +49,13 @@ class IndexData:
     embeddings: np.ndarray
     dense: object  # faiss.Index
     keyword: KeywordIndex
-    sentence_vectors: np.ndarray  # rows follow chunk order: chunk i owns offsets[i]:offsets[i+1]
+    sentence_vectors: np.ndarray  # float16 (float32 before), rows in chunk order: chunk i owns offsets[i]:offsets[i+1]
     sentence_offsets: np.ndarray
 
     def sentences_of(self, row: int) -> tuple[list[tuple[int, int]], np.ndarray]:
-        """Spans and vectors of one chunk's sentences."""
+        """Spans and float32 vectors of one chunk's sentences (stored as float16 to halve their bytes)."""
         lo, hi = self.sentence_offsets[row], self.sentence_offsets[row + 1]
-        return [tuple(span) for span in self.chunks[row].sentences], self.sentence_vectors[lo:hi]
+        return [tuple(span) for span in self.chunks[row].sentences], np.asarray(self.sentence_vectors[lo:hi], np.float32)
 
 
 def _write_jsonl(path: Path, rows) -> None:
@@ -76,7 +76,8 @@ def _manifest_sha256(manifest: dict) -> str:
 
 
 def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk], embeddings: np.ndarray,
-                sentence_vectors: np.ndarray, settings: dict, skipped: list[dict], corpus: Path) -> dict:
+                sentence_vectors: np.ndarray, settings: dict, skipped: list[dict], corpus: Path,
+                encoder: dict | None = None) -> dict:
     """Write a new generation and commit it by replacing the manifest; returns the manifest.
 
     Any failure before the commit (full disk, read-only folder) removes what this run wrote
@@ -87,7 +88,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
     tmp_manifest = index_dir / f"{MANIFEST}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         manifest = _write_generation(index_dir, tmp, final, tmp_manifest, documents, chunks, embeddings,
-                                     sentence_vectors, settings, skipped, corpus)
+                                     sentence_vectors, settings, skipped, corpus, encoder)
         os.replace(tmp_manifest, index_dir / MANIFEST)  # the commit point
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -104,7 +105,7 @@ def write_index(index_dir: Path, documents: list[Document], chunks: list[Chunk],
 
 def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Path, documents: list[Document],
                       chunks: list[Chunk], embeddings: np.ndarray, sentence_vectors: np.ndarray, settings: dict,
-                      skipped: list[dict], corpus: Path) -> dict:
+                      skipped: list[dict], corpus: Path, encoder: dict | None) -> dict:
     import faiss
 
     tmp.mkdir()
@@ -114,7 +115,8 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
     fault_point("documents-written")
     _write_jsonl(tmp / "chunks.jsonl", (c.to_dict() for c in chunks))
     np.save(tmp / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32), allow_pickle=False)
-    np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32), allow_pickle=False)
+    # Half precision: sentence vectors are half the index, and fp16 moves their cosines by < 1e-4.
+    np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16), allow_pickle=False)
     dense = faiss.IndexFlatIP(DIMENSION)
     if len(embeddings):
         dense.add(np.ascontiguousarray(embeddings, dtype=np.float32))
@@ -142,6 +144,8 @@ def _write_generation(index_dir: Path, tmp: Path, final: Path, tmp_manifest: Pat
         "generation": final.name,
         "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
                   "metric": "inner_product", "normalized": True},
+        # Which encoder made the vectors (assistant/encoder.py): a question is encoded the same way.
+        "encoder": encoder or {"variant": "torch", "sha256": MODEL_SHA256},
         "chunking": settings,
         "keyword": {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER},
         "corpus": str(corpus),

@@ -39,8 +39,8 @@ def _mib(n: int) -> str:
 class RequestLimits:
     """ASGI middleware: refuse oversized bodies and uploads; upload replies name no server path."""
 
-    def __init__(self, app, upload_dir: str | os.PathLike, upload_request_bytes: int = MAX_UPLOAD_REQUEST_BYTES,
-                 upload_total_bytes: int = MAX_UPLOAD_TOTAL_BYTES) -> None:
+    def __init__(self, app, upload_dir: str | os.PathLike, upload_request_bytes: int | None = None,
+                 upload_total_bytes: int | None = None) -> None:  # None: the module's limits
         self.app = app
         self.upload_dir = Path(upload_dir)
         self.upload_request_bytes, self.upload_total_bytes = upload_request_bytes, upload_total_bytes
@@ -53,7 +53,7 @@ class RequestLimits:
         path = scope["path"].rstrip("/")
         root = scope.get("root_path", "").rstrip("/")
         upload = any(path in (p, root + p) for p in UPLOAD_PATHS)
-        limit = self.upload_request_bytes if upload else MAX_REQUEST_BYTES
+        limit = (self.upload_request_bytes or MAX_UPLOAD_REQUEST_BYTES) if upload else MAX_REQUEST_BYTES
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         try:
             declared = int(headers.get("content-length", "0") or 0)
@@ -95,8 +95,9 @@ class RequestLimits:
                 with contextlib.suppress(OSError):
                     size += os.lstat(os.path.join(folder, name)).st_size
                     files += 1
-        if size + self.in_flight + incoming > self.upload_total_bytes or files + MAX_UPLOAD_FILES > MAX_UPLOAD_TOTAL_FILES:
-            raise _TooLarge(507, f"upload space full: the app keeps at most {_mib(self.upload_total_bytes)} "
+        total = self.upload_total_bytes or MAX_UPLOAD_TOTAL_BYTES
+        if size + self.in_flight + incoming > total or files + MAX_UPLOAD_FILES > MAX_UPLOAD_TOTAL_FILES:
+            raise _TooLarge(507, f"upload space full: the app keeps at most {_mib(total)} "
                                  f"and {MAX_UPLOAD_TOTAL_FILES:,} files of uploads")
 
 
