@@ -77,6 +77,9 @@ class RequestLimits:
                                    _relative_paths(send_watched, self.upload_dir))
                 finally:
                     self.in_flight -= declared
+            elif headers.get("content-type", "").startswith("application/json"):
+                body = await _read_body(_counting(receive, limit, None))
+                await self.app(scope, _replay(_absolute_paths(body, self.upload_dir)), send_watched)
             else:
                 await self.app(scope, _counting(receive, limit, None), send_watched)
         except _TooLarge as exc:
@@ -131,6 +134,63 @@ def _counting(receive, limit: int, boundary: bytes | None):
         return message
 
     return wrapped
+
+
+async def _read_body(receive) -> bytes:
+    """The whole request body (already bounded by `_counting`)."""
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes):
+    """`receive` that hands over a body read before."""
+    sent = False
+
+    async def wrapped():
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return wrapped
+
+
+def _absolute_paths(body: bytes, upload_dir: Path) -> bytes:
+    """Uploaded files named back by the page (relative, as `_relative_paths` gave them) made whole again.
+
+    Gradio resolves a file's path against the working folder, so the path the upload reply
+    named inside the app's folder is joined to that folder here. Only a relative path that
+    stays inside the folder is changed; anything else is passed on for Gradio to refuse.
+    """
+    if b'"path"' not in body:
+        return body
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    root = upload_dir.resolve()
+
+    def fix(value):
+        if isinstance(value, dict):
+            path = value.get("path")
+            if isinstance(path, str) and path and not os.path.isabs(path):
+                full = (root / path).resolve()
+                if full.is_relative_to(root) and full.is_file():
+                    value = {**value, "path": str(full)}
+            return {k: fix(v) if k != "path" else v for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    return json.dumps(fix(data)).encode()
 
 
 def _relative_paths(send, upload_dir: Path):
