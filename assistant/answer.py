@@ -6,6 +6,8 @@ a source file, with its exact span, so it can be highlighted and checked.
 
 from __future__ import annotations
 
+import re
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +15,7 @@ import numpy as np
 from .qtype import answer_type, holds_type
 from .search import Hit, Query, best_sentence_cosines, sentence_vectors
 from .store import IndexData
-from .text import ANNOUNCES, CONTINUES, normalize, tokenize, word_count
+from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class AnswerSettings:
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
     threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain...
     sentence_threshold: float = 0.45  # ...unless one sentence of a top passage reaches this cosine
+    absent_terms: bool = False  # abstain when a distinctive term of the question occurs nowhere in the corpus (off: see README)
     leans_on_history: float = 0.5  # a follow-up leans on the conversation when the corpus knows this share of its words
     strong: float = 0.8  # a passage scoring at least this share of the best one is a strong match
 
@@ -110,6 +113,8 @@ def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | No
     """
     if not hits:
         return False
+    if settings.absent_terms and data is not None and query is not None and absent_terms(data, query.text):
+        return False
     if data is None or query is None or query.own is None:
         return _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings)
     rows = np.array([h.row for h in hits])
@@ -124,6 +129,50 @@ def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | No
 
 def _passes(dense: float, sentence: float, settings: AnswerSettings) -> bool:
     return dense >= settings.threshold or sentence >= settings.sentence_threshold
+
+
+# Distinctive terms: a capitalised word after the first (a proper name), an identifier (dotted,
+# snake_case, camelCase, a path or a --flag, or in `backticks`), a number.
+_NAME = re.compile(r"(?<=\s)[\"'“‘(]*([A-Z][\w'’&-]*)")
+_CODE = re.compile(r"`([^`\n]+)`|(?<![\w-])(--?[A-Za-z][\w-]*|\w+(?:(?:\.|::|/)\w+)+|\w*[a-z][A-Z_]\w*)")
+_I = re.compile(r"I(?:['’]\w+)?")  # the pronoun, capitalised anywhere ("I'd")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w.])")
+
+
+def absent_terms(data: IndexData, question: str) -> list[str]:
+    """Distinctive terms of the question that occur nowhere in the corpus.
+
+    "How many people does Brackenfold Hut sleep?" asked of documents that never name
+    Brackenfold has no answer there, however close the nearest passage about huts is: cosine
+    cannot tell, but the vocabulary can. Only terms a reader would call names, identifiers or
+    numbers count; a plain word missing from the corpus is usually a paraphrase.
+    """
+    found = [m.group(1) for m in _NAME.finditer(question) if not _I.fullmatch(m.group(1))]
+    found += [m.group(1) or m.group(2) for m in _CODE.finditer(question)]
+    found += [m.group() for m in _NUMBER.finditer(question)]
+    absent = []
+    for term in found:
+        tokens = [t for t in tokenize(term) if t not in STOP_WORDS]
+        if tokens and not all(t in data.keyword.vocab for t in tokens) and _squash(term) not in _squashed(data):
+            absent.append(term)
+    return absent
+
+
+_SQUASHED: dict[int, tuple[weakref.ref, str]] = {}  # id(IndexData) -> (its weak reference, squashed text)
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _squashed(data: IndexData) -> str:
+    """The whole corpus, letters and digits only: "sub-license" and "sublicense" are one term."""
+    cached = _SQUASHED.get(id(data))
+    if cached is None or cached[0]() is not data:
+        for key in [key for key, (ref, _) in _SQUASHED.items() if ref() is None]:
+            del _SQUASHED[key]
+        cached = _SQUASHED[id(data)] = (weakref.ref(data), "\n".join(_squash(d.text) for d in data.documents.values()))
+    return cached[1]
 
 
 def known_share(data: IndexData, question: str) -> float:

@@ -9,7 +9,7 @@ flagged both alone and after an earlier question (a line with `history`); the qu
 flagged on alone are the unrelated ones, and those must stay flagged after history. A near miss
 is an off-topic question the cosine test alone would answer; the near-miss rate is how many of
 them the absent-term test (answer.py) flags, and its cost is the answerable questions it alone
-makes abstain.
+makes abstain. Both are measured whether or not that test is switched on.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .answer import absent_terms
 from .errors import AssistantError
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -130,9 +131,9 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
                 offtopic += 1
                 flagged += not reply.confident
                 alone[item["question"]] = not reply.confident
-                if reply.confident or _confident_without_absent_terms(bot, item):
+                if _confident_without_absent_terms(bot, item, reply):
                     near += 1
-                    near_flagged += not reply.confident
+                    near_flagged += bool(absent_terms(bot.data, item["question"]))
             if details is not None:
                 details.append({"id": item.get("id"), "offtopic": True, "confident": reply.confident})
             continue
@@ -145,7 +146,8 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
         good_answer = any(e in fold(reply.answer) for e in expected)
         answered += good_answer
         abstained += not reply.confident
-        absent_only += not reply.confident and _confident_without_absent_terms(bot, item)
+        absent_only += (bool(absent_terms(bot.data, item["question"]))
+                        and _confident_without_absent_terms(bot, item, reply))
         if item.get("history"):
             followups += 1
             followup_hits += rank is not None and rank <= 3
@@ -174,11 +176,11 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
     )
 
 
-def _confident_without_absent_terms(bot, item: dict) -> bool:
-    """Whether the reply would be confident with the absent-term test switched off."""
+def _confident_without_absent_terms(bot, item: dict, reply) -> bool:
+    """Whether the reply is (or would be, with the absent-term test switched off) confident."""
     settings = bot.answer_settings
-    if not getattr(settings, "absent_terms", False):
-        return False
+    if reply.confident or not settings.absent_terms or not absent_terms(bot.data, item["question"]):
+        return reply.confident
     bot.answer_settings = replace(settings, absent_terms=False)
     try:
         return bot.ask(item["question"], history=item.get("history")).confident
