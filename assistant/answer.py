@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .qtype import answer_type, holds_type
+from .qtype import CODE, answer_type, holds_type
 from .search import Hit, Query, best_sentence_cosines, sentence_vectors
 from .store import IndexData
 from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
@@ -67,7 +67,9 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
         sentence_text = data.documents[chunk.source].text[s:e]
         words = set(tokenize(sentence_text))
         lexical = sum(data.keyword.idf(t) * w for t, w in query.terms.items() if t in words) / total_idf
-        typed = settings.type_weight * holds_type(sentence_text, kind, query.text) if kind else 0.0
+        in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text
+                                    or in_code_block(data.documents[chunk.source].text, s))
+        typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
                       + settings.rank_weight * prior + typed)
     best = int(np.argmax(scores))
@@ -94,6 +96,14 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
         if other is not None and scores[other] >= settings.pair_ratio * scores[best]:
             start, end = min(start, candidates[other][1]), max(end, candidates[other][2])
     return Answer(normalize(text[start:end]), source, start, end)
+
+
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+
+
+def in_code_block(text: str, offset: int) -> bool:
+    """Whether a character offset lies inside a fenced code block (an odd number of fences before it)."""
+    return len(_FENCE_LINE.findall(text, 0, offset)) % 2 == 1
 
 
 def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | None = None,

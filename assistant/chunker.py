@@ -16,7 +16,7 @@ from .reader import file_name_words
 from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4  # 4: a short code block and the sentence introducing it are one answer unit
 
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -304,9 +304,33 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         line=doc.text.count("\n", 0, start) + 1,
         page=doc.text.count("\f", 0, start) + 1 if "\f" in doc.text else None,
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
-        sentences=tuple((s, e) for s, e in answer_units(doc.text, start, end)
-                        if word_count(visible[s - start : e - start]) >= 1),
+        sentences=_with_code_lead_ins(doc.text, tuple((s, e) for s, e in answer_units(doc.text, start, end)
+                                                      if word_count(visible[s - start : e - start]) >= 1)),
     )
+
+
+_CODE_UNIT = re.compile(r"[ \t]*(```|~~~)")
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
+_CODE_LINES = 8  # a longer code block stays its own unit: as an answer it would bury the sentence
+
+
+def _with_code_lead_ins(text: str, units: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """A short fenced code block and the sentence right above that introduces it become one unit.
+
+    "To compile source files, use the `--compile` option:" says what the code is for, the code
+    says how; apart, a question asking for the command matches the sentence but an answer made
+    of it lacks the command. One unit is one answer sentence (and one stored vector) holding both.
+    """
+    result: list[tuple[int, int]] = []
+    for s, e in units:
+        prev = result[-1] if result else None
+        if (prev is not None and _CODE_UNIT.match(text, s) and not _CODE_UNIT.match(text, prev[0])
+                and text.count("\n", s, e) <= _CODE_LINES + 1 and text.count("\n", prev[1], s) <= 2
+                and (text[prev[1] - 1] == ":" or not _ENDS_SENTENCE.search(text, prev[0], prev[1]))):
+            result[-1] = (prev[0], e)
+        else:
+            result.append((s, e))
+    return tuple(result)
 
 
 def _file_words(doc: Document) -> str:
