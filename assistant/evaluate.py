@@ -61,13 +61,13 @@ class EvalReport:
 
     def table(self) -> str:
         rows = [
-            ("questions (answerable / follow-up / off-topic)",
-             f"{self.questions} ({self.answerable} / {self.followups} / {self.offtopic})"),
+            ("questions (answerable / follow-up / off-topic / after history)",
+             f"{self.questions} ({self.answerable} / {self.followups} / {self.offtopic} / {self.offtopic_after_history})"),
             ("hit@1", f"{self.hit_at_1:.3f}"), ("hit@3", f"{self.hit_at_3:.3f}"), ("hit@5", f"{self.hit_at_5:.3f}"),
             ("MRR", f"{self.mrr:.3f}"), ("answer sentence", f"{self.answer_accuracy:.3f}"),
             ("follow-up hit@1 / hit@3", f"{self.followup_hit_at_1:.3f} / {self.followup_hit_at_3:.3f}"),
             ("off-topic flagged", f"{self.offtopic_flagged:.3f}"),
-            (f"off-topic after history flagged: all / unrelated ({self.offtopic_after_history})",
+            ("off-topic after history flagged: all / unrelated",
              f"{self.offtopic_after_history_flagged:.3f} / {self.unrelated_after_history_flagged:.3f}"),
             (f"near misses flagged ({self.near_misses})", f"{self.near_miss_flagged:.3f}"),
             ("false abstentions (absent-term test alone)",
