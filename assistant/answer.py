@@ -6,14 +6,16 @@ a source file, with its exact span, so it can be highlighted and checked.
 
 from __future__ import annotations
 
+import re
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
-from .qtype import answer_type, holds_type
-from .search import Hit, Query, sentence_vectors
+from .qtype import CODE, answer_type, holds_type
+from .search import Hit, Query, best_sentence_cosines, sentence_vectors
 from .store import IndexData
-from .text import ANNOUNCES, CONTINUES, normalize, tokenize, word_count
+from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class AnswerSettings:
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
     threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain...
     sentence_threshold: float = 0.45  # ...unless one sentence of a top passage reaches this cosine
+    absent_terms: bool = False  # abstain when a distinctive term of the question occurs nowhere in the corpus (off: see README)
+    leans_on_history: float = 0.5  # a follow-up leans on the conversation when the corpus knows this share of its words
     strong: float = 0.8  # a passage scoring at least this share of the best one is a strong match
 
 
@@ -63,7 +67,9 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
         sentence_text = data.documents[chunk.source].text[s:e]
         words = set(tokenize(sentence_text))
         lexical = sum(data.keyword.idf(t) * w for t, w in query.terms.items() if t in words) / total_idf
-        typed = settings.type_weight * holds_type(sentence_text, kind, query.text) if kind else 0.0
+        in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text
+                                    or in_code_block(data.documents[chunk.source].text, s))
+        typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
                       + settings.rank_weight * prior + typed)
     best = int(np.argmax(scores))
@@ -92,17 +98,98 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
     return Answer(normalize(text[start:end]), source, start, end)
 
 
-def is_confident(hits: list[Hit], settings: AnswerSettings) -> bool:
-    """Whether the corpus holds an answer: the best passage's cosine with the (history-aware) question.
+_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 
-    Measured on the labelled set, cosine separated unrelated questions cleanly where BM25 and
-    fused scores did not; the threshold was chosen on the dev half. A single sentence that
-    matches closely also counts: a long passage can dilute the one sentence that answers.
-    Sentence cosines alone were noisier for unrelated questions (up to 0.31 on the held-out
-    set), hence the higher bar.
+
+def in_code_block(text: str, offset: int) -> bool:
+    """Whether a character offset lies inside a fenced code block (an odd number of fences before it)."""
+    return len(_FENCE_LINE.findall(text, 0, offset)) % 2 == 1
+
+
+def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | None = None,
+                 query: Query | None = None) -> bool:
+    """Whether the corpus holds an answer to what the question itself asks.
+
+    The test is cosine: the best passage's, or one close sentence's (a long passage can dilute
+    the one sentence that answers; sentence cosines of unrelated questions ran up to 0.31, hence
+    the higher bar). Measured on the labelled sets, cosine separated unrelated questions cleanly
+    where BM25 and fused scores did not; the thresholds were chosen on the dev half.
+
+    In a conversation the question is judged on its own vector against the passages found. The
+    history-blended vector counts only where the question leans on the conversation, read from
+    the corpus rather than a word list: a follow-up ("How long is their contract?") is made of
+    words the corpus knows, while an unrelated question brings its own ("capital", "Australia").
+    Without this, any earlier question made an unrelated one confident with the earlier topic.
     """
-    return (max((h.dense for h in hits), default=0.0) >= settings.threshold
-            or max((h.sentence for h in hits), default=0.0) >= settings.sentence_threshold)
+    if not hits:
+        return False
+    if settings.absent_terms and data is not None and query is not None and absent_terms(data, query.text):
+        return False
+    if data is None or query is None or query.own is None:
+        return _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings)
+    rows = np.array([h.row for h in hits])
+    own = query.own_vector
+    own_dense = float((np.asarray(data.embeddings[rows], dtype=np.float32) @ own).max())
+    own_sentence = float(best_sentence_cosines(data, rows, query, own).max())
+    if _passes(own_dense, own_sentence, settings):
+        return True
+    return (known_share(data, query.text) >= settings.leans_on_history
+            and _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings))
+
+
+def _passes(dense: float, sentence: float, settings: AnswerSettings) -> bool:
+    return dense >= settings.threshold or sentence >= settings.sentence_threshold
+
+
+# Distinctive terms: a capitalised word after the first (a proper name), an identifier (dotted,
+# snake_case, camelCase, a path or a --flag, or in `backticks`), a number.
+_NAME = re.compile(r"(?<=\s)[\"'“‘(]*([A-Z][\w'’&-]*)")
+_CODE = re.compile(r"`([^`\n]+)`|(?<![\w-])(--?[A-Za-z][\w-]*|\w+(?:(?:\.|::|/)\w+)+|\w*[a-z][A-Z_]\w*)")
+_I = re.compile(r"I(?:['’]\w+)?")  # the pronoun, capitalised anywhere ("I'd")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w.])")
+
+
+def absent_terms(data: IndexData, question: str) -> list[str]:
+    """Distinctive terms of the question that occur nowhere in the corpus.
+
+    "How many people does Brackenfold Hut sleep?" asked of documents that never name
+    Brackenfold has no answer there, however close the nearest passage about huts is: cosine
+    cannot tell, but the vocabulary can. Only terms a reader would call names, identifiers or
+    numbers count; a plain word missing from the corpus is usually a paraphrase.
+    """
+    found = [m.group(1) for m in _NAME.finditer(question) if not _I.fullmatch(m.group(1))]
+    found += [m.group(1) or m.group(2) for m in _CODE.finditer(question)]
+    found += [m.group() for m in _NUMBER.finditer(question)]
+    absent = []
+    for term in found:
+        tokens = [t for t in tokenize(term) if t not in STOP_WORDS]
+        if tokens and not all(t in data.keyword.vocab for t in tokens) and _squash(term) not in _squashed(data):
+            absent.append(term)
+    return absent
+
+
+_SQUASHED: dict[int, tuple[weakref.ref, str]] = {}  # id(IndexData) -> (its weak reference, squashed text)
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _squashed(data: IndexData) -> str:
+    """The whole corpus, letters and digits only: "sub-license" and "sublicense" are one term."""
+    cached = _SQUASHED.get(id(data))
+    if cached is None or cached[0]() is not data:
+        for key in [key for key, (ref, _) in _SQUASHED.items() if ref() is None]:
+            del _SQUASHED[key]
+        cached = _SQUASHED[id(data)] = (weakref.ref(data), "\n".join(_squash(d.text) for d in data.documents.values()))
+    return cached[1]
+
+
+def known_share(data: IndexData, question: str) -> float:
+    """Share of the question's keyword weight (idf) made of terms the corpus uses at all."""
+    terms = tokenize(question)
+    total = sum(data.keyword.idf(t) for t in terms)
+    return sum(data.keyword.idf(t) for t in terms if t in data.keyword.vocab) / total if total else 1.0
 
 
 def strength(hit: Hit, best: Hit, confident: bool, settings: AnswerSettings) -> str:

@@ -206,7 +206,7 @@ class Assistant:
         data = self.data
         query = make_query(question, history, self.embedder, self.search_settings)
         hits = search(data, query, k, self.search_settings)
-        confident = is_confident(hits, self.answer_settings)
+        confident = is_confident(hits, self.answer_settings, data, query)
         answer = pick_answer(data, query, hits, self.answer_settings)
         passages = [_passage(data.chunks[hit.row], rank, round(hit.score, 4),
                              strength(hit, hits[0], confident, self.answer_settings),

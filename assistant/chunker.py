@@ -18,7 +18,7 @@ from .reader import file_name_words
 from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4  # 4: a short code block and the sentence introducing it are one answer unit
 
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -342,8 +342,8 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         page=doc.page_at(start) if doc.pages else (pages.before(start) + 1 if (pages := _breaks(doc.text, "\f")).positions
                                                      else None),
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
-        sentences=tuple((s, e) for s, e in answer_units(doc.text, start, end)
-                        if word_count(visible[s - start : e - start]) >= 1),
+        sentences=_with_code_lead_ins(doc.text, tuple((s, e) for s, e in answer_units(doc.text, start, end)
+                                                      if word_count(visible[s - start : e - start]) >= 1)),
     )
 
 
@@ -362,6 +362,30 @@ class _Breaks:
 def _breaks(text: str, char: str) -> _Breaks:
     """One pass over the document per character, shared by all its chunks (kept while it is chunked)."""
     return _Breaks(array("q", (m.start() for m in re.finditer(re.escape(char), text))))
+
+
+_CODE_UNIT = re.compile(r"[ \t]*(```|~~~)")
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
+_CODE_LINES = 8  # a longer code block stays its own unit: as an answer it would bury the sentence
+
+
+def _with_code_lead_ins(text: str, units: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """A short fenced code block and the sentence right above that introduces it become one unit.
+
+    "To compile source files, use the `--compile` option:" says what the code is for, the code
+    says how; apart, a question asking for the command matches the sentence but an answer made
+    of it lacks the command. One unit is one answer sentence (and one stored vector) holding both.
+    """
+    result: list[tuple[int, int]] = []
+    for s, e in units:
+        prev = result[-1] if result else None
+        if (prev is not None and _CODE_UNIT.match(text, s) and not _CODE_UNIT.match(text, prev[0])
+                and text.count("\n", s, e) <= _CODE_LINES + 1 and text.count("\n", prev[1], s) <= 2
+                and (text[prev[1] - 1] == ":" or not _ENDS_SENTENCE.search(text, prev[0], prev[1]))):
+            result[-1] = (prev[0], e)
+        else:
+            result.append((s, e))
+    return tuple(result)
 
 
 def _file_words(doc: Document) -> str:

@@ -3,6 +3,13 @@
 A question counts as found at rank r when the r-th passage contains one of its expected
 substrings (case-insensitive, whitespace and quote style folded), and as answered when the
 answer sentence does.
+
+Trust is measured beside retrieval: an off-topic question (`"answerable": false`) must be
+flagged both alone and after an earlier question (a line with `history`); the questions it is
+flagged on alone are the unrelated ones, and those must stay flagged after history. A near miss
+is an off-topic question the cosine test alone would answer; the near-miss rate is how many of
+them the absent-term test (answer.py) flags, and its cost is the answerable questions it alone
+makes abstain. Both are measured whether or not that test is switched on.
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from .answer import absent_terms
 from .errors import AssistantError
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -40,19 +48,30 @@ class EvalReport:
     median_seconds: float
     p95_seconds: float
     max_seconds: float
+    followup_hit_at_1: float = 0.0
+    offtopic_after_history: int = 0  # off-topic questions asked after an earlier question
+    offtopic_after_history_flagged: float = 0.0  # all of them
+    unrelated_after_history_flagged: float = 0.0  # those also flagged when asked alone
+    near_misses: int = 0  # off-topic questions alone that the cosine test would answer
+    near_miss_flagged: float = 0.0  # share of those the absent-term test flags
+    absent_term_abstentions: float = 0.0  # answerable questions that abstain only through that test
 
     def to_dict(self) -> dict:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
     def table(self) -> str:
         rows = [
-            ("questions (answerable / follow-up / off-topic)",
-             f"{self.questions} ({self.answerable} / {self.followups} / {self.offtopic})"),
+            ("questions (answerable / follow-up / off-topic / after history)",
+             f"{self.questions} ({self.answerable} / {self.followups} / {self.offtopic} / {self.offtopic_after_history})"),
             ("hit@1", f"{self.hit_at_1:.3f}"), ("hit@3", f"{self.hit_at_3:.3f}"), ("hit@5", f"{self.hit_at_5:.3f}"),
             ("MRR", f"{self.mrr:.3f}"), ("answer sentence", f"{self.answer_accuracy:.3f}"),
-            ("follow-up hit@3", f"{self.followup_hit_at_3:.3f}"),
+            ("follow-up hit@1 / hit@3", f"{self.followup_hit_at_1:.3f} / {self.followup_hit_at_3:.3f}"),
             ("off-topic flagged", f"{self.offtopic_flagged:.3f}"),
-            ("false abstentions", f"{self.false_abstentions:.3f}"),
+            ("off-topic after history flagged: all / unrelated",
+             f"{self.offtopic_after_history_flagged:.3f} / {self.unrelated_after_history_flagged:.3f}"),
+            (f"near misses flagged ({self.near_misses})", f"{self.near_miss_flagged:.3f}"),
+            ("false abstentions (absent-term test alone)",
+             f"{self.false_abstentions:.3f} ({self.absent_term_abstentions:.3f})"),
             ("seconds per question (mean / p95 / max)",
              f"{self.mean_seconds:.3f} / {self.p95_seconds:.3f} / {self.max_seconds:.3f}"),
         ]
@@ -92,9 +111,12 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
     shared machine's scheduling noise does not pass for a slow question.
     """
     hits = {1: 0, 3: 0, 5: 0}
-    rr = answered = followup_hits = flagged = abstained = 0.0
+    rr = answered = followup_hits = followup_top = flagged = abstained = 0.0
     answerable = followups = offtopic = 0
     times: list[float] = []
+    alone: dict[str, bool] = {}  # off-topic question -> flagged when asked alone
+    after: list[tuple[str, bool]] = []  # (off-topic question, flagged after history)
+    near = near_flagged = absent_only = 0
     for item in questions:
         fastest = float("inf")
         for _ in range(max(1, repeat)):
@@ -103,8 +125,15 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
             fastest = min(fastest, time.perf_counter() - started)
         times.append(fastest)
         if not item.get("answerable", True):
-            offtopic += 1
-            flagged += not reply.confident
+            if item.get("history"):
+                after.append((item["question"], not reply.confident))
+            else:
+                offtopic += 1
+                flagged += not reply.confident
+                alone[item["question"]] = not reply.confident
+                if _confident_without_absent_terms(bot, item, reply):
+                    near += 1
+                    near_flagged += bool(absent_terms(bot.data, item["question"]))
             if details is not None:
                 details.append({"id": item.get("id"), "offtopic": True, "confident": reply.confident})
             continue
@@ -117,12 +146,16 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
         good_answer = any(e in fold(reply.answer) for e in expected)
         answered += good_answer
         abstained += not reply.confident
+        absent_only += (bool(absent_terms(bot.data, item["question"]))
+                        and _confident_without_absent_terms(bot, item, reply))
         if item.get("history"):
             followups += 1
             followup_hits += rank is not None and rank <= 3
+            followup_top += rank == 1
         if details is not None:
             details.append({"id": item.get("id"), "rank": rank, "answer_ok": good_answer,
                             "confident": reply.confident, "category": item.get("category")})
+    unrelated = [was_flagged for question, was_flagged in after if alone.get(question)]
     ordered = sorted(times)
     n = max(answerable, 1)
     return EvalReport(
@@ -132,6 +165,24 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
         followup_hit_at_3=followup_hits / followups if followups else 0.0,
         offtopic_flagged=flagged / offtopic if offtopic else 0.0,
         false_abstentions=abstained / n,
+        followup_hit_at_1=followup_top / followups if followups else 0.0,
+        offtopic_after_history=len(after),
+        offtopic_after_history_flagged=sum(f for _, f in after) / len(after) if after else 0.0,
+        unrelated_after_history_flagged=sum(unrelated) / len(unrelated) if unrelated else 0.0,
+        near_misses=near, near_miss_flagged=near_flagged / near if near else 0.0,
+        absent_term_abstentions=absent_only / n,
         mean_seconds=statistics.fmean(times), median_seconds=statistics.median(times),
         p95_seconds=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], max_seconds=ordered[-1],
     )
+
+
+def _confident_without_absent_terms(bot, item: dict, reply) -> bool:
+    """Whether the reply is (or would be, with the absent-term test switched off) confident."""
+    settings = bot.answer_settings
+    if reply.confident or not settings.absent_terms or not absent_terms(bot.data, item["question"]):
+        return reply.confident
+    bot.answer_settings = replace(settings, absent_terms=False)
+    try:
+        return bot.ask(item["question"], history=item.get("history")).confident
+    finally:
+        bot.answer_settings = settings

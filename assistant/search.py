@@ -44,6 +44,12 @@ class Query:
     previous: Query | None  # the latest earlier question alone, when this one leans on it
     terms: dict[str, float]  # stemmed words: 1.0 for the question's own, less for earlier ones
     sentences: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = field(default_factory=dict)  # row -> spans, vectors
+    own: np.ndarray | None = None  # the question's own vector, without the conversation (None: same as vector)
+    history: tuple[str, ...] = ()  # the earlier questions blended in, newest first
+
+    @property
+    def own_vector(self) -> np.ndarray:
+        return self.vector if self.own is None else self.own
 
 
 @dataclass
@@ -87,7 +93,8 @@ def _build_query(question: str, earlier: list[str], vectors: np.ndarray, setting
     previous = None
     if earlier and weights[0] >= settings.history_weight:
         previous = _build_query(earlier[0], earlier[1:], vectors[1:], settings)
-    return Query(question, blended.astype(np.float32), previous, terms)
+    own = vectors[0].astype(np.float32) if earlier else None
+    return Query(question, blended.astype(np.float32), previous, terms, own=own, history=tuple(earlier))
 
 
 def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
@@ -147,12 +154,13 @@ def sentence_vectors(data: IndexData, rows, query: Query) -> None:
             query.sentences[int(row)] = data.sentences_of(int(row))
 
 
-def best_sentence_cosines(data: IndexData, rows: np.ndarray, query: Query) -> np.ndarray:
-    """For each chunk row, the highest cosine between the query and one of its sentences."""
+def best_sentence_cosines(data: IndexData, rows: np.ndarray, query: Query, vector: np.ndarray | None = None) -> np.ndarray:
+    """For each chunk row, the highest cosine between the query (or another vector) and one of its sentences."""
     sentence_vectors(data, rows, query)
+    vector = query.vector if vector is None else vector
     best = np.zeros(len(rows), dtype=np.float32)
     for i, row in enumerate(rows):
         vectors = query.sentences[int(row)][1]
         if len(vectors):
-            best[i] = float((vectors @ query.vector).max())
+            best[i] = float((vectors @ vector).max())
     return best

@@ -26,32 +26,45 @@ def test_quality_floors_on_test_split(test_split_report):
     assert r.mrr >= 0.85
     assert r.answer_accuracy >= 0.70
     assert r.followup_hit_at_3 >= 0.9
-    assert r.false_abstentions <= 0.05
+    assert r.followup_hit_at_1 >= 0.9
+    assert r.false_abstentions <= 0.03
     assert r.offtopic_flagged >= 0.4
+    # An earlier question never makes an unrelated one confident (issue 11: 9 of 18 were before).
+    assert r.offtopic_after_history == 9 and r.unrelated_after_history_flagged >= 0.95
+    assert r.offtopic_after_history_flagged >= 0.4
 
 
-# Other corpora with question sets written blind (eval/README.md): they guard against fitting the
-# seeds. Floors sit a little under the figures of 2026-11-23; off-topic counts only the unrelated
-# questions, as near misses are not caught (README).
-HELD_OUT = {
-    "licenses": dict(hit_at_1=0.6, hit_at_5=0.85, mrr=0.7, answer_accuracy=0.52, followup_hit_at_3=0.8,
-                     offtopic_flagged=0.5),
-    "nodejs-docs": dict(hit_at_1=0.75, hit_at_5=0.9, mrr=0.82, answer_accuracy=0.42, followup_hit_at_3=0.8,
-                        offtopic_flagged=0.5),
+# Other corpora (eval/README.md): licences and Node.js docs were written blind and guard against
+# fitting the seeds; nodejs-dev and poetry-docs are technical dev sets. Floors sit a little under
+# the figures of 2026-11-25 (README); off-topic counts only the unrelated questions, as near misses
+# are not caught by the cosine test. The near-miss rate is what the absent-term test (off by
+# default) would flag, and its cost the answerable questions it alone would make abstain.
+OTHER_SETS = {
+    "licenses": dict(hit_at_1=0.68, hit_at_5=0.88, mrr=0.76, answer_accuracy=0.6, followup_hit_at_1=0.6,
+                     followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.0),
+    "nodejs-docs": dict(hit_at_1=0.77, hit_at_5=0.95, mrr=0.84, answer_accuracy=0.45, followup_hit_at_1=0.8,
+                        followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.6),
+    "nodejs-dev": dict(hit_at_1=0.77, hit_at_5=0.95, mrr=0.84, answer_accuracy=0.72, followup_hit_at_1=0.5,
+                       followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.5),
+    "poetry-docs": dict(hit_at_1=0.77, hit_at_5=0.95, mrr=0.85, answer_accuracy=0.58, followup_hit_at_1=0.6,
+                        followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.6),
 }
+ABSENT_TERM_COST = {"licenses": 0.25, "nodejs-docs": 0.05, "nodejs-dev": 0.03, "poetry-docs": 0.03}
 
 
-@pytest.mark.parametrize("name", sorted(HELD_OUT))
-def test_quality_floors_on_held_out_corpora(name, tmp_path_factory, embedder):
+@pytest.mark.parametrize("name", sorted(OTHER_SETS))
+def test_quality_floors_on_other_corpora(name, tmp_path_factory, embedder):
     from assistant import Assistant
     from assistant.indexer import build_index
 
     index_dir = tmp_path_factory.mktemp(name) / "index"
     build_index(EVAL.parent / name, index_dir, embedder=embedder)
     report = evaluate(Assistant.open(index_dir, embedder=embedder), load_questions(EVAL.parent / f"{name}.jsonl"))
-    for metric, floor in HELD_OUT[name].items():
+    for metric, floor in OTHER_SETS[name].items():
         assert getattr(report, metric) >= floor, (metric, getattr(report, metric))
-    assert report.false_abstentions <= 0.05
+    assert report.false_abstentions <= 0.03
+    assert report.offtopic_after_history > 0 and report.unrelated_after_history_flagged >= 0.95
+    assert report.absent_term_abstentions <= ABSENT_TERM_COST[name]
 
 
 def test_hybrid_beats_each_half(bot):
@@ -77,13 +90,17 @@ def test_eval_command_json(seed_index_dir, tmp_path, capsys):
         {"question": "How long is their contract?", "answers": ["eight-year"],
          "history": ["Which company is building the shared care record in Cambridgeshire and Peterborough?"]},
         {"question": "Who wrote Pride and Prejudice?", "answerable": False},
+        {"question": "Who wrote Pride and Prejudice?", "answerable": False,
+         "history": ["How many partners does Lakeside Surgery have?"]},
     ]))
     assert cli_main(["eval", str(questions), "--index", str(seed_index_dir), "--json", "--repeat", "2"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["questions"] == 3 and report["offtopic"] == 1 and report["followups"] == 1
+    assert report["questions"] == 4 and report["offtopic"] == 1 and report["followups"] == 1
     assert report["hit_at_1"] == 1.0 and report["offtopic_flagged"] == 1.0
+    assert report["offtopic_after_history"] == 1 and report["unrelated_after_history_flagged"] == 1.0
     for key in ("hit_at_3", "hit_at_5", "mrr", "answer_accuracy", "followup_hit_at_3", "false_abstentions",
-                "mean_seconds", "p95_seconds"):
+                "mean_seconds", "p95_seconds", "followup_hit_at_1", "offtopic_after_history",
+                "unrelated_after_history_flagged", "near_misses", "near_miss_flagged", "absent_term_abstentions"):
         assert key in report
 
 
