@@ -44,9 +44,11 @@ class ChunkSettings:
     max_words: int = 120
     min_words: int = 25
     lead_in: bool = True  # see _with_lead_ins
-    # What one file may add: its first max_chunks passages (about 240,000 words of prose); the
-    # indexer says when a file is cut. Embedding is the slow step (about 100 texts a second here).
+    # What one file may add: its first passages, at most max_chunks of them (about 240,000 words of
+    # prose) and at most max_texts texts to embed (passages and their sentences: 10,000 is about
+    # 100 s on 2 cores, the slow step); the indexer says when a file is cut.
     max_chunks: int = 2000
+    max_texts: int = 10_000
 
     def to_dict(self) -> dict:
         return {**asdict(self), "version": CHUNKER_VERSION}

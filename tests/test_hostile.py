@@ -114,6 +114,13 @@ def test_a_file_over_the_chunk_limit_is_cut_with_a_reason_heard_before_embedding
     bot = Assistant.open(tmp_path / "index", embedder=embedder)
     assert {s.source: s.chunks for s in bot.sources()} == {"long.txt": 3, "short.txt": 1}
     assert "1 cut" in summary.line()
+    # the other bound: texts to embed (each passage and its sentences)
+    summary = build_index(corpus, tmp_path / "index2", ChunkSettings(max_words=20, min_words=1, max_texts=9),
+                          embedder=embedder)
+    kept = Assistant.open(tmp_path / "index2", embedder=embedder)
+    counts = {s.source: s.chunks for s in kept.sources()}
+    assert [n.source for n in summary.cut] == ["long.txt"] and 1 <= counts["long.txt"] <= 4
+    assert sum(1 + len(c.sentences) for c in kept.data.chunks if c.source == "long.txt") <= 9
 
 
 def test_index_prints_a_reason_line_while_a_large_file_is_chunked(tmp_path, embedder, monkeypatch, capsys):
