@@ -168,7 +168,8 @@ def _blocks(text: str, title: str, furniture: frozenset[str]) -> list[_Block]:
         line = text[start:end]
         stripped = line.strip()
         underline = None if in_code else _UNDERLINE.match(line)
-        above = text[current.start : current.end] if current is not None and current.kind != "code" else "\n"
+        # The block so far is copied only under an underline: copying it for every line was quadratic.
+        above = text[current.start : current.end] if underline and current is not None and current.kind != "code" else "\n"
         if underline and ("\n" in above or (underline.group(1) not in "=-" and len(stripped) < len(above.strip()))):
             underline = None  # not under a one-line heading (an RST underline is at least as long as its title)
         if _FENCE.match(line) and not underline:

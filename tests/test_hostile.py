@@ -44,7 +44,10 @@ work = text_paths if what == "text" else chunking
 times = {}
 for factor in (1, 2, 4, 8):
     n = base * factor
-    text = (UNITS[kind] * (n // len(UNITS[kind]) + 1))[:n]
+    if kind == "lines":  # one paragraph of distinct short lines, no blank line
+        text = "".join(f"entry {i} of the register\n" for i in range(n // 20))[:n]
+    else:
+        text = (UNITS[kind] * (n // len(UNITS[kind]) + 1))[:n]
     best = float("inf")
     for _ in range(3 if factor == 1 else 2):
         started = time.perf_counter()
@@ -56,11 +59,15 @@ print(json.dumps(times))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["word", "line", "nospace"])
-@pytest.mark.parametrize("what, base", [("text", 256 * 1024), ("chunks", 64 * 1024)])
-def test_text_work_grows_linearly_with_the_input(kind, what, base):
+@pytest.mark.parametrize("what, kind, base", [
+    *[("text", kind, 256 * 1024) for kind in ("word", "line", "nospace")],
+    *[("chunks", kind, 64 * 1024) for kind in ("word", "line", "nospace")],
+    ("chunks", "lines", 512 * 1024),
+])
+def test_text_work_grows_linearly_with_the_input(what, kind, base):
     """1, 2, 4 and 8 times the input (256 KB-2 MB for the text primitives, 64-512 KB for chunking,
-    sizes where each quadratic path this replaced took minutes): 8 times the text may take at most
+    512 KB-4 MB for a paragraph of many lines; sizes where each quadratic path this replaced took
+    seconds to minutes): 8 times the text may take at most
     24 times as long. Linear measures 8-13 times on the shared 2-core machine (allocation makes
     large inputs a little slower per byte); quadratic would be 64 times."""
     try:
