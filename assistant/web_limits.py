@@ -72,8 +72,8 @@ class RequestLimits:
                                    _relative_paths(send_watched, self.upload_dir))
                 finally:
                     self.in_flight -= declared
-            else:
-                await self.app(scope, _counting(receive, limit, None), send_watched)
+            else:  # small bodies: read whole first, so one sent without a length is refused the same way
+                await self.app(scope, await _buffered(_counting(receive, limit, None), receive), send_watched)
         except _TooLarge as exc:
             if started:
                 return
@@ -123,6 +123,25 @@ def _counting(receive, limit: int, boundary: bytes | None):
                 if parts - 1 > MAX_UPLOAD_FILES:
                     raise _TooLarge(413, f"too many files in one upload: the limit is {MAX_UPLOAD_FILES}")
         return message
+
+    return wrapped
+
+
+async def _buffered(counted, receive):
+    """The whole body, read through `counted` (which stops it at the limit), replayed as one message."""
+    parts = []
+    while True:
+        message = await counted()
+        if message["type"] != "http.request":
+            return _replay([message], receive)
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return _replay([{"type": "http.request", "body": b"".join(parts), "more_body": False}], receive)
+
+
+def _replay(messages: list[dict], receive):
+    async def wrapped():
+        return messages.pop(0) if messages else await receive()
 
     return wrapped
 
