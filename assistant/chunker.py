@@ -44,9 +44,11 @@ class ChunkSettings:
     max_words: int = 120
     min_words: int = 25
     lead_in: bool = True  # see _with_lead_ins
-    # What one file may add: its first max_chunks passages (about 240,000 words of prose); the
-    # indexer says when a file is cut. Embedding is the slow step (about 100 texts a second here).
+    # What one file may add: its first passages, at most max_chunks of them (about 240,000 words of
+    # prose) and at most max_texts texts to embed (passages and their sentences: 10,000 is about
+    # 100 s on 2 cores, the slow step); the indexer says when a file is cut.
     max_chunks: int = 2000
+    max_texts: int = 10_000
 
     def to_dict(self) -> dict:
         return {**asdict(self), "version": CHUNKER_VERSION}
@@ -190,7 +192,8 @@ def _blocks(text: str, title: str, furniture: frozenset[str]) -> list[_Block]:
         line = text[start:end]
         stripped = line.strip()
         underline = None if in_code else _UNDERLINE.match(line)
-        above = text[current.start : current.end] if current is not None and current.kind != "code" else "\n"
+        # The block so far is copied only under an underline: copying it for every line was quadratic.
+        above = text[current.start : current.end] if underline and current is not None and current.kind != "code" else "\n"
         if underline and ("\n" in above or (underline.group(1) not in "=-" and len(stripped) < len(above.strip()))):
             underline = None  # not under a one-line heading (an RST underline is at least as long as its title)
         if _FENCE.match(line) and not underline:

@@ -137,18 +137,23 @@ LARGE_FILE_CHARS = 1_000_000  # chunking this much text takes a second or more: 
 
 def _chunks_within_limit(doc: Document, settings: ChunkSettings, notify: Callable[[Skipped], None],
                          cut: list[Skipped]) -> list[Chunk]:
-    """The document's chunks, at most `settings.max_chunks` of them (the first ones)."""
+    """The document's first chunks, within `settings.max_chunks` and `settings.max_texts`."""
     if len(doc.text) >= LARGE_FILE_CHARS:
         notify(Skipped(doc.source, f"large file ({len(doc.text):,} characters), chunking"))
     chunks = chunk_document(doc, settings)
-    if len(chunks) > settings.max_chunks:
-        note = Skipped(doc.source, f"cut to its first {settings.max_chunks:,} passages of {len(chunks):,} "
-                                   f"(the limit per file; up to character {chunks[settings.max_chunks - 1].end:,} "
+    kept = texts = 0
+    for chunk in chunks:
+        if kept == settings.max_chunks or texts + 1 + len(chunk.sentences) > settings.max_texts:
+            break
+        kept, texts = kept + 1, texts + 1 + len(chunk.sentences)
+    if kept < len(chunks):
+        note = Skipped(doc.source, f"cut to its first {kept:,} passages of {len(chunks):,} (the limit per file is "
+                                   f"{settings.max_chunks:,} passages and {settings.max_texts:,} texts to embed, "
+                                   f"passages and their sentences; up to character {chunks[kept - 1].end if kept else 0:,} "
                                    f"of {len(doc.text):,})")
         notify(note)
         cut.append(note)
-        chunks = chunks[: settings.max_chunks]
-    return chunks
+    return chunks[:kept]
 
 
 def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: bool = False,

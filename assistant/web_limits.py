@@ -77,11 +77,10 @@ class RequestLimits:
                                    _relative_paths(send_watched, self.upload_dir))
                 finally:
                     self.in_flight -= declared
-            elif headers.get("content-type", "").startswith("application/json"):
-                body = await _read_body(_counting(receive, limit, None))
-                await self.app(scope, _replay(_absolute_paths(body, self.upload_dir)), send_watched)
-            else:
-                await self.app(scope, _counting(receive, limit, None), send_watched)
+            else:  # small bodies: read whole first, so one sent without a length is refused the same way
+                fix = (lambda body: _absolute_paths(body, self.upload_dir)) \
+                    if headers.get("content-type", "").startswith("application/json") else None
+                await self.app(scope, await _buffered(_counting(receive, limit, None), receive, fix), send_watched)
         except _TooLarge as exc:
             if started:
                 return
@@ -136,29 +135,25 @@ def _counting(receive, limit: int, boundary: bytes | None):
     return wrapped
 
 
-async def _read_body(receive) -> bytes:
-    """The whole request body (already bounded by `_counting`)."""
+async def _buffered(counted, receive, fix=None):
+    """The whole body, read through `counted` (which stops it at the limit), replayed as one message.
+
+    `fix`, if given, rewrites the whole body before it is replayed (see `_absolute_paths`).
+    """
     parts = []
     while True:
-        message = await receive()
+        message = await counted()
         if message["type"] != "http.request":
-            break
+            return _replay([message], receive)
         parts.append(message.get("body", b""))
         if not message.get("more_body", False):
-            break
-    return b"".join(parts)
+            body = b"".join(parts)
+            return _replay([{"type": "http.request", "body": fix(body) if fix else body, "more_body": False}], receive)
 
 
-def _replay(body: bytes):
-    """`receive` that hands over a body read before."""
-    sent = False
-
+def _replay(messages: list[dict], receive):
     async def wrapped():
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+        return messages.pop(0) if messages else await receive()
 
     return wrapped
 

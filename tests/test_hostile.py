@@ -44,7 +44,10 @@ work = text_paths if what == "text" else chunking
 times = {}
 for factor in (1, 2, 4, 8):
     n = base * factor
-    text = (UNITS[kind] * (n // len(UNITS[kind]) + 1))[:n]
+    if kind == "lines":  # one paragraph of distinct short lines, no blank line
+        text = "".join(f"entry {i} of the register\n" for i in range(n // 20))[:n]
+    else:
+        text = (UNITS[kind] * (n // len(UNITS[kind]) + 1))[:n]
     best = float("inf")
     for _ in range(3 if factor == 1 else 2):
         started = time.perf_counter()
@@ -56,11 +59,15 @@ print(json.dumps(times))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["word", "line", "nospace"])
-@pytest.mark.parametrize("what, base", [("text", 256 * 1024), ("chunks", 64 * 1024)])
-def test_text_work_grows_linearly_with_the_input(kind, what, base):
+@pytest.mark.parametrize("what, kind, base", [
+    *[("text", kind, 256 * 1024) for kind in ("word", "line", "nospace")],
+    *[("chunks", kind, 64 * 1024) for kind in ("word", "line", "nospace")],
+    ("chunks", "lines", 512 * 1024),
+])
+def test_text_work_grows_linearly_with_the_input(what, kind, base):
     """1, 2, 4 and 8 times the input (256 KB-2 MB for the text primitives, 64-512 KB for chunking,
-    sizes where each quadratic path this replaced took minutes): 8 times the text may take at most
+    512 KB-4 MB for a paragraph of many lines; sizes where each quadratic path this replaced took
+    seconds to minutes): 8 times the text may take at most
     24 times as long. Linear measures 8-13 times on the shared 2-core machine (allocation makes
     large inputs a little slower per byte); quadratic would be 64 times."""
     try:
@@ -114,6 +121,13 @@ def test_a_file_over_the_chunk_limit_is_cut_with_a_reason_heard_before_embedding
     bot = Assistant.open(tmp_path / "index", embedder=embedder)
     assert {s.source: s.chunks for s in bot.sources()} == {"long.txt": 3, "short.txt": 1}
     assert "1 cut" in summary.line()
+    # the other bound: texts to embed (each passage and its sentences)
+    summary = build_index(corpus, tmp_path / "index2", ChunkSettings(max_words=20, min_words=1, max_texts=9),
+                          embedder=embedder)
+    kept = Assistant.open(tmp_path / "index2", embedder=embedder)
+    counts = {s.source: s.chunks for s in kept.sources()}
+    assert [n.source for n in summary.cut] == ["long.txt"] and 1 <= counts["long.txt"] <= 4
+    assert sum(1 + len(c.sentences) for c in kept.data.chunks if c.source == "long.txt") <= 9
 
 
 def test_index_prints_a_reason_line_while_a_large_file_is_chunked(tmp_path, embedder, monkeypatch, capsys):

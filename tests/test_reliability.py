@@ -155,13 +155,13 @@ def test_files_that_vanish_change_or_turn_into_links_during_indexing(tmp_path, e
 
     real_read = indexer.read_document
 
-    def read_while_the_corpus_changes(path: Path, source: str):
+    def read_while_the_corpus_changes(path: Path, source: str, *options):
         if source == "a.txt":  # the folder was listed already; now the files move under us
             (corpus / "b.txt").unlink()
             (corpus / "c.txt").write_text(changed)
             (corpus / "d.txt").unlink()
             (corpus / "d.txt").symlink_to(tmp_path / "secret.txt")
-        return real_read(path, source)
+        return real_read(path, source, *options)
 
     monkeypatch.setattr(indexer, "read_document", read_while_the_corpus_changes)
     summary = build_index(corpus, tmp_path / "index", embedder=embedder)
