@@ -397,6 +397,7 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second `kill` while closing must not cut the clean-up short
     raise KeyboardInterrupt
 
 
@@ -418,7 +419,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     # `kill` (SIGTERM) stops the app as Ctrl-C does, so its temporary folder is removed.
     signal.signal(signal.SIGTERM, _interrupt)
-    app.launch(**launch_options(uploads=uploads, bot=bot))
+    try:
+        app.launch(**launch_options(uploads=uploads, bot=bot))
+    except KeyboardInterrupt:  # Ctrl-C or `kill` during shutdown: Gradio has closed the server already
+        pass
 
 
 if __name__ == "__main__":
