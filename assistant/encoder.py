@@ -119,12 +119,17 @@ def ensure_export(model: Path, variant: str) -> tuple[Path, dict]:
     onnx_path, record_path = folder / f"{stem}.onnx", folder / f"{stem}.json"
     weights = model / "model.safetensors"
     record = _read_record(record_path)
-    if record is None or record.get("weights_stat") != _stat_key(weights) or not onnx_path.is_file():
+    if record is None or _stat_key(weights) not in _known_weights(record) or not onnx_path.is_file():
         try:
             folder.mkdir(parents=True, exist_ok=True)
             with _export_lock(folder / f"{stem}.lock"):
                 record = _read_record(record_path)  # another process may have made it while we waited
-                if record is None or not onnx_path.is_file() or record.get("weights_stat") != _stat_key(weights):
+                if (record is not None and onnx_path.is_file() and _stat_key(weights) not in _known_weights(record)
+                        and file_sha256(weights) == MODEL_SHA256):
+                    # The same model installed elsewhere (another virtualenv, a reinstall): the export
+                    # stands; remember these weights so that neither installation exports again.
+                    record = _remember_weights(record, record_path, _stat_key(weights))
+                if record is None or not onnx_path.is_file() or _stat_key(weights) not in _known_weights(record):
                     record = _export(model, variant, onnx_path, record_path)
         except OSError as exc:
             raise AssistantError(f"cannot write the encoder cache in {folder} ({exc.strerror or exc}); "
@@ -134,6 +139,20 @@ def ensure_export(model: Path, variant: str) -> tuple[Path, dict]:
         raise AssistantError(f"the encoder export {onnx_path} does not match its record (SHA-256 {actual[:12]}…); "
                              f"delete {folder} and run again to rebuild it")
     return onnx_path, record
+
+
+def _known_weights(record: dict) -> list[list[int]]:
+    """(size, mtime) of every installation of the model whose weights were hashed for this export."""
+    known = record.get("weights_stats") or [record.get("weights_stat")]
+    return [k for k in known if isinstance(k, list)]
+
+
+def _remember_weights(record: dict, record_path: Path, stat_key: list[int], keep: int = 8) -> dict:
+    record = {**record, "weights_stats": [*_known_weights(record), stat_key][-keep:]}
+    tmp_record = record_path.with_suffix(".json.tmp")
+    tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    os.replace(tmp_record, record_path)
+    return record
 
 
 def _read_record(path: Path) -> dict | None:

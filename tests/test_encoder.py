@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -106,3 +107,34 @@ def test_an_unwritable_cache_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
     with pytest.raises(AssistantError, match="set ASSISTANT_CACHE to a writable folder"):
         OnnxEncoder("fp32")
+
+
+def test_another_installation_of_the_same_model_reuses_the_export(embedder, tmp_path):
+    """Two virtualenvs (or a reinstall) share the cache: the second hashes its weights, finds the
+    same model and keeps the export, rather than exporting again (which imports torch and made
+    the two installations take turns replacing the file)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from assistant.embedder import model_dir
+    from assistant.encoder import cache_dir, ensure_export
+
+    onnx_path, _ = ensure_export(model_dir(), "fp32")
+    shutil.copy(onnx_path, tmp_path / onnx_path.name)
+    record_path = onnx_path.with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    record.pop("weights_stats", None)
+    record["weights_stat"] = [1, 2]  # weights of another installation
+    (tmp_path / record_path.name).write_text(json.dumps(record))
+    before = (tmp_path / onnx_path.name).stat().st_mtime_ns
+    probe = ("import json, sys; from assistant.encoder import ensure_export; from assistant.embedder import model_dir; "
+             "ensure_export(model_dir(), 'fp32'); print(json.dumps(sorted(m for m in sys.modules if '.' not in m)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ASSISTANT_CACHE": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "torch" not in json.loads(done.stdout.strip().splitlines()[-1]) and "preparing" not in done.stderr
+    assert (tmp_path / onnx_path.name).stat().st_mtime_ns == before
+    assert len(json.loads((tmp_path / record_path.name).read_text())["weights_stats"]) == 2
+    assert cache_dir() != tmp_path
