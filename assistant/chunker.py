@@ -342,8 +342,7 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         end=end,
         text=body,
         line=_breaks(doc.text, "\n").before(start) + 1,
-        page=doc.page_at(start) if doc.pages else (pages.before(start) + 1 if (pages := _breaks(doc.text, "\f")).positions
-                                                     else None),
+        page=doc.page_at(start),
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
         sentences=_with_code_lead_ins(doc.text, tuple((s, e) for s, e in answer_units(doc.text, start, end)
                                                       if word_count(visible[s - start : e - start]) >= 1)),
@@ -352,16 +351,16 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
 
 @dataclass(frozen=True)
 class _Breaks:
-    """Where one character (a line break, a form feed) occurs in a text, for numbering by bisection."""
+    """Where one character (a line break) occurs in a text, for numbering by bisection."""
 
     positions: array
 
     def before(self, offset: int) -> int:
-        """How many occur before `offset`: a line or page number minus one, without a scan from the start."""
+        """How many occur before `offset`: a line number minus one, without a scan from the start."""
         return bisect.bisect_left(self.positions, offset)
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
 def _breaks(text: str, char: str) -> _Breaks:
     """One pass over the document per character, shared by all its chunks (kept while it is chunked)."""
     return _Breaks(array("q", (m.start() for m in re.finditer(re.escape(char), text))))

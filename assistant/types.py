@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import asdict, dataclass, field, fields
 
 BLOCK_KINDS = ("heading", "paragraph", "list", "table", "code", "quote")
@@ -31,7 +32,7 @@ class Document:
     decoded file, for PDF, Word and HTML the words a person reads (no markup, page furniture,
     scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
     `blocks` is the structure a reader found (empty: the chunker parses the text itself);
-    `pages` the offsets where pages 2, 3, ... start.
+    `pages` the offsets where pages 2, 3, ... start (for plain text: after each form feed).
     """
 
     source: str  # path relative to the corpus folder, with forward slashes
@@ -42,6 +43,12 @@ class Document:
     format: str = "text"  # "text", "pdf", "docx", "html"
     blocks: tuple[Block, ...] = ()
     pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A plain-text file's form feeds are its page breaks (a page starts after each one), so
+        # every format answers page_at the same way and nothing else counts form feeds.
+        if not self.pages and "\f" in self.text:
+            object.__setattr__(self, "pages", tuple(m.end() for m in re.finditer("\f", self.text)))
 
     def page_at(self, offset: int) -> int | None:
         """1-based page of a character offset, None for documents without pages."""

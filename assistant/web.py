@@ -127,19 +127,18 @@ class WebChat:
         if info is None:
             return render_viewer_message(f"“{source}” is not one of the indexed documents.")
         try:
-            text = self.bot.read_source(info.source)
+            document = self.bot.document(info.source)
         except AssistantError as exc:
             return render_viewer_message(str(exc))
-        document = self.bot.document(info.source)
-        blocks = display_blocks(document)
+        text, blocks = document.text, display_blocks(document)
         lo, hi = _to_int(start), _to_int(end)
         if lo is None or hi is None or not 0 <= lo < hi <= len(text):
             return render_document(info.title, info.source, text, None, blocks=blocks,
                                    original=self.original_of(document, None))
-        section, _ = self.place_of(info.source, lo, hi)
         page = document.page_at(lo)
-        return render_document(info.title, info.source, text, (lo, hi), section, page, blocks=blocks,
-                               page_image=self.page_image(document, lo, hi), original=self.original_of(document, page))
+        return render_document(info.title, info.source, text, (lo, hi), self.section_of(info.source, lo), page,
+                               blocks=blocks, page_image=self.page_image(document, lo, hi),
+                               original=self.original_of(document, page))
 
     def original_of(self, document: Any, page: int | None) -> tuple[str, str] | None:
         """(link, label) to the original file of a PDF, Word or HTML document; plain text is its own original."""
@@ -159,10 +158,10 @@ class WebChat:
             log.info("no page image: %s", exc)
             return None
 
-    def place_of(self, source: str, start: int, end: int) -> tuple[str, int | None]:
-        """Section path and page of a span, from the indexed passage that holds its start."""
+    def section_of(self, source: str, start: int) -> str:
+        """Section path of a span, from the indexed passage that holds its start (its page is the document's)."""
         passage = self.bot.locate(source, start)
-        return (passage.section, passage.page) if passage else ("", None)
+        return passage.section if passage else ""
 
     def open_link(self, evt: gr.EventData) -> tuple[str, Any]:
         """A click on a citation or a source: show it in the viewer's Document tab."""

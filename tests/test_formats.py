@@ -243,3 +243,24 @@ def test_the_original_file_is_served_only_for_indexed_files(mixed_bot, mixed_cor
                         "walking-guide.pdf")
     viewer = WebChat(mixed_bot).document_html(hit.source, hit.start, hit.end)
     assert 'href="original?source=walking-guide.pdf#page=2"' in viewer
+
+
+def test_form_feeds_are_the_pages_of_a_text_file_everywhere(tmp_path, embedder):
+    """One page mechanism for every format: a text file's form feeds give `Document.pages`, so
+    chunks, replies and the viewer all cite the same page (the viewer used to show none)."""
+    from assistant import Assistant
+    from assistant.types import Document
+    from assistant.web import WebChat
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "minutes.txt").write_text("Minutes of the parish meeting\n\nThe hall roof was discussed at length.\n\f"
+                                        "The ferry to Hollin Island will run at noon on Sundays from May.\n")
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    bot = Assistant.open(tmp_path / "index", embedder=embedder)
+    reply, hit = _found(bot, "When does the ferry to Hollin Island run?", "at noon on Sundays", "minutes.txt")
+    assert hit.page == 2 and reply.answer_page == 2
+    start = bot.read_source("minutes.txt").index("The ferry")
+    assert "p. 2" in WebChat(bot).document_html("minutes.txt", start, start + 9)
+    old_row = {"source": "a.txt", "text": "one\fTwo", "title": "A", "sha256": "0", "encoding": "utf-8"}
+    assert Document.from_row(old_row).page_at(4) == 2 and Document.from_row(old_row).page_at(3) == 1
