@@ -264,3 +264,15 @@ def test_form_feeds_are_the_pages_of_a_text_file_everywhere(tmp_path, embedder):
     assert "p. 2" in WebChat(bot).document_html("minutes.txt", start, start + 9)
     old_row = {"source": "a.txt", "text": "one\fTwo", "title": "A", "sha256": "0", "encoding": "utf-8"}
     assert Document.from_row(old_row).page_at(4) == 2 and Document.from_row(old_row).page_at(3) == 1
+
+
+def test_a_blank_first_page_still_counts(tmp_path):
+    """A PDF that opens with a page without text (a cover picture) cites its later pages by their
+    real numbers: the empty page's start is recorded like any other."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} to print the PDF")
+    pdf = html_to_pdf("<html><body><div style='width:200px;height:200px;background:#888;page-break-after:always'>"
+                      "</div><p>The Tarn cafe closes at four in winter.</p></body></html>", tmp_path / "cover.pdf")
+    document = read_document(pdf, "cover.pdf")
+    start = document.text.index("The Tarn cafe")
+    assert document.page_at(start) == 2 and document.blocks[0].page == 2

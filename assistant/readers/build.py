@@ -39,12 +39,11 @@ class TextBuilder:
         return block
 
     def new_page(self) -> None:
-        """Start the next page (nothing is written before the first block)."""
+        """Start the next page. A page with no text still counts (a cover picture, a blank page):
+        its start is recorded all the same, so later pages keep their numbers."""
         if self.length and not self._parts[-1].endswith(PAGE_BREAK):
             self._append(PAGE_BREAK)
-            self.pages.append(self.length)
-        elif self.length:
-            self.pages.append(self.length)  # an empty page: it still counts
+        self.pages.append(self.length)
 
     def text(self) -> str:
         return "".join(self._parts)

@@ -167,7 +167,8 @@ def extract(raw: bytes) -> PdfText | str:
     result = PdfText(TextBuilder(), usable_title(metadata.get("Title")))
     first_page_headings: list[tuple[int, str]] = []
     for p, lines in enumerate(body):
-        result.builder.new_page() if p else None
+        if p:
+            result.builder.new_page()
         for kind, level, group in _paragraphs(lines, body_size, heading_sizes):
             text, origin = _join(group, words)
             block = result.builder.add(kind, text, level, p + 1)
