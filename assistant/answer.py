@@ -6,9 +6,11 @@ a source file, with its exact span, so it can be highlighted and checked.
 
 from __future__ import annotations
 
+import bisect
 import re
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,7 +105,13 @@ _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 
 def in_code_block(text: str, offset: int) -> bool:
     """Whether a character offset lies inside a fenced code block (an odd number of fences before it)."""
-    return len(_FENCE_LINE.findall(text, 0, offset)) % 2 == 1
+    return bisect.bisect_right(_fence_ends(text), offset) % 2 == 1
+
+
+@lru_cache(maxsize=8)
+def _fence_ends(text: str) -> tuple[int, ...]:
+    """Where each fence line's mark ends: one scan per document, not one per candidate sentence."""
+    return tuple(m.end() for m in _FENCE_LINE.finditer(text))
 
 
 def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | None = None,
