@@ -249,11 +249,7 @@ def cmd_sources(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from .assistant import Assistant
-    from .store import load_index
-
-    index_dir = _index_dir(args)
-    document = Assistant(index_dir, load_index(index_dir), embedder=None).document(args.source)  # no model needed
+    document = _open(args).document(args.source)  # the encoder loads only at a question: none here
     if args.json:
         row = document.to_row()
         row.pop("sha256", None)

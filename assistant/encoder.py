@@ -148,7 +148,11 @@ def _known_weights(record: dict) -> list[list[int]]:
 
 
 def _remember_weights(record: dict, record_path: Path, stat_key: list[int], keep: int = 8) -> dict:
-    record = {**record, "weights_stats": [*_known_weights(record), stat_key][-keep:]}
+    return _write_record(record_path, {**record, "weights_stats": [*_known_weights(record), stat_key][-keep:]})
+
+
+def _write_record(record_path: Path, record: dict) -> dict:
+    """Write the export's record atomically (a reader sees the old record or the new, whole)."""
     tmp_record = record_path.with_suffix(".json.tmp")
     tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
     os.replace(tmp_record, record_path)
@@ -212,10 +216,7 @@ def _export(model: Path, variant: str, onnx_path: Path, record_path: Path) -> di
         os.replace(tmp_onnx, onnx_path)
     record = {"exporter_version": EXPORTER_VERSION, "variant": variant, "model_sha256": MODEL_SHA256,
               "weights_stat": _stat_key(weights), "sha256": file_sha256(onnx_path), "bytes": onnx_path.stat().st_size}
-    tmp_record = record_path.with_suffix(".json.tmp")
-    tmp_record.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(tmp_record, record_path)
-    return record
+    return _write_record(record_path, record)
 
 
 def _torch_export(model: Path, target: Path) -> None:

@@ -114,9 +114,8 @@ def _structured(kind: str, raw: bytes, source: str) -> Document | Skipped:
     text = builder.text()
     if not text.strip():
         return Skipped(source, "no text in this file")
-    words = file_name_words(source)
     return Document(
-        source=source, text=text, title=title or (words[:1].upper() + words[1:] if words else source),
+        source=source, text=text, title=title or file_name_title(source),
         sha256=hashlib.sha256(raw).hexdigest(), encoding=kind, format=kind,
         blocks=tuple(builder.blocks), pages=tuple(builder.pages),
     )
@@ -202,6 +201,11 @@ def find_title(text: str, source: str) -> str:
         if len(words) <= 8 and re.search(r"[A-Za-z]", line) and (line.upper() == line or line.startswith(" " * 8)):
             return " ".join(words)  # a plain-text title: an all-capitals or centred first line
         break
+    return file_name_title(source)
+
+
+def file_name_title(source: str) -> str:
+    """A title made from the file name when the document gives none ("gpl-3.0.txt" -> "Gpl 3.0")."""
     words = file_name_words(source)
     return words[:1].upper() + words[1:] if words else source
 

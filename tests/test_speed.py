@@ -37,7 +37,7 @@ def test_ask_does_not_import_torch(seed_index_dir):
     assert not loaded & set(HEAVY)
 
 
-@pytest.mark.parametrize("args", [["sources"], ["sources", "--json"]])
+@pytest.mark.parametrize("args", [["sources"], ["sources", "--json"], ["show", "healthcare-in-cambridgeshire.txt"]])
 def test_commands_that_need_no_model_load_none(seed_index_dir, args):
     loaded = _modules(*args, "--index", str(seed_index_dir))
     assert not loaded & {"onnxruntime", "tokenizers", *HEAVY}
