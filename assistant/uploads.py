@@ -123,7 +123,6 @@ class IndexStatus:
 
     running: bool = False
     message: str = ""
-    finished: float = 0.0  # time.time() of the last run's end
     skipped: list[str] = field(default_factory=list)
 
 
@@ -166,7 +165,6 @@ class Reindexer:
             with self._lock:
                 if not self._stale:
                     self.status.running = False
-                    self.status.finished = time.time()
                     return
                 self._stale = False
             try:
