@@ -16,7 +16,7 @@ import numpy as np
 
 from .qtype import CODE, answer_type, holds_type
 from .search import Hit, Query, best_sentence_cosines, sentence_vectors
-from .store import IndexData
+from .stores.base import Store
 from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 
 
@@ -45,15 +45,21 @@ class Answer:
     end: int | None
 
 
-def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: AnswerSettings) -> Answer:
+def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSettings) -> Answer:
     """The best-scoring sentence of the top passages, scored in context of its passage."""
     candidates: list[tuple[int, int, int, float]] = []  # (hit index, start, end, rank prior)
     vectors = []
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
-    sentence_vectors(data, [h.row for h in hits[: settings.passages]], query)
-    for h_index, hit in enumerate(hits[: settings.passages]):
-        spans, row_vectors = query.sentences[hit.row]
-        text = data.documents[data.chunks[hit.row].source].text
+    leading = hits[: settings.passages]
+    sentence_vectors(store, [h.id for h in leading], query)
+    chunks = store.chunks([h.id for h in leading])
+    sources = {h.id: chunks[h.id].source for h in leading if h.id in chunks}
+    texts = {source: store.text(source) or "" for source in set(sources.values())}
+    for h_index, hit in enumerate(leading):
+        if hit.id not in sources:
+            continue
+        spans, row_vectors = query.sentences[hit.id]
+        text = texts[sources[hit.id]]
         for (s, e), vector in zip(spans, row_vectors):
             if word_count(text[s:e]) >= 3:
                 candidates.append((h_index, s, e, max(hit.score, 0.0) / top))
@@ -61,23 +67,23 @@ def pick_answer(data: IndexData, query: Query, hits: list[Hit], settings: Answer
     if not candidates:
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
-    total_idf = sum(data.keyword.idf(t) * w for t, w in query.terms.items()) or 1.0
+    idfs = store.idfs(list(query.terms))
+    total_idf = sum(idfs[t] * w for t, w in query.terms.items()) or 1.0
     kind = answer_type(query.text)
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
-        chunk = data.chunks[hits[h_index].row]
-        sentence_text = data.documents[chunk.source].text[s:e]
+        text = texts[sources[hits[h_index].id]]
+        sentence_text = text[s:e]
         words = set(tokenize(sentence_text))
-        lexical = sum(data.keyword.idf(t) * w for t, w in query.terms.items() if t in words) / total_idf
-        in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text
-                                    or in_code_block(data.documents[chunk.source].text, s))
+        lexical = sum(idfs[t] * w for t, w in query.terms.items() if t in words) / total_idf
+        in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text or in_code_block(text, s))
         typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
                       + settings.rank_weight * prior + typed)
     best = int(np.argmax(scores))
     h_index, start, end, _ = candidates[best]
-    source = data.chunks[hits[h_index].row].source
-    text = data.documents[source].text
+    source = sources[hits[h_index].id]
+    text = texts[source]
     # An answer often runs over two sentences: an announcement then its list ("...set out
     # below."), a claim then its elaboration ("This includes ..."), or two halves that both match.
     following = best + 1 if best + 1 < len(candidates) and candidates[best + 1][0] == h_index else None
@@ -114,7 +120,7 @@ def _fence_ends(text: str) -> tuple[int, ...]:
     return tuple(m.end() for m in _FENCE_LINE.finditer(text))
 
 
-def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | None = None,
+def is_confident(hits: list[Hit], settings: AnswerSettings, data: Store | None = None,
                  query: Query | None = None) -> bool:
     """Whether the corpus holds an answer to what the question itself asks.
 
@@ -135,10 +141,10 @@ def is_confident(hits: list[Hit], settings: AnswerSettings, data: IndexData | No
         return False
     if data is None or query is None or query.own is None:
         return _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings)
-    rows = np.array([h.row for h in hits])
+    ids = [h.id for h in hits]
     own = query.own_vector
-    own_dense = float((np.asarray(data.embeddings[rows], dtype=np.float32) @ own).max())
-    own_sentence = float(best_sentence_cosines(data, rows, query, own).max())
+    own_dense = float((data.vectors(ids) @ own).max())
+    own_sentence = float(best_sentence_cosines(data, ids, query, own).max())
     if _passes(own_dense, own_sentence, settings):
         return True
     return (known_share(data, query.text) >= settings.leans_on_history
@@ -157,7 +163,7 @@ _I = re.compile(r"I(?:['’]\w+)?")  # the pronoun, capitalised anywhere ("I'd")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w.])")
 
 
-def absent_terms(data: IndexData, question: str) -> list[str]:
+def absent_terms(data: Store, question: str) -> list[str]:
     """Distinctive terms of the question that occur nowhere in the corpus.
 
     "How many people does Brackenfold Hut sleep?" asked of documents that never name
@@ -171,33 +177,38 @@ def absent_terms(data: IndexData, question: str) -> list[str]:
     absent = []
     for term in found:
         tokens = [t for t in tokenize(term) if t not in STOP_WORDS]
-        if tokens and not all(t in data.keyword.vocab for t in tokens) and _squash(term) not in _squashed(data):
+        if tokens and len(data.known(tokens)) < len(set(tokens)) and _squash(term) not in _squashed(data):
             absent.append(term)
     return absent
 
 
-_SQUASHED: dict[int, tuple[weakref.ref, str]] = {}  # id(IndexData) -> (its weak reference, squashed text)
+_SQUASHED: dict[int, tuple[weakref.ref, str]] = {}  # id(store) -> (its weak reference, squashed text)
 
 
 def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def _squashed(data: IndexData) -> str:
-    """The whole corpus, letters and digits only: "sub-license" and "sublicense" are one term."""
+def _squashed(data: Store) -> str:
+    """The whole corpus, letters and digits only: "sub-license" and "sublicense" are one term.
+
+    It reads every document once per opened index, which is why `absent_terms` is off by default.
+    """
     cached = _SQUASHED.get(id(data))
     if cached is None or cached[0]() is not data:
         for key in [key for key, (ref, _) in _SQUASHED.items() if ref() is None]:
             del _SQUASHED[key]
-        cached = _SQUASHED[id(data)] = (weakref.ref(data), "\n".join(_squash(d.text) for d in data.documents.values()))
+        cached = _SQUASHED[id(data)] = (weakref.ref(data), "\n".join(
+            _squash(data.text(s.source) or "") for s in data.sources()))
     return cached[1]
 
 
-def known_share(data: IndexData, question: str) -> float:
+def known_share(data: Store, question: str) -> float:
     """Share of the question's keyword weight (idf) made of terms the corpus uses at all."""
     terms = tokenize(question)
-    total = sum(data.keyword.idf(t) for t in terms)
-    return sum(data.keyword.idf(t) for t in terms if t in data.keyword.vocab) / total if total else 1.0
+    idfs, known = data.idfs(terms), data.known(terms)
+    total = sum(idfs[t] for t in terms)
+    return sum(idfs[t] for t in terms if t in known) / total if total else 1.0
 
 
 def strength(hit: Hit, best: Hit, confident: bool, settings: AnswerSettings) -> str:

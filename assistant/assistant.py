@@ -13,8 +13,11 @@ import numpy as np
 
 from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError, IndexMismatchError
+from .keys import id_text
+from .manifest import REBUILD_HINT, manifest_stamp
 from .search import SearchSettings, make_query, search
-from .store import REBUILD_HINT, IndexData, load_index, manifest_stamp
+from .stores.base import Store
+from .stores.local import LocalStore
 from .types import Chunk, Document, Passage, Reply, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
@@ -51,29 +54,33 @@ def clean_question(question: object) -> tuple[str, str | None]:
 
 
 def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "weak",
-             page: int | None = None) -> Passage:
+             page: int | None = None, chunk_id: int | None = None) -> Passage:
     return Passage(rank=rank, text=chunk.text, source=chunk.source, title=chunk.title, section=chunk.section,
                    start=chunk.start, end=chunk.end, score=score, page=page if page is not None else chunk.page,
-                   line=chunk.line, strength=strength)
+                   line=chunk.line, strength=strength, id=id_text(chunk_id) if chunk_id is not None else "")
 
 
-def _cited_page(data: IndexData, query, row: int, answer) -> int | None:
+def _cited_page(store: Store, query, chunk_id: int, chunk: Chunk, pages: tuple[int, ...], answer) -> int | None:
     """The page a passage is cited at: where its answer sentence is, not where the passage starts.
 
     A passage holding the reply's answer cites the answer's page; any other passage the page
     of its sentence closest to the question (a passage can run over a page break).
     """
-    chunk = data.chunks[row]
-    document = data.documents[chunk.source]
-    if not document.pages:
+    if not pages:
         return chunk.page
     if answer is not None and answer.source == chunk.source and chunk.start <= answer.start < chunk.end:
-        return document.page_at(answer.start)
-    spans, vectors = data.sentences_of(row)
+        return _page_at(pages, answer.start)
+    spans, vectors = query.sentences.get(chunk_id) or store.sentences([chunk_id]).get(chunk_id, ([], None))
     if not len(spans):
         return chunk.page
     best = int(np.argmax(np.asarray(vectors, dtype=np.float32) @ query.vector))
-    return document.page_at(spans[best][0])
+    return _page_at(pages, spans[best][0])
+
+
+def _page_at(pages: tuple[int, ...], offset: int) -> int:
+    import bisect
+
+    return bisect.bisect_right(pages, offset) + 1
 
 
 def check_history(history: object) -> list:
@@ -109,7 +116,7 @@ def _usable(earlier: object) -> str | None:
         return None
 
 
-def _encoder_for(data: IndexData, index_dir: Path, embedder=None):
+def _encoder_for(data: Store, index_dir: Path, embedder=None):
     """The encoder for questions to this index: the given one if it makes the same vectors as
     the one that built the index, else the name of the variant to load when first needed (the
     default one if compatible, else the builder's own)."""
@@ -135,7 +142,7 @@ class Assistant:
     once it is committed and never sees a half-written one.
     """
 
-    def __init__(self, index_dir: Path, data: IndexData, embedder,  # an encoder, or a variant name to load lazily
+    def __init__(self, index_dir: Path, data: Store, embedder,  # an encoder, or a variant name to load lazily
                  search_settings: SearchSettings | None = None,
                  answer_settings: AnswerSettings | None = None) -> None:
         self.index_dir = Path(index_dir)
@@ -159,7 +166,7 @@ class Assistant:
         command skips it.
         """
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
-        data = load_index(index_dir)
+        data = LocalStore.open(index_dir)
         # The encoder loads at the first question: listing sources or reading a document needs none.
         bot = cls(index_dir, data, _encoder_for(data, index_dir, embedder), **kwargs)
         bot._chosen = embedder is None  # a rebuild by another encoder then switches encoders too
@@ -173,14 +180,19 @@ class Assistant:
         return Path(self.data.manifest.get("corpus") or ".")
 
     @property
-    def data(self) -> IndexData:
-        """The current index, reloaded if a newer generation was committed."""
+    def store(self) -> Store:
+        """The current index, reopened if a newer manifest was committed."""
+        return self.data
+
+    @property
+    def data(self) -> Store:
+        """The current index (the same as `store`), reopened if a newer manifest was committed."""
         stamp = manifest_stamp(self.index_dir)
         if stamp is not None and stamp != self._stamp:
             with self._reload_lock:
                 if stamp != self._stamp and stamp != self._failed:
                     try:
-                        data = load_index(self.index_dir)
+                        data = LocalStore.open(self.index_dir)
                         self._embedder = _encoder_for(data, self.index_dir, None if self._chosen else self._embedder)
                         self._data, self._stamp = data, stamp
                     except AssistantError:
@@ -208,11 +220,17 @@ class Assistant:
         hits = search(data, query, k, self.search_settings)
         confident = is_confident(hits, self.answer_settings, data, query)
         answer = pick_answer(data, query, hits, self.answer_settings)
-        passages = [_passage(data.chunks[hit.row], rank, round(hit.score, 4),
+        chunks = data.chunks([hit.id for hit in hits])
+        hits = [hit for hit in hits if hit.id in chunks]
+        pages = {source: doc.pages for source in {c.source for c in chunks.values()}
+                 if (doc := data.document(source)) is not None}
+        passages = [_passage(chunks[hit.id], rank, round(hit.score, 4),
                              strength(hit, hits[0], confident, self.answer_settings),
-                             page=_cited_page(data, query, hit.row, answer if confident else None))
+                             page=_cited_page(data, query, hit.id, chunks[hit.id], pages.get(chunks[hit.id].source, ()),
+                                              answer if confident else None), chunk_id=hit.id)
                     for rank, hit in enumerate(hits, 1)]
-        answer_page = data.documents[answer.source].page_at(answer.start) if confident and answer.source else None
+        answer_page = (_page_at(pages[answer.source], answer.start) if confident and answer.source
+                       and pages.get(answer.source) else None)
         return Reply(
             question=question,
             answer=answer.text if confident else NOT_FOUND,
@@ -227,14 +245,11 @@ class Assistant:
         )
 
     def sources(self) -> list[SourceInfo]:
-        data = self.data
-        meta = data.manifest.get("sources", {})
-        return [SourceInfo(s, d.title, meta.get(s, {}).get("chunks", 0), len(d.text))
-                for s, d in sorted(data.documents.items())]
+        return self.data.sources()
 
     def document(self, source: str) -> Document:
         """An indexed document: its clean text, title, blocks and pages (what the viewer shows)."""
-        doc = self.data.documents.get(source) if isinstance(source, str) else None
+        doc = self.data.document(source) if isinstance(source, str) else None
         if doc is None:
             raise AssistantError(f"not an indexed document: {str(source)[:200]!r}")
         return doc
@@ -261,9 +276,11 @@ class Assistant:
 
     def locate(self, source: str, start: int) -> Passage | None:
         """The indexed passage that holds a character offset: section and page for a shared link."""
-        for chunk in self.data.chunks:
-            if chunk.source == source and chunk.start <= start < chunk.end:
-                return _passage(chunk)
+        if not isinstance(source, str):
+            return None
+        for chunk_id, chunk in self.data.chunks_of(source):
+            if chunk.start <= start < chunk.end:
+                return _passage(chunk, chunk_id=chunk_id)
         return None
 
     def describe(self) -> str:
@@ -274,7 +291,8 @@ class Assistant:
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions built from section headings of different documents, so they have answers."""
         seen_docs, questions = set(), []
-        for chunk in self.data.chunks:
+        store = self.data
+        for chunk in (c for s in store.sources() for _, c in store.chunks_of(s.source)):
             section = chunk.section.split(" > ")[-1].split(" — ")[-1].strip()
             if not section or chunk.source in seen_docs or len(section.split()) > 8:
                 continue

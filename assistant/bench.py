@@ -91,15 +91,17 @@ def _questions(path: Path | None, n: int) -> list[str]:
 def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) -> None:
     """Indexing chunks/s beside the bare encoder on the same texts (chunks and their sentences)."""
     from .indexer import build_index
-    from .store import load_index
+    from .stores.local import LocalStore
     from .text import normalize
 
     started, cpu = time.perf_counter(), time.process_time()
     summary = build_index(corpus, index_dir, embedder=embedder)
     build_s, build_cpu = time.perf_counter() - started, time.process_time() - cpu
-    data = load_index(index_dir)
-    chunk_texts = [c.search_text for c in data.chunks]
-    sentences = [normalize(data.documents[c.source].text[s:e]) for c in data.chunks for s, e in c.sentences]
+    data = LocalStore.open(index_dir)
+    chunks = [c for info in data.sources() for _, c in data.chunks_of(info.source)]
+    texts = {info.source: data.text(info.source) for info in data.sources()}
+    chunk_texts = [c.search_text for c in chunks]
+    sentences = [normalize(texts[c.source][s:e]) for c in chunks for s, e in c.sentences]
     started, cpu = time.perf_counter(), time.process_time()
     embedder.encode(chunk_texts + sentences)
     bare_s, bare_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -116,7 +118,7 @@ def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) ->
                f"chunk texts alone: {n / chunks_only_s:.1f} chunks/s")
     files = data.manifest["files"]
     total = sum(meta["bytes"] for meta in files.values())
-    sentence_bytes = files["sentences.npy"]["bytes"]
+    sentence_bytes = sum(meta["bytes"] for name, meta in files.items() if name.split("/")[-1].startswith("sentence"))
     result.add("index on disk", f"{total / max(n, 1) / 1024:.1f} KiB per chunk",
                f"sentence vectors {sentence_bytes / max(total, 1):.0%} of it")
 

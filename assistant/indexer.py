@@ -1,7 +1,8 @@
-"""Building the index: read, chunk, embed only what changed, write a new generation."""
+"""Building the index: read, chunk, embed only what changed, commit it to the store."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -11,12 +12,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from . import __version__
+from .bm25 import K1, TOKENIZER, B
 from .chunker import ChunkSettings, chunk_document
-from .embedder import DIMENSION
+from .dense import quantize_rows
+from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
 from .errors import AssistantError
-from .folder import clean_generations, fault_point, write_lock
+from .fingerprint import chunk_fingerprint
+from .folder import fault_point, write_lock
+from .keys import chunk_id, content_key
 from .reader import iter_files, read_document
-from .store import load_index, write_index
+from .segment import SegmentData
+from .stores.writer import LocalWriter
 from .text import normalize
 from .types import Chunk, Document, Skipped
 
@@ -27,12 +34,14 @@ class IndexSummary:
 
     documents: int
     chunks: int
-    embedded: int  # chunks embedded in this run (0 when nothing changed)
+    embedded: int  # chunks embedded in this run (0 when nothing changed; reused vectors not counted)
     reused: int  # documents whose chunks and vectors came from the previous index
     removed: int  # documents in the previous index that are gone from the corpus
     skipped: list[Skipped] = field(default_factory=list)
     seconds: float = 0.0
     cut: list[Skipped] = field(default_factory=list)  # files indexed only up to the per-file limit, and why
+    sentences_embedded: int = 0  # answer sentences embedded in this run
+    vectors_reused: int = 0  # chunks of changed files whose embedded text was unchanged, so their vector was kept
 
     def line(self) -> str:
         return (f"indexed {self.documents} files, {self.chunks} chunks "
@@ -44,12 +53,14 @@ class IndexSummary:
 def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSettings(),
                 embedder=None, progress: bool = False, allow_hard_links: bool = False,
                 notify: Callable[[Skipped], None] | None = None) -> IndexSummary:
-    """Index `corpus` into `index_dir`, re-embedding only new or changed files.
+    """Index `corpus` into `index_dir`, writing work proportional to what changed.
 
-    A corpus with nothing readable in it is refused rather than replacing a good index with
-    an empty one (a wrong folder or an unmounted drive looks exactly like that). `notify` hears
-    at once about a large file being chunked and a file cut to the per-file limit, so a long
-    run says what it is doing.
+    A file is reused untouched when its bytes and the chunking fingerprint (everything that
+    decides chunk output) match the index; a changed file is chunked again and only chunks and
+    sentences whose embedded text is new are embedded. A corpus with nothing readable in it is
+    refused rather than replacing a good index with an empty one (a wrong folder or an
+    unmounted drive looks exactly like that). `notify` hears at once about a large file being
+    chunked and a file cut to the per-file limit, so a long run says what it is doing.
     """
     started = time.perf_counter()
     corpus, index_dir = Path(corpus), Path(index_dir)
@@ -57,69 +68,90 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         raise AssistantError(f"corpus folder not found: {corpus}")
     with write_lock(index_dir):
         variant = getattr(embedder, "variant", "fp32") if embedder is not None else _default_variant()
-        previous = _previous(index_dir, settings, variant)
-        clean_generations(index_dir, keep_previous=None)
-        documents: list[Document] = []
-        skipped: list[Skipped] = []
-        files = iter_files(corpus)
-        if progress:
-            files = tqdm(files, desc="reading", unit=" files", leave=False)
-        for source, path, reason in files:
-            result = (read_document(path, source, allow_hard_links) if path is not None
-                      else Skipped(source, reason or "skipped"))
-            (skipped if isinstance(result, Skipped) else documents).append(result)
-        if not documents:
-            raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
-                                 "the index was not changed")
-        chunks: list[Chunk] = []
-        vectors: list[np.ndarray | None] = []  # per chunk
-        sentence_vectors: list[np.ndarray | None] = []  # per chunk: (n sentences, dim)
-        to_embed: list[tuple[int, Chunk]] = []
-        reused = 0
-        cut: list[Skipped] = []
-        for doc in documents:
-            old = previous.get(doc.source)
-            if old is not None and old[0] == doc.sha256:
-                chunks.extend(old[1])
-                vectors.extend(old[2])
-                sentence_vectors.extend(old[3])
-                reused += 1
-                continue
-            for chunk in _chunks_within_limit(doc, settings, notify or (lambda note: None), cut):
-                to_embed.append((len(chunks), chunk))
-                chunks.append(chunk)
-                vectors.append(None)  # filled below
-                sentence_vectors.append(None)
-        if progress:
-            print(f"read {len(documents)} files ({len(skipped)} skipped, {reused} unchanged): "
-                  f"{len(to_embed)} chunks to embed", file=sys.stderr)
-        if to_embed:
-            if embedder is None:
-                from .embedder import get_embedder
+        base = _base(index_dir)
+        try:
+            return _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links,
+                          notify, started)
+        finally:
+            if base is not None:
+                base.close()
 
-                embedder = get_embedder(variant)
-            texts = {d.source: d.text for d in documents}
-            sentences = [normalize(texts[c.source][s:e]) for _, c in to_embed for s, e in c.sentences]
-            fresh = embed_all(embedder, [c.search_text for _, c in to_embed], sentences, progress)
-            offset = len(to_embed)
-            for i, (position, chunk) in enumerate(to_embed):
-                vectors[position] = fresh[i]
-                sentence_vectors[position] = fresh[offset : offset + len(chunk.sentences)]
-                offset += len(chunk.sentences)
-        fault_point("embedded")
-        matrix = _stack([np.reshape(v, (1, DIMENSION)) for v in vectors])
-        sentence_matrix = _stack(sentence_vectors)
-        old_generation = previous.generation if previous else None
-        write_index(index_dir, documents, chunks, matrix, sentence_matrix, settings.to_dict(),
-                    [{"source": s.source, "reason": s.reason} for s in skipped], corpus.resolve(),
-                    encoder={"variant": variant, "sha256": getattr(embedder, "sha256", None) if to_embed
-                             else previous.encoder.get("sha256")})
-        clean_generations(index_dir, keep_previous=old_generation)
+
+def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links, notify,
+           started) -> IndexSummary:
+    from .embedder import compatible
+
+    fingerprint = chunk_fingerprint(settings)
+    old_encoder = (base.manifest.get("encoder") or {"variant": "torch"}) if base is not None else {}
+    vectors_ok = base is not None and compatible(old_encoder.get("variant"), variant)
+    keyword = {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER}
+    chunks_ok = vectors_ok and base.manifest.get("fingerprint") == fingerprint and base.manifest.get("keyword") == keyword
+    indexed = {s.source: s.sha256 for s in base.sources()} if base is not None else {}
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    files = iter_files(corpus)
+    if progress:
+        files = tqdm(files, desc="reading", unit=" files", leave=False)
+    for source, path, reason in files:
+        result = (read_document(path, source, allow_hard_links) if path is not None
+                  else Skipped(source, reason or "skipped"))
+        (skipped if isinstance(result, Skipped) else documents).append(result)
+    if not documents:
+        raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
+                             "the index was not changed")
+    changed = [d for d in documents if not (chunks_ok and indexed.get(d.source) == d.sha256)]
     current = {d.source for d in documents}
+    removed = [s for s in indexed if s not in current]
+    cut: list[Skipped] = []
+    chunks = [c for d in changed for c in _chunks_within_limit(d, settings, notify or (lambda note: None), cut)]
+    reuse = _Reuse(base if vectors_ok else None, None if not chunks_ok else [d.source for d in changed])
+    texts = {d.source: d.text for d in changed}
+    vec_keys = [content_key(c.search_text) for c in chunks]
+    sentence_texts = [normalize(texts[c.source][s:e]) for c in chunks for s, e in c.sentences]
+    sentence_keys = [content_key(t) for t in sentence_texts]
+    chunk_todo = [i for i, key in enumerate(vec_keys) if not reuse.has_chunk(key)]
+    sentence_todo = [i for i, key in enumerate(sentence_keys) if not reuse.has_sentence(key)]
+    if progress:
+        print(f"read {len(documents)} files ({len(skipped)} skipped, {len(documents) - len(changed)} unchanged): "
+              f"{len(chunk_todo)} chunks and {len(sentence_todo)} sentences to embed", file=sys.stderr)
+    if chunk_todo or sentence_todo:
+        if embedder is None:
+            from .embedder import get_embedder
+
+            embedder = get_embedder(variant)
+    fresh = embed_all(embedder, [chunks[i].search_text for i in chunk_todo],
+                      [sentence_texts[i] for i in sentence_todo], progress) if chunk_todo or sentence_todo else None
+    fault_point("embedded")
+    vectors = reuse.chunk_vectors(vec_keys)
+    codes, scales = reuse.sentence_codes(sentence_keys)
+    if fresh is not None:
+        vectors[chunk_todo] = fresh[: len(chunk_todo)]
+        new_codes, new_scales = quantize_rows(fresh[len(chunk_todo):])
+        codes[sentence_todo], scales[sentence_todo] = new_codes, new_scales
+    writer = LocalWriter(index_dir, base)
+    writer.delete([d.source for d in changed if d.source in indexed] + removed)
+    writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
+                           np.array(vec_keys, dtype=np.int64), vectors, codes, scales,
+                           np.array(sentence_keys, dtype=np.int64)))
+    encoder = {"variant": variant, "sha256": getattr(embedder, "sha256", None) if fresh is not None
+               else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
+    writer.commit({
+        "package_version": __version__,
+        "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
+                  "metric": "inner_product", "normalized": True},
+        "encoder": encoder,  # which encoder made the vectors (assistant/encoder.py): questions use the same
+        "chunking": settings.to_dict(),
+        "fingerprint": fingerprint,
+        "keyword": keyword,
+        "corpus": str(corpus.resolve()),
+        "counts": {"skipped": len(skipped)},
+        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
+    })
     return IndexSummary(
-        documents=len(documents), chunks=len(chunks), embedded=len(to_embed), reused=reused,
-        removed=len([s for s in previous if s not in current]), skipped=skipped, cut=cut,
-        seconds=time.perf_counter() - started,
+        documents=len(documents), chunks=len(chunks) + _unchanged_chunks(base, documents, changed),
+        embedded=len(chunk_todo), reused=len(documents) - len(changed), removed=len(removed), skipped=skipped, cut=cut,
+        seconds=time.perf_counter() - started, sentences_embedded=len(sentence_todo),
+        vectors_reused=len(chunks) - len(chunk_todo),
     )
 
 
@@ -186,37 +218,72 @@ def _default_variant() -> str:
     return default_variant()
 
 
-def _stack(blocks: list[np.ndarray]) -> np.ndarray:
-    """Rows of (n, DIMENSION) blocks as one float32 matrix; an empty list gives (0, DIMENSION)."""
-    return np.concatenate([np.zeros((0, DIMENSION), dtype=np.float32), *blocks]).astype(np.float32)
+def _base(index_dir: Path):
+    """The committed index to update, or None (no index, another format, or damaged: a full build repairs it)."""
+    from .stores.local import LocalStore
 
-
-class _Previous(dict):
-    """source -> (sha256, chunks, vectors) from the committed index, if it can be reused."""
-
-    generation: str | None = None
-    encoder: dict = {}
-
-
-def _previous(index_dir: Path, settings: ChunkSettings, variant: str) -> _Previous:
-    from .embedder import compatible
-
-    previous = _Previous()
     try:
-        data = load_index(index_dir)
+        return LocalStore.open(index_dir, for_update=True)
     except AssistantError:
-        return previous  # nothing usable to reuse: a full build, which also repairs corruption
-    previous.generation = data.manifest.get("generation")
-    previous.encoder = data.manifest.get("encoder") or {"variant": "torch"}
-    if data.manifest.get("chunking") != settings.to_dict() or not compatible(previous.encoder.get("variant"), variant):
-        return previous
-    grouped: dict[str, tuple[list[Chunk], list[np.ndarray], list[np.ndarray]]] = {}
-    for i, chunk in enumerate(data.chunks):
-        entry = grouped.setdefault(chunk.source, ([], [], []))
-        entry[0].append(chunk)
-        entry[1].append(np.array(data.embeddings[i], dtype=np.float32))
-        entry[2].append(np.array(data.sentences_of(i)[1], dtype=np.float32))
-    for source, doc in data.documents.items():
-        chunks, vecs, sentence_vecs = grouped.get(source, ([], [], []))
-        previous[source] = (doc.sha256, chunks, vecs, sentence_vecs)
-    return previous
+        return None
+
+
+def _unchanged_chunks(base, documents: list[Document], changed: list[Document]) -> int:
+    if base is None:
+        return 0
+    counts = {s.source: s.chunks for s in base.sources()}
+    fresh = {d.source for d in changed}
+    return sum(counts.get(d.source, 0) for d in documents if d.source not in fresh)
+
+
+class _Reuse:
+    """Vectors of the committed index by content key: a chunk or sentence whose embedded text is
+    unchanged keeps its vector. `sources` limits the search to those documents' chunks (None:
+    every chunk, after the chunking fingerprint changed)."""
+
+    def __init__(self, base, sources: list[str] | None) -> None:
+        self.base = base
+        self.chunks: dict[int, tuple[int, int]] = {}  # key -> (segment, position)
+        self.sentences: dict[int, tuple[int, int]] = {}  # key -> (segment, sentence row)
+        if base is None:
+            return
+        for s, segment in enumerate(base.segments):
+            live = base.live[s]
+            if sources is None:
+                rows = segment.query("SELECT seq, vec_key, sent_lo, sentences FROM chunks")
+            else:
+                rows = []
+                for lo in range(0, len(sources), 500):
+                    part = sources[lo:lo + 500]
+                    rows += segment.query("SELECT seq, vec_key, sent_lo, sentences FROM chunks WHERE source IN "
+                                          f"({','.join('?' * len(part))})", part)
+            for seq, key, sent_lo, spans in rows:
+                if live is not None and not live[seq]:
+                    continue
+                self.chunks[key] = (s, seq)
+                for row in range(sent_lo, sent_lo + len(json.loads(spans))):
+                    self.sentences[int(segment.sentence_keys[row])] = (s, row)
+
+    def has_chunk(self, key: int) -> bool:
+        return key in self.chunks
+
+    def has_sentence(self, key: int) -> bool:
+        return key in self.sentences
+
+    def chunk_vectors(self, keys: list[int]) -> np.ndarray:
+        out = np.zeros((len(keys), DIMENSION), dtype=np.float32)
+        for i, key in enumerate(keys):
+            if key in self.chunks:
+                s, seq = self.chunks[key]
+                out[i] = self.base.segments[s].dense.reconstruct(np.array([seq]))[0]
+        return out
+
+    def sentence_codes(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        codes = np.zeros((len(keys), DIMENSION), dtype=np.int8)
+        scales = np.ones(len(keys), dtype=np.float32)
+        for i, key in enumerate(keys):
+            if key in self.sentences:
+                s, row = self.sentences[key]
+                codes[i] = self.base.segments[s].sentence_codes[row]
+                scales[i] = self.base.segments[s].sentence_scales[row]
+        return codes, scales

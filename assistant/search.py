@@ -1,4 +1,7 @@
-"""Hybrid search: dense (FAISS inner product) and keyword (BM25) scores fused per chunk.
+"""Hybrid search: dense (FAISS inner product) and keyword (BM25) candidates fused per chunk.
+
+Dense and keyword search each return their top candidates from the store; fusion and the
+sentence re-ranking work on those short lists, never on arrays the size of the corpus.
 
 The notes in shared/RETRIEVAL-NOTES.md showed equal-weight rank fusion can fall below
 keyword search alone on documents like ours, so fusion is a weighted sum of normalized
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .store import IndexData
+from .stores.base import Store
 from .text import tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")
@@ -43,7 +46,7 @@ class Query:
     vector: np.ndarray  # history-blended, unit length
     previous: Query | None  # the latest earlier question alone, when this one leans on it
     terms: dict[str, float]  # stemmed words: 1.0 for the question's own, less for earlier ones
-    sentences: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = field(default_factory=dict)  # row -> spans, vectors
+    sentences: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = field(default_factory=dict)  # id -> spans, vectors
     own: np.ndarray | None = None  # the question's own vector, without the conversation (None: same as vector)
     history: tuple[str, ...] = ()  # the earlier questions blended in, newest first
 
@@ -54,7 +57,7 @@ class Query:
 
 @dataclass
 class Hit:
-    row: int
+    id: int  # the chunk's stable id in the store
     score: float
     dense: float
     keyword: float
@@ -97,27 +100,31 @@ def _build_query(question: str, earlier: list[str], vectors: np.ndarray, setting
     return Query(question, blended.astype(np.float32), previous, terms, own=own, history=tuple(earlier))
 
 
-def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
+def search(store: Store, query: Query, k: int, settings: SearchSettings) -> list[Hit]:
     """Top-k chunks for the query under the chosen fusion mode.
 
     The leading candidates are re-scored by their best sentence (vectors stored at index
     time): a long passage holding one sentence that answers the question is otherwise
     diluted by everything else it says.
     """
-    n = len(data.chunks)
-    if n == 0:
+    if len(store) == 0:
         return []
-    pool = min(n, max(settings.candidates, k))
-    _, dense_rows = data.dense.search(query.vector.reshape(1, -1), pool)
-    keyword_all = data.keyword.scores(query.terms)
-    keyword_rows = np.argsort(-keyword_all, kind="stable")[:pool]
-    rows = np.unique(np.concatenate([dense_rows[0][dense_rows[0] >= 0], keyword_rows]))
-    dense = np.asarray(data.embeddings[rows], dtype=np.float32) @ query.vector
-    keyword = keyword_all[rows]
+    pool = max(settings.candidates, k)
+    dense_found = store.dense(query.vector, pool)
+    dense_ids = [i for i, _ in dense_found]
+    keyword_found, dense_keyword = store.keyword(query.terms, pool, dense_ids)
+    extra = [i for i, _ in keyword_found if i not in set(dense_ids)]
+    ids = np.array(dense_ids + extra, dtype=np.int64)
+    if not len(ids):
+        return []
+    # Every candidate is scored alike from its stored vector (keyword-only ones have no dense score).
+    dense = (store.vectors(ids.tolist()) @ query.vector).astype(np.float32)
+    keyword_of = dict(keyword_found)
+    keyword = np.concatenate([dense_keyword, np.array([keyword_of[i] for i in extra], dtype=np.float32)])
     # Scale BM25 by the best candidate, but never by less than a share of the score a passage
     # holding every query word would get: a best match on common words alone stays weak.
     top_keyword = max(float(keyword.max()) if len(keyword) else 0.0,
-                      settings.keyword_floor * data.keyword.ideal_score(query.terms))
+                      settings.keyword_floor * store.ideal_score(query.terms))
     keyword_norm = keyword / top_keyword if top_keyword > 0 else np.zeros_like(keyword)
     if settings.mode == "dense":
         fused = dense
@@ -129,16 +136,16 @@ def search(data: IndexData, query: Query, k: int, settings: SearchSettings) -> l
         fused = settings.dense_weight * dense + (1 - settings.dense_weight) * keyword_norm
     if query.previous is not None and settings.continuity:
         # "How long is *their* contract?" most often continues the passage just shown.
-        shown = search(data, query.previous, 1, settings)
-        fused = fused + settings.continuity * (rows == shown[0].row) if shown else fused
+        shown = search(store, query.previous, 1, settings)
+        fused = fused + settings.continuity * (ids == shown[0].id) if shown else fused
     sentence = np.zeros_like(dense)
     if settings.rerank:
         lead = np.argsort(-fused, kind="stable")[: settings.rerank]
-        sentence[lead] = best_sentence_cosines(data, rows[lead], query)
+        sentence[lead] = best_sentence_cosines(store, ids[lead], query)
         if settings.mode != "keyword":
             fused = fused + settings.sentence_weight * sentence
     order = np.argsort(-fused, kind="stable")[:k]
-    return [Hit(int(rows[i]), float(fused[i]), float(dense[i]), float(keyword[i]), float(sentence[i])) for i in order]
+    return [Hit(int(ids[i]), float(fused[i]), float(dense[i]), float(keyword[i]), float(sentence[i])) for i in order]
 
 
 def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
@@ -147,20 +154,20 @@ def _rrf(scores: np.ndarray, k: int) -> np.ndarray:
     return 1.0 / (k + ranks)
 
 
-def sentence_vectors(data: IndexData, rows, query: Query) -> None:
-    """Attach the stored sentence spans and vectors of these chunk rows to the query."""
-    for row in rows:
-        if int(row) not in query.sentences:
-            query.sentences[int(row)] = data.sentences_of(int(row))
+def sentence_vectors(store: Store, ids, query: Query) -> None:
+    """Attach the stored sentence spans and vectors of these chunks to the query."""
+    missing = [int(i) for i in ids if int(i) not in query.sentences]
+    if missing:
+        query.sentences.update(store.sentences(missing))
 
 
-def best_sentence_cosines(data: IndexData, rows: np.ndarray, query: Query, vector: np.ndarray | None = None) -> np.ndarray:
-    """For each chunk row, the highest cosine between the query (or another vector) and one of its sentences."""
-    sentence_vectors(data, rows, query)
+def best_sentence_cosines(store: Store, ids, query: Query, vector: np.ndarray | None = None) -> np.ndarray:
+    """For each chunk, the highest cosine between the query (or another vector) and one of its sentences."""
+    sentence_vectors(store, ids, query)
     vector = query.vector if vector is None else vector
-    best = np.zeros(len(rows), dtype=np.float32)
-    for i, row in enumerate(rows):
-        vectors = query.sentences[int(row)][1]
+    best = np.zeros(len(ids), dtype=np.float32)
+    for i, chunk in enumerate(ids):
+        vectors = query.sentences.get(int(chunk), ((), np.zeros((0, 1))))[1]
         if len(vectors):
             best[i] = float((vectors @ vector).max())
     return best

@@ -111,6 +111,7 @@ class Passage:
     page: int | None = None
     line: int = 1
     strength: str = "weak"  # "strong" or "weak": the score in words a person understands
+    id: str = ""  # the chunk's stable id (16 hex digits): the same passage keeps it across re-indexing
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,3 +154,4 @@ class SourceInfo:
     title: str
     chunks: int
     chars: int
+    sha256: str = ""  # of the file's bytes when it was indexed

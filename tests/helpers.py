@@ -67,3 +67,8 @@ def make_docx(path: Path) -> Path:
     document.add_paragraph("Tools are lent for a week and must come back cleaned.", style="List Bullet")
     document.save(path)
     return path
+
+
+def all_chunks(store) -> list:
+    """Every (id, chunk) of an index, document by document."""
+    return [pair for info in store.sources() for pair in store.chunks_of(info.source)]

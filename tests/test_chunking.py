@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS
+from helpers import CORPUS, all_chunks
 
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.reader import read_document
@@ -37,9 +37,9 @@ def test_every_chunk_is_an_exact_span_of_its_file(path: Path):
 
 
 def test_index_chunks_keep_the_invariant(bot):
-    data = bot.data
-    assert len(data.chunks) > 50
-    for chunk in data.chunks:
+    chunks = [c for _, c in all_chunks(bot.store)]
+    assert len(chunks) > 50
+    for chunk in chunks:
         assert bot.read_source(chunk.source)[chunk.start : chunk.end] == chunk.text
         assert (CORPUS / chunk.source).read_text(encoding="utf-8")[chunk.start : chunk.end] == chunk.text
 

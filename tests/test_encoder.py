@@ -8,13 +8,15 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import all_chunks
 
 from assistant import Assistant
 from assistant.assistant import _encoder_for
 from assistant.embedder import Embedder
 from assistant.encoder import CACHE_ENV, EXPORTER_VERSION, OnnxEncoder
 from assistant.errors import AssistantError, IndexMismatchError
-from assistant.store import MANIFEST, _manifest_sha256, read_manifest
+from assistant.manifest import MANIFEST, read_manifest
+from assistant.manifest import manifest_sha256 as _manifest_sha256
 from assistant.text import normalize
 
 QUESTION = "How many partners does Lakeside Surgery have?"
@@ -23,10 +25,10 @@ QUESTION = "How many partners does Lakeside Surgery have?"
 @pytest.mark.slow
 def test_onnx_vectors_equal_the_torch_models(bot, embedder):
     """The export keeps the model: cosine 1.0000 on questions, sentences and long (truncated) chunks."""
-    data = bot.data
+    chunks = [c for _, c in all_chunks(bot.store)]
     texts = [QUESTION, "Who is the independent chair of NHCP?", "", "word " * 600]
-    texts += [c.search_text for c in data.chunks[:40]]
-    texts += [normalize(data.documents[c.source].text[s:e]) for c in data.chunks[:10] for s, e in c.sentences]
+    texts += [c.search_text for c in chunks[:40]]
+    texts += [normalize(bot.read_source(c.source)[s:e]) for c in chunks[:10] for s, e in c.sentences]
     onnx = embedder.encode(texts)
     torch = Embedder().encode(texts)
     assert onnx.dtype == np.float32 and onnx.shape == (len(texts), 384)

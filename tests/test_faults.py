@@ -1,7 +1,8 @@
 """Faults: corrupt files, kill -9, a second writer, a full disk or read-only folder, and load.
 
-Most runs here are the real `assistant index` console script on a corpus whose change needs
-no embedding (a removed file), so each run is a fraction of a second and does not load torch.
+Most runs here are the real `assistant index` console script on a corpus where one file was
+removed and one line added to another, so each run writes a small segment and embeds only the
+changed passage (about a second, and no torch).
 """
 
 from __future__ import annotations
@@ -24,12 +25,22 @@ from assistant import Assistant, AssistantError
 from assistant.cli import main as cli_main
 from assistant.folder import FAULT_ENV, write_lock
 from assistant.indexer import build_index
-from assistant.store import FILES, MANIFEST, REBUILD_HINT, read_manifest
+from assistant.manifest import MANIFEST, REBUILD_HINT, read_manifest
+from assistant.segment import FILES
 
 CHAIR = "Who is the independent chair of NHCP?"  # answered by the file the runs below remove
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 QUESTIONS = [CHAIR]
 REMOVED = "northamptonshire-new-integrated-care-system.txt"
+CHANGED = "healthcare-in-cambridgeshire.txt"
+ADDED_LINE = "\nThe Zephyr Ward at Wisbech opened in 2031 with seventeen beds.\n"
+
+
+def make_change(corpus: Path) -> None:
+    """Remove one file and add a line to another: a commit that deletes and adds."""
+    (corpus / REMOVED).unlink()
+    with open(corpus / CHANGED, "a") as handle:
+        handle.write(ADDED_LINE)
 
 
 def run_index(corpus: Path, index: Path, fault: str | None = None, prefix: tuple = (), **kwargs):
@@ -44,8 +55,12 @@ def answers(index: Path, embedder) -> list[dict]:
     return [bot.ask(q).to_dict() for q in QUESTIONS]
 
 
-def generations(index: Path) -> set[str]:
-    return {p.name for p in index.iterdir() if p.name.startswith("gen-")}
+def segments(index: Path) -> set[str]:
+    return {p.name for p in index.iterdir() if p.name.startswith("seg-")}
+
+
+def live_segments(index: Path) -> set[str]:
+    return {s["name"] for s in read_manifest(index)["segments"]}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +68,7 @@ def expected(seed_index_dir, tmp_path_factory, embedder) -> dict[str, list[dict]
     """Answers before the change (seed index) and after it (the same index without REMOVED)."""
     work = tmp_path_factory.mktemp("expected")
     shutil.copytree(CORPUS, work / "corpus")
-    (work / "corpus" / REMOVED).unlink()
+    make_change(work / "corpus")
     shutil.copytree(seed_index_dir, work / "index")
     build_index(work / "corpus", work / "index", embedder=embedder)
     before, after = answers(seed_index_dir, embedder), answers(work / "index", embedder)
@@ -63,20 +78,21 @@ def expected(seed_index_dir, tmp_path_factory, embedder) -> dict[str, list[dict]
 
 @pytest.fixture
 def change(corpus_copy, seed_index_dir, tmp_path) -> tuple[Path, Path]:
-    """(corpus, index): a copy of the seed index, and its corpus with one file removed."""
+    """(corpus, index): a copy of the seed index, and its corpus with one file removed and one changed."""
     index = tmp_path / "index"
     shutil.copytree(seed_index_dir, index)
-    (corpus_copy / REMOVED).unlink()
+    make_change(corpus_copy)
     return corpus_copy, index
 
 
 def assert_next_run_recovers(corpus: Path, index: Path, embedder, expected) -> None:
-    """The next run succeeds, answers from the new index, and leaves only current + previous."""
-    previous = read_manifest(index)["generation"]
+    """The next run succeeds, answers from the new index, and leaves only segments the current or
+    the previous manifest uses."""
+    previous = live_segments(index)
     build_index(corpus, index, embedder=embedder)
     assert answers(index, embedder) == expected["after"]
     assert not list(index.glob("*.tmp"))
-    assert generations(index) == {read_manifest(index)["generation"], previous}
+    assert live_segments(index) <= segments(index) <= live_segments(index) | previous
 
 
 # ---------------------------------------------------------------- corruption
@@ -87,7 +103,7 @@ def assert_next_run_recovers(corpus: Path, index: Path, embedder, expected) -> N
 def test_a_damaged_index_file_is_named_with_how_to_rebuild(name, damage, seed_index_dir, tmp_path, capsys):
     index = tmp_path / "index"
     shutil.copytree(seed_index_dir, index)
-    path = index / read_manifest(index)["generation"] / name
+    path = index / read_manifest(index)["segments"][0]["name"] / name
     data = bytearray(path.read_bytes())
     if damage == "truncated":
         del data[len(data) // 2:]
@@ -109,13 +125,13 @@ def test_a_damaged_manifest_or_missing_file_is_reported(damage, message, seed_in
     data = bytearray(manifest.read_bytes())
     if damage == "truncated":
         manifest.write_bytes(data[: len(data) // 2])
-    elif damage == "bit-flipped":  # inside a document title, so the JSON still parses
-        at = data.index(b"Healthcare in Cambridgeshire")
+    elif damage == "bit-flipped":  # inside the corpus path, so the JSON still parses
+        at = data.index(b'"corpus": "') + 12
         data[at + 1] ^= 0x01
         manifest.write_bytes(data)
         json.loads(data)
     else:
-        (index / read_manifest(index)["generation"] / "keyword.npz").unlink()
+        (index / read_manifest(index)["segments"][0]["name"] / "kw_docs.npy").unlink()
     assert cli_main(["sources", "--index", str(index)]) == 1
     line = error_line(capsys.readouterr().err)
     assert message in line and line.endswith(REBUILD_HINT.format(index=index))
@@ -128,11 +144,11 @@ def test_the_rebuild_the_message_asks_for_repairs_a_corrupt_index(tmp_path, embe
     (corpus / "b.txt").write_text("The Birch clinic opens at nine.\n")
     index = tmp_path / "index"
     build_index(corpus, index, embedder=embedder)
-    path = index / read_manifest(index)["generation"] / "embeddings.npy"
+    path = index / read_manifest(index)["segments"][0]["name"] / "dense.faiss"
     data = bytearray(path.read_bytes())
     data[-5] ^= 0x40  # a vector value: without checksums this would silently change answers
     path.write_bytes(data)
-    with pytest.raises(AssistantError, match="embeddings.npy is corrupt"):
+    with pytest.raises(AssistantError, match="dense.faiss is corrupt"):
         Assistant.open(index, embedder=embedder)
     summary = build_index(corpus, index, embedder=embedder)
     assert summary.embedded == 2 and summary.reused == 0  # nothing reused from the damaged index
@@ -142,8 +158,7 @@ def test_the_rebuild_the_message_asks_for_repairs_a_corrupt_index(tmp_path, embe
 # ---------------------------------------------------------------- kill -9
 
 
-@pytest.mark.parametrize("point", ["started", "documents-written", "files-written", "generation-renamed",
-                                   "manifest-written", "committed"])
+@pytest.mark.parametrize("point", ["started", "segment-written", "segment-renamed", "manifest-written", "committed"])
 def test_kill_at_each_step_of_the_commit_loses_nothing(point, change, embedder, expected):
     corpus, index = change
     run = run_index(corpus, index, fault=f"kill:{point}")
@@ -156,12 +171,11 @@ def test_kill_after_embedding_a_changed_file_keeps_the_old_index(corpus_copy, se
                                                                  expected):
     index = tmp_path / "index"
     shutil.copytree(seed_index_dir, index)
-    with open(corpus_copy / "healthcare-in-cambridgeshire.txt", "a") as handle:
-        handle.write("\nThe Zephyr Ward at Wisbech opened in 2031 with seventeen beds.\n")
+    make_change(corpus_copy)
     run = run_index(corpus_copy, index, fault="kill:embedded")  # the real model loads and embeds first
     assert run.returncode == -signal.SIGKILL, run.stderr
     assert answers(index, embedder) == expected["before"]
-    assert list(index.glob("gen-*")) == [index / read_manifest(index)["generation"]]
+    assert segments(index) == live_segments(index)
 
 
 def test_kill_after_random_delays_leaves_the_old_or_the_new_index_never_a_mix(change, seed_index_dir, embedder,
@@ -216,24 +230,26 @@ def test_a_running_assistant_answers_during_a_rebuild_then_switches(corpus_copy,
     assert bot.ask(question).to_dict() == new  # switched to the committed index without a restart
 
 
-def test_opening_an_index_while_rebuilds_remove_its_generation_retries(change, embedder, monkeypatch):
-    """Two commits during one open delete the generation being verified; the open starts again."""
-    from assistant import store
+def test_opening_an_index_while_rebuilds_remove_its_segment_retries(change, embedder, monkeypatch):
+    """Two commits during one open remove the segment being verified; the open starts again."""
+    from assistant import manifest
+    from assistant.chunker import ChunkSettings
 
     corpus, index = change
-    real_sha256, rebuilt = store.file_sha256, []
+    real_sha256, rebuilt = manifest.file_sha256, []
 
     def rebuild_twice_during_the_first_check(path: Path) -> str:
         if not rebuilt:
             rebuilt.append(path.parent.name)
-            build_index(corpus, index, embedder=embedder)  # the generation being read becomes "previous"
-            build_index(corpus, index, embedder=embedder)  # and is removed now
+            # Other chunk sizes re-chunk every file: each build replaces every segment.
+            build_index(corpus, index, ChunkSettings(max_words=150), embedder=embedder)  # now "previous"
+            build_index(corpus, index, ChunkSettings(max_words=160), embedder=embedder)  # and removed now
         return real_sha256(path)
 
-    monkeypatch.setattr(store, "file_sha256", rebuild_twice_during_the_first_check)
+    monkeypatch.setattr(manifest, "file_sha256", rebuild_twice_during_the_first_check)
     bot = Assistant.open(index, embedder=embedder)
-    assert rebuilt[0] not in generations(index)
-    assert bot.data.manifest["generation"] == read_manifest(index)["generation"]
+    assert rebuilt[0] not in segments(index)
+    assert bot.data.manifest["manifest_sha256"] == read_manifest(index)["manifest_sha256"]
 
 
 def test_the_model_is_shared_safely_by_concurrent_questions(bot):
@@ -258,7 +274,7 @@ def test_a_full_disk_during_indexing_is_reported_and_the_old_index_kept(change, 
     assert error_line(run.stderr) == (
         f"assistant: error: could not write the index at {index} (File too large); the previous index is unchanged")
     assert answers(index, embedder) == expected["before"]
-    assert not list(index.glob("*.tmp")) and len(generations(index)) == 1
+    assert not list(index.glob("*.tmp")) and segments(index) == live_segments(index)
 
 
 def test_no_space_after_the_new_generation_is_written_cleans_it_up(change, embedder, expected, monkeypatch):
@@ -268,7 +284,7 @@ def test_no_space_after_the_new_generation_is_written_cleans_it_up(change, embed
     with pytest.raises(AssistantError, match=r"\(No space left on device\); the previous index is unchanged"):
         build_index(corpus, index, embedder=embedder)
     assert answers(index, embedder) == expected["before"]
-    assert not list(index.glob("*.tmp")) and len(generations(index)) == 1
+    assert not list(index.glob("*.tmp")) and segments(index) == live_segments(index)
 
 
 def test_a_read_only_index_folder_is_reported_and_the_old_index_kept(change, embedder, expected):

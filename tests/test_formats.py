@@ -191,13 +191,13 @@ def test_changed_pdf_gives_no_page_image_but_still_the_text(mixed_bot, mixed_cor
     import shutil
 
     from assistant import Assistant
-    from assistant.store import load_index
+    from assistant.stores.local import LocalStore
     from assistant.web import WebChat
 
     corpus = tmp_path / "corpus"
     shutil.copytree(mixed_corpus, corpus)
     build_index(corpus, tmp_path / "index", embedder=mixed_bot._embedder)
-    bot = Assistant(tmp_path / "index", load_index(tmp_path / "index"), mixed_bot._embedder)
+    bot = Assistant(tmp_path / "index", LocalStore.open(tmp_path / "index"), mixed_bot._embedder)
     (corpus / "walking-guide.pdf").write_bytes(b"%PDF-1.4 changed")
     viewer = WebChat(bot).document_html("walking-guide.pdf", 0, 10)
     assert "data:image/png" not in viewer and "Brackenfold" in viewer

@@ -127,7 +127,7 @@ def test_a_file_over_the_chunk_limit_is_cut_with_a_reason_heard_before_embedding
     kept = Assistant.open(tmp_path / "index2", embedder=embedder)
     counts = {s.source: s.chunks for s in kept.sources()}
     assert [n.source for n in summary.cut] == ["long.txt"] and 1 <= counts["long.txt"] <= 4
-    assert sum(1 + len(c.sentences) for c in kept.data.chunks if c.source == "long.txt") <= 9
+    assert sum(1 + len(c.sentences) for _, c in kept.store.chunks_of("long.txt")) <= 9
 
 
 def test_index_prints_a_reason_line_while_a_large_file_is_chunked(tmp_path, embedder, monkeypatch, capsys):

@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ASSISTANT, CORPUS, error_line
+from helpers import ASSISTANT, CORPUS, all_chunks, error_line
 
 from assistant import Assistant, AssistantError
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.cli import main as cli_main
 from assistant.indexer import build_index
+from assistant.manifest import MANIFEST, read_manifest
+from assistant.manifest import manifest_sha256 as _manifest_sha256
 from assistant.reader import MAX_FILE_BYTES, read_document
-from assistant.store import MANIFEST, _manifest_sha256, read_manifest
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 CHAIR = "Who is the independent chair of NHCP?"
@@ -100,9 +101,10 @@ def test_cli_skips_every_kind_of_unusable_file_with_its_reason(corpus_copy, seed
     assert skipped == expected
     manifest = read_manifest(index)
     assert {s["source"]: s["reason"] for s in manifest["skipped"]} == expected
-    assert set(manifest["sources"]) == {p.name for p in CORPUS.iterdir()}
-    chunks = (index / manifest["generation"] / "chunks.jsonl").read_text()
-    assert SECRET not in chunks and "locked away" not in chunks and "private" not in chunks
+    bot = Assistant.open(index, warm=False)
+    assert {s.source for s in bot.sources()} == {p.name for p in CORPUS.iterdir()}
+    stored = b"".join(path.read_bytes() for path in index.glob("seg-*/*"))
+    assert all(word.encode() not in stored for word in (SECRET, "locked away", "private"))
 
 
 def test_legacy_encodings_are_decoded_and_answered(tmp_path, embedder):
@@ -118,7 +120,7 @@ def test_legacy_encodings_are_decoded_and_answered(tmp_path, embedder):
     summary = build_index(corpus, tmp_path / "index", embedder=embedder)
     assert (summary.documents, summary.skipped) == (3, [])
     bot = Assistant.open(tmp_path / "index", embedder=embedder)
-    encodings = {s: m["encoding"] for s, m in bot.data.manifest["sources"].items()}
+    encodings = {s.source: bot.document(s.source).encoding for s in bot.sources()}
     assert encodings == {"latin1.txt": "cp1252", "utf16.txt": "utf-16", "utf8bom.md": "utf-8-sig"}
     assert bot.read_source("latin1.txt") == texts["latin1.txt"][0]
     assert bot.read_source("utf16.txt") == texts["utf16.txt"][0]
@@ -167,12 +169,12 @@ def test_files_that_vanish_change_or_turn_into_links_during_indexing(tmp_path, e
     summary = build_index(corpus, tmp_path / "index", embedder=embedder)
     assert {(s.source, s.reason) for s in summary.skipped} == {
         ("b.txt", "vanished while indexing"), ("d.txt", "symbolic link (not followed)")}
-    manifest = read_manifest(tmp_path / "index")
-    assert set(manifest["sources"]) == {"a.txt", "c.txt"}
-    assert manifest["sources"]["c.txt"]["sha256"] == hashlib.sha256(changed.encode()).hexdigest()
     bot = Assistant.open(tmp_path / "index", embedder=embedder)
+    assert {s.source: s.sha256 for s in bot.sources()} == {
+        "a.txt": hashlib.sha256((corpus / "a.txt").read_bytes()).hexdigest(),
+        "c.txt": hashlib.sha256(changed.encode()).hexdigest()}
     assert bot.read_source("c.txt") == changed
-    assert SECRET not in "".join(c.text for c in bot.data.chunks)
+    assert SECRET not in "".join(c.text for _, c in all_chunks(bot.store))
     monkeypatch.undo()
     again = build_index(corpus, tmp_path / "index", embedder=embedder)
     assert (again.embedded, again.reused) == (0, 2)  # what was indexed matches the files as they are now
@@ -263,10 +265,10 @@ def tamper(index: Path, change) -> None:
     ("missing", "no index at"),
     ("empty", "manifest.json missing"),
     ("a file", "no index at"),
-    ("format 3", "has format version 3, this assistant reads version 2"),
+    ("format 2", "has format version 2, this assistant reads version 3"),
     ("other model", "was built with model intfloat/e5-small-v2"),
     ("older manifest", "has no checksum (written by an older assistant)"),
-    ("generation outside", "does not describe a complete index"),
+    ("segment outside", "does not describe a complete index"),
     ("a file left out", "does not describe a complete index"),
 ])
 def test_unusable_index_folders_are_refused_with_how_to_rebuild(case, message, seed_index_dir, tmp_path, capsys):
@@ -277,8 +279,8 @@ def test_unusable_index_folders_are_refused_with_how_to_rebuild(case, message, s
         index.write_text("not a folder")
     elif case != "missing":
         shutil.copytree(seed_index_dir, index)
-        if case == "format 3":
-            tamper(index, lambda m: m.update(format_version=3))
+        if case == "format 2":
+            tamper(index, lambda m: m.update(format_version=2))
         elif case == "other model":
             tamper(index, lambda m: m["model"].update(name="intfloat/e5-small-v2"))
         elif case == "older manifest":
@@ -286,10 +288,10 @@ def test_unusable_index_folders_are_refused_with_how_to_rebuild(case, message, s
             manifest = json.loads((index / MANIFEST).read_text())
             del manifest["manifest_sha256"]
             (index / MANIFEST).write_text(json.dumps(manifest))
-        elif case == "generation outside":
-            tamper(index, lambda m: m.update(generation="../" + m["generation"]))
+        elif case == "segment outside":
+            tamper(index, lambda m: m["segments"][0].update(name="../" + m["segments"][0]["name"]))
         else:
-            tamper(index, lambda m: m["files"].pop("embeddings.npy"))
+            tamper(index, lambda m: m["files"].pop(m["segments"][0]["name"] + "/table.sqlite"))
     assert cli_main(["ask", CHAIR, "--index", str(index)]) == 1
     line = error_line(capsys.readouterr().err)
     assert message in line and f"rebuild it with: assistant index --corpus CORPUS --index {index}" in line
@@ -338,24 +340,16 @@ def test_out_of_range_chunk_size_is_a_usage_error(tmp_path, capsys):
     assert not (tmp_path / "i").exists()
 
 
-def test_an_index_from_an_older_tokenizer_is_searched_with_a_rebuilt_keyword_index(seed_index_dir, tmp_path, embedder):
-    """Questions and index must be tokenized alike; an index written before a tokenizer change still answers."""
-    from assistant.keyword import KeywordIndex
-
+def test_an_index_from_an_older_tokenizer_is_refused_and_rebuilt(seed_index_dir, tmp_path, embedder, capsys):
+    """Questions and index must be tokenized alike: an index from another tokenizer says to re-index,
+    and re-indexing rebuilds its keyword postings while keeping every vector."""
     index = tmp_path / "index"
     shutil.copytree(seed_index_dir, index)
-    manifest = read_manifest(index)
-    vocab_file = index / manifest["generation"] / "keyword_vocab.json"
-    stored = json.loads(vocab_file.read_text())
-    stored["terms"] = stored["terms"][::-1]  # what another tokenizer's vocabulary looks like to this one
-    vocab_file.write_text(json.dumps(stored))
-
-    def older(m):
-        m["keyword"]["tokenizer"] = "snowball-english-stopwords-v1"
-        m["files"]["keyword_vocab.json"] = {"sha256": hashlib.sha256(vocab_file.read_bytes()).hexdigest(),
-                                            "bytes": vocab_file.stat().st_size}
-
-    tamper(index, older)
+    tamper(index, lambda m: m["keyword"].update(tokenizer="snowball-english-stopwords-v1"))
+    assert cli_main(["ask", CHAIR, "--index", str(index)]) == 1
+    line = error_line(capsys.readouterr().err)
+    assert "keyword tokenizer snowball-english-stopwords-v1" in line and "rebuild it with" in line
+    summary = build_index(CORPUS, index, embedder=embedder)
+    assert summary.embedded == 0 and summary.vectors_reused == summary.chunks
     bot = Assistant.open(index, embedder=embedder)
-    assert bot.data.keyword.vocab == KeywordIndex.build([c.search_text for c in bot.data.chunks]).vocab
     assert "62 partners" in bot.ask("How many partners does Lakeside Surgery have?").passages[0].text

@@ -1,0 +1,1 @@
+"""Index stores behind one interface (base.Store): local files today."""

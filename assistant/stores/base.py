@@ -1,0 +1,61 @@
+"""The store interface: all that search, answering, the CLI and the app may ask of an index.
+
+Chunks are addressed by stable 63-bit ids (assistant/keys.py), never by positions, so an
+implementation may keep them in segments, shards or a remote service. Local files are one
+implementation (stores/local.py); a Milvus collection is meant to be the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ..types import Chunk, Document, SourceInfo
+
+
+class Store(Protocol):
+    manifest: dict  # what built the index: model, encoder, settings, corpus, counts
+
+    def __len__(self) -> int:
+        """Live chunks."""
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k chunk ids nearest the unit vector by inner product, best first."""
+
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
+        """The k best BM25 chunk ids for weighted terms, and the BM25 scores of `ids` too."""
+
+    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25 rarity of each term (unseen terms count as rare)."""
+
+    def known(self, terms: Sequence[str]) -> set[str]:
+        """The terms some chunk holds."""
+
+    def ideal_score(self, terms: dict[str, float]) -> float:
+        """Upper bound of a chunk's BM25 score for these weighted terms."""
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """Chunk vectors (float32, one row per id, in order)."""
+
+    def sentences(self, ids: Sequence[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """Each chunk's answer-sentence spans and their vectors."""
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks by id (ids no longer in the index are absent)."""
+
+    def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
+        """A document's (id, chunk) in text order."""
+
+    def document(self, source: str) -> Document | None:
+        """An indexed document with its clean text, blocks and pages."""
+
+    def text(self, source: str) -> str | None:
+        """A document's clean text, which every citation is a span of."""
+
+    def sources(self) -> list[SourceInfo]:
+        """Every indexed document, sorted by source."""
+
+    def close(self) -> None:
+        """Release files and connections."""

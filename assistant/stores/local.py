@@ -1,0 +1,211 @@
+"""The local store: an index folder of immutable segments under one manifest.
+
+Opening reads the manifest, checks file sizes and edge checksums, opens each segment's SQLite
+table read-only and memory-maps its arrays: the cost does not grow with the number of chunks
+beyond loading each segment's dense index. Documents deleted from a segment (replaced or
+removed files) are masked out of every search until a merge rewrites the segment.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..bm25 import TOKENIZER, KeywordPart, KeywordSearch
+from ..errors import IndexCorruptError, IndexMismatchError
+from ..manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
+from ..segment import Segment
+from ..types import Chunk, Document, SourceInfo
+
+_CACHE = 4096  # id -> (segment, position) entries kept from recent searches
+
+
+class LocalStore:
+    """Read side of a local index; immutable, safe to share between threads."""
+
+    def __init__(self, index_dir: Path, manifest: dict, segments: list[Segment], live: list[np.ndarray | None]) -> None:
+        self.index_dir, self.manifest, self.segments, self.live = index_dir, manifest, segments, live
+        self.keyword_search = KeywordSearch([KeywordPart(s.postings, s.term_ids, m) for s, m in zip(segments, live)],
+                                            **{k: v for k, v in (manifest.get("keyword") or {}).items() if k in ("k1", "b")})
+        self._where: OrderedDict[int, tuple[int, int]] = OrderedDict()
+        self._deleted = [set(s.get("deleted") or ()) for s in manifest["segments"]]
+        self._count = sum(len(s) - (0 if m is None else int((~m).sum())) for s, m in zip(segments, live))
+
+    @classmethod
+    def open(cls, index_dir: Path, for_update: bool = False) -> LocalStore:
+        """Open the committed index; retried if a writer commits meanwhile (its old files may go).
+
+        Questions must be tokenized as the index was, so an index from another keyword
+        tokenizer is refused for searching; the indexer (`for_update`) still reuses its vectors.
+        """
+        index_dir = Path(index_dir)
+        for attempt in range(3):
+            stamp = manifest_stamp(index_dir)
+            try:
+                store = cls._open(index_dir)
+                tokenizer = (store.manifest.get("keyword") or {}).get("tokenizer")
+                if tokenizer != TOKENIZER and not for_update:
+                    store.close()
+                    raise IndexMismatchError(f"index at {index_dir} was built with keyword tokenizer {tokenizer}, "
+                                             f"this assistant uses {TOKENIZER}: {REBUILD_HINT.format(index=index_dir)}")
+                return store
+            except IndexCorruptError:
+                if attempt == 2 or manifest_stamp(index_dir) == stamp:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _open(cls, index_dir: Path) -> LocalStore:
+        manifest = read_manifest(index_dir)
+        check_files(index_dir, manifest)
+        segments: list[Segment] = []
+        live: list[np.ndarray | None] = []
+        try:
+            for meta in manifest["segments"]:
+                segment = Segment(index_dir / meta["name"])
+                segments.append(segment)
+                if len(segment) != meta.get("chunks"):
+                    raise ValueError(f"segment {meta['name']} holds {len(segment)} chunks, "
+                                     f"the manifest says {meta.get('chunks')}")
+                deleted = meta.get("deleted") or []
+                mask = None
+                if deleted:
+                    mask = np.ones(len(segment), dtype=bool)
+                    mask[segment.seqs_of_sources(deleted)] = False
+                live.append(mask)
+        except Exception as exc:  # a file that passed its edge checks but cannot be read
+            for segment in segments:
+                segment.close()
+            raise IndexCorruptError(f"index at {index_dir} cannot be read ({exc.__class__.__name__}: {exc}): "
+                                    f"{REBUILD_HINT.format(index=index_dir)}") from exc
+        return cls(index_dir, manifest, segments, live)
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.close()
+
+    def __len__(self) -> int:
+        return self._count
+
+    # --- addressing -----------------------------------------------------------------------
+
+    def _remember(self, i: int, seqs: np.ndarray) -> list[int]:
+        ids = [int(x) for x in np.asarray(self.segments[i].ids[np.asarray(seqs, dtype=np.int64)])]
+        for chunk, seq in zip(ids, seqs):
+            self._where[chunk] = (i, int(seq))
+            self._where.move_to_end(chunk)
+        while len(self._where) > _CACHE:
+            self._where.popitem(last=False)
+        return ids
+
+    def _locate(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """id -> (segment, position) for the live chunks among ids."""
+        found = {i: self._where[i] for i in ids if i in self._where}
+        missing = [i for i in ids if i not in found]
+        for s, segment in enumerate(self.segments):
+            if not missing:
+                break
+            for chunk, seq in segment.seqs_of(missing).items():
+                if self.live[s] is None or self.live[s][seq]:
+                    found[chunk] = (s, seq)
+            missing = [i for i in missing if i not in found]
+        return found
+
+    def _by_segment(self, ids: Sequence[int]) -> dict[int, list[tuple[int, int]]]:
+        grouped: dict[int, list[tuple[int, int]]] = {}
+        for chunk, (s, seq) in self._locate(list(ids)).items():
+            grouped.setdefault(s, []).append((chunk, seq))
+        return grouped
+
+    # --- search ---------------------------------------------------------------------------
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        found: list[tuple[int, float]] = []
+        for i, segment in enumerate(self.segments):
+            exclude = None if self.live[i] is None else ~self.live[i]
+            seqs, scores = segment.dense.search(vector, k, exclude)
+            found += zip(self._remember(i, seqs), map(float, scores))
+        return sorted(found, key=lambda pair: -pair[1])[:k]
+
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
+        per_segment = self.keyword_search.scores(terms)
+        found: list[tuple[int, float]] = []
+        for i, scores in enumerate(per_segment):
+            if not len(scores):
+                continue
+            top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
+            top = top[scores[top] > 0]
+            found += zip(self._remember(i, top), map(float, scores[top]))
+        found.sort(key=lambda pair: -pair[1])
+        where = self._locate(list(ids))
+        of_ids = np.array([per_segment[where[i][0]][where[i][1]] if i in where else 0.0 for i in ids], dtype=np.float32)
+        return found[:k], of_ids
+
+    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+        return self.keyword_search.idfs(terms)
+
+    def known(self, terms: Sequence[str]) -> set[str]:
+        return self.keyword_search.known(terms)
+
+    def ideal_score(self, terms: dict[str, float]) -> float:
+        return self.keyword_search.ideal_score(terms)
+
+    # --- fetching -------------------------------------------------------------------------
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        out = np.zeros((len(ids), 384), dtype=np.float32)
+        position = {chunk: n for n, chunk in enumerate(ids)}
+        for s, pairs in self._by_segment(ids).items():
+            vectors = self.segments[s].dense.reconstruct(np.array([seq for _, seq in pairs], dtype=np.int64))
+            for (chunk, _), vector in zip(pairs, vectors):
+                out[position[chunk]] = vector
+        return out
+
+    def _chunk_rows(self, ids: Sequence[int]) -> dict[int, tuple[int, Chunk, int]]:
+        """id -> (segment, chunk, first sentence row)."""
+        out = {}
+        for s, pairs in self._by_segment(ids).items():
+            rows = self.segments[s].chunks([seq for _, seq in pairs])
+            for chunk_id, seq in pairs:
+                if seq in rows:
+                    out[chunk_id] = (s, *rows[seq])
+        return out
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        return {i: chunk for i, (_, chunk, _) in self._chunk_rows(ids).items()}
+
+    def sentences(self, ids: Sequence[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        return {i: (list(chunk.sentences), self.segments[s].sentence_vectors(lo, len(chunk.sentences)))
+                for i, (s, chunk, lo) in self._chunk_rows(ids).items()}
+
+    def _segment_of(self, source: str) -> int | None:
+        for s in range(len(self.segments) - 1, -1, -1):  # newest first: a replaced file lives in a later segment
+            if source not in self._deleted[s] and self.segments[s].has(source):
+                return s
+        return None
+
+    def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
+        s = self._segment_of(source)
+        if s is None:
+            return []
+        rows = self.segments[s].chunks_of_source(source)
+        return [(int(self.segments[s].ids[seq]), chunk) for seq, chunk, _ in rows]
+
+    def document(self, source: str) -> Document | None:
+        s = self._segment_of(source)
+        return None if s is None else self.segments[s].document(source)
+
+    def text(self, source: str) -> str | None:
+        s = self._segment_of(source)
+        return None if s is None else self.segments[s].text(source)
+
+    def sources(self) -> list[SourceInfo]:
+        found = {}
+        for s, segment in enumerate(self.segments):
+            for source, sha256, title, chunks, chars in segment.sources():
+                if source not in self._deleted[s]:
+                    found[source] = SourceInfo(source, title, chunks, chars, sha256)
+        return [found[s] for s in sorted(found)]
