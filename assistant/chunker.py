@@ -18,8 +18,6 @@ from .reader import file_name_words
 from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
 from .types import Chunk, Document
 
-CHUNKER_VERSION = 4  # 4: a short code block and the sentence introducing it are one answer unit
-
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]|[a-z][.)])\s+")
@@ -51,7 +49,8 @@ class ChunkSettings:
     max_texts: int = 10_000
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "version": CHUNKER_VERSION}
+        """The settings for the manifest; what else decides chunk output is in assistant.fingerprint."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,252 @@
+"""The chunk fingerprint: it covers every module and library a real read-and-chunk uses, it changes
+when any of them or the settings change, and nothing else moves it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import CHROMIUM, CORPUS, html_to_pdf, make_docx
+
+import assistant
+from assistant.chunker import ChunkSettings, chunk_document
+from assistant.fingerprint import (
+    IGNORED,
+    LIBRARIES,
+    Fingerprint,
+    chunk_fingerprint,
+    content_hash,
+    content_hash64,
+    embedded_texts,
+    fingerprint,
+)
+from assistant.types import Document
+
+PACKAGE = Path(assistant.__file__).resolve().parent
+
+MARKDOWN = """---
+title: Harbour Rules
+---
+# Harbour Rules
+
+Boats moor on the east wall. The following applies to every visitor:
+
+- Moorings are booked at the office.
+- The crane is run by the harbour master.
+
+## Fees
+
+To pay the fee, use the terminal:
+
+```
+pay --berth 12
+```
+"""
+
+HTML = """<html><head><title>Ferry Timetable</title></head><body><nav>Home | News</nav><main>
+<h1>Ferry Timetable</h1><p>The ferry to Hollin Island leaves the pier at noon on Sundays and at nine on weekdays.</p>
+<h2>Fares</h2><ul><li>Adults pay four pounds.</li><li>Children travel free.</li></ul>
+<table><tr><td>Day</td><td>Leaves</td></tr><tr><td>Sunday</td><td>12:00</td></tr></table>
+</main></body></html>"""
+
+# Reads and chunks every file of a folder in a fresh interpreter, then says which modules and
+# distributions that took, what the chunks were, and the fingerprint.
+READ_AND_CHUNK = """
+import hashlib, json, sys
+from pathlib import Path
+before = set(sys.modules)
+from assistant.chunker import ChunkSettings, chunk_document
+from assistant.reader import read_document
+from assistant.types import Document
+output = hashlib.sha256()
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    doc = read_document(path, path.name)
+    assert isinstance(doc, Document), doc
+    for chunk in chunk_document(doc, ChunkSettings()):
+        output.update(json.dumps(chunk.to_dict(), sort_keys=True).encode())
+modules = {name: module.__file__ for name, module in sys.modules.items() if name.split(".")[0] == "assistant"}
+top = {name.split(".")[0] for name in set(sys.modules) - before} - set(sys.stdlib_module_names) - {"assistant"}
+import importlib.metadata
+owners = importlib.metadata.packages_distributions()
+from assistant.fingerprint import fingerprint
+print(json.dumps({"modules": modules, "distributions": sorted({d for name in top for d in owners.get(name, [])}),
+                  "fingerprint": fingerprint(ChunkSettings()).to_dict(), "output": output.hexdigest()}))
+"""
+
+FINGERPRINT = """
+import json, assistant
+from assistant.chunker import ChunkSettings
+from assistant.fingerprint import fingerprint
+print(json.dumps({"file": assistant.__file__, "fingerprint": fingerprint(ChunkSettings()).to_dict()}))
+"""
+
+
+def _run(script: str, *args: str, path: Path | None = None, cwd: Path, seed: str = "0") -> dict:
+    """A fresh interpreter; `path` first on sys.path (cwd is not the worktree, so it cannot shadow it)."""
+    env = {**os.environ, "PYTHONHASHSEED": seed, "HF_HUB_OFFLINE": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    if path is not None:
+        env["PYTHONPATH"] = str(path)
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _fingerprint_of(root: Path, cwd: Path) -> tuple[dict, str]:
+    """The fingerprint (as a dict) of the package copy under root, and the file it was imported from."""
+    run = _run(FINGERPRINT, path=root, cwd=cwd)
+    return run["fingerprint"], run["file"]
+
+
+@pytest.fixture(scope="module")
+def every_format(tmp_path_factory) -> Path:
+    """One file of each format the readers take (PDF, Word, HTML, plain text, Markdown)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} to print the PDF")
+    folder = tmp_path_factory.mktemp("formats")
+    html_to_pdf(HTML, folder / "timetable.pdf")
+    make_docx(folder / "library.docx")
+    (folder / "timetable.html").write_text(HTML, encoding="utf-8")
+    (folder / "harbour.md").write_text(MARKDOWN, encoding="utf-8")
+    shutil.copy(sorted(CORPUS.glob("*.txt"))[0], folder / "seed.txt")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(every_format, tmp_path_factory) -> list[dict]:
+    """Two fresh interpreters with different hash seeds reading and chunking every format."""
+    cwd = tmp_path_factory.mktemp("cwd")
+    return [_run(READ_AND_CHUNK, str(every_format), cwd=cwd, seed=seed) for seed in ("1", "2")]
+
+
+def _copy(tmp_path: Path, name: str) -> Path:
+    """A copy of the package (no bytecode) under tmp_path/name/assistant; returns tmp_path/name."""
+    root = tmp_path / name
+    shutil.copytree(PACKAGE, root / "assistant", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} is not in {path.name} once: update this test"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_every_module_a_read_and_chunk_imports_is_fingerprinted(runs):
+    """A module on the read-and-chunk path that the fingerprint missed would let stale chunks through."""
+    run = runs[0]
+    inputs = run["fingerprint"]["modules"]
+    imported = run["modules"]  # listed before the script imports assistant.fingerprint itself
+    assert set(imported) == set(inputs), "fingerprinted modules differ from what reading and chunking imports"
+    for name, file in imported.items():
+        assert Path(file).resolve().is_relative_to(PACKAGE), file
+        assert hashlib.sha256(Path(file).read_bytes()).hexdigest() == inputs[name], name
+    assert {"assistant.reader", "assistant.chunker", "assistant.text", "assistant.types",
+            "assistant.readers.pdf", "assistant.readers.word", "assistant.readers.webpage"} <= set(inputs)
+
+
+def test_every_library_a_read_and_chunk_imports_is_fingerprinted(runs):
+    known = {name.lower().replace("_", "-") for name in [*LIBRARIES, *IGNORED]}
+    missing = [d for d in runs[0]["distributions"] if d.lower().replace("_", "-") not in known]
+    assert not missing, f"add to fingerprint.LIBRARIES (or to IGNORED with the reason): {missing}"
+    assert all(runs[0]["fingerprint"]["libraries"].values()), "a LIBRARIES name is not an installed distribution"
+
+
+def test_same_fingerprint_same_chunks_in_any_process(runs):
+    """Chunks depend on nothing the fingerprint leaves out, such as the hash seed of the process."""
+    assert runs[0]["output"] == runs[1]["output"]
+    assert runs[0]["fingerprint"] == runs[1]["fingerprint"]
+    assert runs[0]["fingerprint"]["digest"] == chunk_fingerprint(ChunkSettings())
+
+
+@pytest.mark.parametrize("file, old, new", [
+    ("chunker.py", "MAX_CHARS_PER_WORD = 40", "MAX_CHARS_PER_WORD = 41"),
+    ("text.py", "MAX_TOKEN_CHARS = 100", "MAX_TOKEN_CHARS = 101"),
+    ("reader.py", "MAX_FILE_BYTES = 20 * 1024 * 1024", "MAX_FILE_BYTES = 21 * 1024 * 1024"),
+    ("types.py", 'BLOCK_KINDS = ("heading",', 'BLOCK_KINDS = ("title", "heading",'),
+    ("readers/build.py", 'PAGE_BREAK = "\\n\\f\\n"', 'PAGE_BREAK = "\\n\\f\\n\\n"'),
+    ("readers/pdf.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
+])
+def test_a_changed_constant_changes_the_fingerprint(tmp_path, file, old, new):
+    same, changed = _copy(tmp_path, "same"), _copy(tmp_path, "changed")
+    _edit(changed / "assistant" / file, old, new)
+    (before, before_file), (after, after_file) = (_fingerprint_of(root, tmp_path) for root in (same, changed))
+    assert Path(before_file).is_relative_to(same) and Path(after_file).is_relative_to(changed)
+    assert before["digest"] == chunk_fingerprint(ChunkSettings()), "a copy elsewhere must give the same fingerprint"
+    assert after["digest"] != before["digest"]
+    name = "assistant." + file.removesuffix(".py").replace("/", ".")
+    assert Fingerprint(**after).changes(before) == [f"{name} changed"]
+
+
+def test_a_new_module_on_the_chunk_path_is_fingerprinted_without_being_listed(tmp_path):
+    root = _copy(tmp_path, "grown")
+    (root / "assistant" / "hyphens.py").write_text("SOFT = '\\xad'\n", encoding="utf-8")
+    _edit(root / "assistant" / "readers" / "build.py", "from ..types import Block",
+          "from ..hyphens import SOFT  # noqa: F401\nfrom ..types import Block")
+    grown, _ = _fingerprint_of(root, tmp_path)
+    assert "assistant.hyphens" in grown["modules"]
+    assert grown["digest"] != chunk_fingerprint(ChunkSettings())
+
+
+def test_modules_off_the_chunk_path_do_not_move_it(tmp_path):
+    """Answering, search and the web are not hashed: changing them must not re-chunk a corpus."""
+    root = _copy(tmp_path, "answers")
+    (root / "assistant" / "answer.py").write_text("# changed\n", encoding="utf-8")
+    assert _fingerprint_of(root, tmp_path)[0]["digest"] == chunk_fingerprint(ChunkSettings())
+
+
+def test_a_bytecode_only_install_hashes_the_whole_package(tmp_path):
+    """Without chunker.py its imports cannot be read, so every module file counts (safe, if coarse)."""
+    root = _copy(tmp_path, "compiled")
+    source = root / "assistant" / "chunker.py"
+    py_compile.compile(str(source), cfile=str(source.with_suffix(".pyc")), doraise=True)
+    source.unlink()
+    compiled, _ = _fingerprint_of(root, tmp_path)
+    assert "assistant.chunker.pyc" in compiled["modules"] and "assistant.answer.py" in compiled["modules"]
+    assert compiled["digest"] != chunk_fingerprint(ChunkSettings())
+
+
+def test_settings_are_in_the_fingerprint():
+    prints = {chunk_fingerprint(s) for s in (ChunkSettings(), ChunkSettings(max_words=100), ChunkSettings(min_words=20),
+                                             ChunkSettings(lead_in=False), ChunkSettings(max_chunks=10))}
+    assert len(prints) == 5
+    assert chunk_fingerprint(ChunkSettings(max_words=100)) == chunk_fingerprint(ChunkSettings(max_words=100))
+
+
+def test_stable_within_a_process_and_says_what_changed():
+    first = fingerprint(ChunkSettings())
+    from assistant import fingerprint as module
+
+    module._environment.cache_clear()
+    again = fingerprint(ChunkSettings())
+    assert again == first and len(first.digest) == 64
+    assert first.changes(first.to_dict()) == []
+    old = first.to_dict()
+    old["libraries"] = {**old["libraries"], "lxml": "1.0"}
+    old["settings"] = {**old["settings"], "max_words": 100}
+    assert first.changes(old) == [f"lxml 1.0 -> {first.libraries['lxml']}",
+                                  f"settings {old['settings']!r} -> {first.settings!r}"]
+    assert first.changes(None) == ["no fingerprint in the index"]
+
+
+def test_content_hash_keys_exactly_what_is_encoded():
+    text = "Boats  moor on the\neast wall. Fees are paid at the office.\n"
+    doc = Document(source="harbour.txt", text=text, title="Harbour", sha256=content_hash(text), encoding="utf-8")
+    chunk = chunk_document(doc)[0]
+    passage, sentences = embedded_texts(chunk, doc.text)
+    assert passage == chunk.search_text
+    assert sentences == ["Boats moor on the east wall.", "Fees are paid at the office."]
+    assert content_hash(sentences[0]) == hashlib.sha256(b"Boats moor on the east wall.").hexdigest()
+    assert content_hash(sentences[0]) != content_hash(sentences[0] + " ")
+    key = content_hash64(sentences[0])
+    assert -(2**63) <= key < 2**63
+    assert key == int.from_bytes(bytes.fromhex(content_hash(sentences[0]))[:8], "little", signed=True)
+    assert content_hash("\ud800") != content_hash("\ud801")  # lone surrogates (undecodable names) hash too
+
