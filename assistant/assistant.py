@@ -16,8 +16,8 @@ from .errors import AssistantError, IndexMismatchError
 from .keys import id_text
 from .manifest import REBUILD_HINT, manifest_stamp
 from .search import SearchSettings, make_query, search
+from .stores import open_store
 from .stores.base import Store
-from .stores.local import LocalStore
 from .types import Chunk, Document, Passage, Reply, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
@@ -57,7 +57,7 @@ def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "w
              page: int | None = None, chunk_id: int | None = None) -> Passage:
     return Passage(rank=rank, text=chunk.text, source=chunk.source, title=chunk.title, section=chunk.section,
                    start=chunk.start, end=chunk.end, score=score, page=page if page is not None else chunk.page,
-                   line=chunk.line, strength=strength, id=id_text(chunk_id) if chunk_id is not None else "")
+                   line=chunk.line, strength=strength, chunk_id=id_text(chunk_id) if chunk_id is not None else "")
 
 
 def _cited_page(store: Store, query, chunk_id: int, chunk: Chunk, pages: tuple[int, ...], answer) -> int | None:
@@ -155,6 +155,7 @@ class Assistant:
         self._encoder_lock = threading.Lock()
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
+        self.integrity_problem: str | None = None  # set by verify_in_background when a file fails its checksum
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike | None = None, embedder=None, warm: bool = True,
@@ -166,7 +167,7 @@ class Assistant:
         command skips it.
         """
         index_dir = Path(index_dir) if index_dir is not None else default_index_dir()
-        data = LocalStore.open(index_dir)
+        data = open_store(index_dir)
         # The encoder loads at the first question: listing sources or reading a document needs none.
         bot = cls(index_dir, data, _encoder_for(data, index_dir, embedder), **kwargs)
         bot._chosen = embedder is None  # a rebuild by another encoder then switches encoders too
@@ -192,7 +193,7 @@ class Assistant:
             with self._reload_lock:
                 if stamp != self._stamp and stamp != self._failed:
                     try:
-                        data = LocalStore.open(self.index_dir)
+                        data = open_store(self.index_dir)
                         self._embedder = _encoder_for(data, self.index_dir, None if self._chosen else self._embedder)
                         self._data, self._stamp = data, stamp
                     except AssistantError:
@@ -286,7 +287,26 @@ class Assistant:
     def describe(self) -> str:
         sources = self.sources()
         titles = "; ".join(s.title for s in sources[:8]) + ("; …" if len(sources) > 8 else "")
-        return f"{len(sources)} documents, {sum(s.chunks for s in sources)} passages: {titles}"
+        problem = f" (warning: {self.integrity_problem})" if self.integrity_problem else ""
+        return f"{len(sources)} documents, {sum(s.chunks for s in sources)} passages: {titles}{problem}"
+
+    def verify_in_background(self) -> threading.Thread:
+        """Check every byte of the index once, off the request path (opening checks only sizes and
+        the edges of large files); a failure is kept in `integrity_problem` and shown by describe()."""
+        from .stores.local import verify
+
+        stamp = self._stamp
+
+        def run() -> None:
+            try:
+                verify(self.index_dir)
+            except AssistantError as exc:
+                if manifest_stamp(self.index_dir) == stamp:  # not a commit that replaced files meanwhile
+                    self.integrity_problem = str(exc)
+
+        thread = threading.Thread(target=run, name="index-verify", daemon=True)
+        thread.start()
+        return thread
 
     def example_questions(self, n: int = 4) -> list[str]:
         """Questions built from section headings of different documents, so they have answers."""

@@ -222,8 +222,28 @@ def bench_app(index_dir: Path, question: str, runs: int, result: BenchResult, ti
     result.add(f"`python app.py` to first answer (best of {runs})", f"{best:.2f} s", "target <= 5 s")
 
 
+def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work: Path, result: BenchResult) -> None:
+    """Synthetic indexes of each size, their vectors drawn around the real vectors of `corpus`."""
+    from .bench_scale import run_scale
+    from .indexer import build_index
+    from .stores.local import LocalStore
+
+    build_index(corpus, index_dir, embedder=embedder)
+    store = LocalStore.open(index_dir)
+    segment = store.segments[0]
+    base = np.concatenate([segment.dense.reconstruct(np.arange(len(segment))),
+                           segment.sentence_vectors(0, len(segment.sentence_codes))])
+    page = next(iter(sorted(p for p in corpus.rglob("*.txt"))), None)
+    words = (page.read_text(encoding="utf-8", errors="replace") if page else "A page of plain text. " * 100).split()
+    one_page = work / "one-page.txt"
+    one_page.write_text(" ".join(words[:500]) + "\n", encoding="utf-8")
+    result.notes.append(f"Synthetic chunks ({len(base)} real vectors of `{corpus}` as the base of the synthetic "
+                        "ones); one-page document of 500 words.")
+    run_scale(sizes, work, base, result, one_page)
+
+
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
-              app: bool = True) -> BenchResult:
+              app: bool = True, scale: list[int] | None = None) -> BenchResult:
     from .embedder import get_embedder
 
     if not corpus.is_dir():
@@ -235,6 +255,9 @@ def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, 
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
     try:
         index_dir = work / "index"
+        if scale:
+            bench_scale(corpus, index_dir, embedder, scale, work, result)
+            return result
         bench_index(corpus, index_dir, embedder, result)
         bench_warm(index_dir, embedder, questions, result)
         bench_cold(index_dir, questions[0], runs, result)

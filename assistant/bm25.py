@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -54,19 +55,18 @@ class Postings:
 
 
 def build_postings(token_lists: Iterable[Sequence[str]]) -> tuple[list[str], Postings]:
-    """Sorted vocabulary and postings from each chunk's tokens, vectorised (one pass over tokens)."""
-    vocab: dict[str, int] = {}
-    ids: list[int] = []
-    lengths: list[int] = []
-    for tokens in token_lists:
-        lengths.append(len(tokens))
-        ids.extend(vocab.setdefault(t, len(vocab)) for t in tokens)
-    terms = sorted(vocab)
-    # Renumber terms in sorted order, then count (term, chunk) pairs with one sort.
-    rank = np.empty(len(vocab), dtype=np.int64)
-    rank[np.fromiter((vocab[t] for t in terms), dtype=np.int64, count=len(terms))] = np.arange(len(terms))
-    return terms, postings_from_ids(rank[np.asarray(ids, dtype=np.int64)] if ids else np.zeros(0, np.int64),
-                                    np.asarray(lengths, dtype=np.int64), len(terms))
+    """Vocabulary and postings from each chunk's tokens, vectorised.
+
+    The tokens are numbered by pandas' hash-table factorize (C speed, about 20 times a Python
+    dict loop) and counted per (term, chunk) with one sort.
+    """
+    import pandas as pd  # installed with gradio; imported only when an index is written
+
+    lists = token_lists if isinstance(token_lists, list) else list(token_lists)
+    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
+    codes, uniques = pd.factorize(flat)  # terms in first-seen order: the segment maps them to ids
+    return list(uniques), postings_from_ids(np.asarray(codes, dtype=np.int64), lengths, len(uniques))
 
 
 def postings_from_ids(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int) -> Postings:

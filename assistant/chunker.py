@@ -11,12 +11,13 @@ import bisect
 import re
 from array import array
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 from .reader import file_name_words
 from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
-from .types import Chunk, Document
+from .types import Chunk, Document, Skipped
 
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -446,3 +447,27 @@ def _lead_in(text: str, chunk: Chunk, lookback: int = 4) -> str:
                 s = spans[i - 1][0]
             return normalize(text[s:e])
     return ""
+
+
+LARGE_FILE_CHARS = 1_000_000  # chunking this much text takes a second or more: say so before
+
+
+def chunks_within_limit(doc: Document, settings: ChunkSettings, notify: Callable[[Skipped], None],
+                         cut: list[Skipped]) -> list[Chunk]:
+    """The document's first chunks, within `settings.max_chunks` and `settings.max_texts`."""
+    if len(doc.text) >= LARGE_FILE_CHARS:
+        notify(Skipped(doc.source, f"large file ({len(doc.text):,} characters), chunking"))
+    chunks = chunk_document(doc, settings)
+    kept = texts = 0
+    for chunk in chunks:
+        if kept == settings.max_chunks or texts + 1 + len(chunk.sentences) > settings.max_texts:
+            break
+        kept, texts = kept + 1, texts + 1 + len(chunk.sentences)
+    if kept < len(chunks):
+        note = Skipped(doc.source, f"cut to its first {kept:,} passages of {len(chunks):,} (the limit per file is "
+                                   f"{settings.max_chunks:,} passages and {settings.max_texts:,} texts to embed, "
+                                   f"passages and their sentences; up to character {chunks[kept - 1].end if kept else 0:,} "
+                                   f"of {len(doc.text):,})")
+        notify(note)
+        cut.append(note)
+    return chunks[:kept]

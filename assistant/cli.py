@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("source", help="the document, as `assistant sources` names it")
     _index_arg(show)
     show.add_argument("--json", action="store_true", help="the document with its blocks and page offsets as JSON")
+    verify = commands.add_parser("verify", help="check every byte of the index against its checksums",
+                                 description="Opening an index checks sizes and the edges of large files; this reads "
+                                 "every byte and checks each segment's table, as the web app does in the background.")
+    _index_arg(verify)
     bench = commands.add_parser("bench", help="measure speed and memory; print a table and add it to BENCHMARKS.md",
                                 description="Index CORPUS into a temporary folder, then time warm and cold questions "
                                 "(beside the bare encoder), the web app's start to its first answer, and indexing.")
@@ -114,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), metavar="FILE",
                        help="Markdown file the table is appended to (default BENCHMARKS.md)")
     bench.add_argument("--no-append", action="store_true", help="print the table only")
+    bench.add_argument("--scale", type=_sizes, default=None, metavar="SIZES",
+                       help="instead: the store at these numbers of synthetic chunks, e.g. 10000,100000,1000000 "
+                       "(open, memory, ask latency, ANN recall, bytes per chunk, BM25 build, adding a document)")
     return parser
 
 
@@ -121,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources,
-                "show": cmd_show, "bench": cmd_bench}[args.command](args)
+                "show": cmd_show, "bench": cmd_bench, "verify": cmd_verify}[args.command](args)
     except AssistantError as exc:
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 1
@@ -135,6 +142,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"assistant: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+def cmd_verify(args) -> int:
+    from .stores.local import verify
+
+    index_dir = _index_dir(args)
+    found = verify(index_dir)
+    print(f"index at {terminal_safe(str(index_dir))} is intact: {found['documents']} documents, {found['chunks']} chunks, "
+          f"{found['segments']} segments, {found['files']} files, {found['bytes'] / 2**20:.1f} MiB checked")
+    return 0
 
 
 def _index_dir(args) -> Path:
@@ -259,10 +276,20 @@ def cmd_show(args) -> int:
     return 0
 
 
+def _sizes(value: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {value!r}") from None
+    if not sizes or not all(1000 <= n <= 10_000_000 for n in sizes):
+        raise argparse.ArgumentTypeError("sizes must be from 1000 to 10000000 chunks")
+    return sizes
+
+
 def cmd_bench(args) -> int:
     from .bench import report, run_bench
 
-    result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app)
+    result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app, scale=args.scale)
     text = report(result, args.corpus, args.runs)
     print(text)
     if not args.no_append:

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
 
 SCHEME = 1  # the layout of what is hashed below; bump only when this file changes what it hashes
 PACKAGE = "assistant"
-# What a corpus file goes through before its chunks exist: reading (all formats) and chunking.
-ROOTS = ("assistant.reader", "assistant.chunker")
+# What a corpus file goes through before its stored form exists: reading (all formats), chunking
+# and the keyword postings a segment keeps for its chunks.
+ROOTS = ("assistant.reader", "assistant.chunker", "assistant.bm25")
 # Distributions whose code decides the text a reader extracts, the title, or the chunk spans
 # (found by reading every format in a fresh interpreter and listing what it imported; the test
 # does the same and fails on an imported distribution that is neither here nor in IGNORED).
@@ -54,6 +55,7 @@ LIBRARIES = (
     "python-dateutil",  # date parsing under htmldate
     "babel",  # language data under courlan and htmldate
     "PyStemmer",  # keyword tokens (text.tokenize), kept beside the chunks by a keyword index
+    "numpy",  # the keyword postings arrays (assistant/bm25.py)
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -14,18 +13,20 @@ from tqdm import tqdm
 
 from . import __version__
 from .bm25 import K1, TOKENIZER, B
-from .chunker import ChunkSettings, chunk_document
+from .chunker import ChunkSettings, chunks_within_limit
 from .dense import quantize_rows
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
 from .errors import AssistantError
-from .fingerprint import chunk_fingerprint
+from .fingerprint import content_hash64, embedded_texts
+from .fingerprint import fingerprint as chunk_fingerprint
 from .folder import fault_point, write_lock
-from .keys import chunk_id, content_key
+from .keys import chunk_id
 from .reader import iter_files, read_document
 from .segment import SegmentData
+from .stores import open_store
+from .stores.local import VectorsByContent
 from .stores.writer import LocalWriter
-from .text import normalize
-from .types import Chunk, Document, Skipped
+from .types import Document, Skipped
 
 
 @dataclass
@@ -85,7 +86,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     old_encoder = (base.manifest.get("encoder") or {"variant": "torch"}) if base is not None else {}
     vectors_ok = base is not None and compatible(old_encoder.get("variant"), variant)
     keyword = {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER}
-    chunks_ok = vectors_ok and base.manifest.get("fingerprint") == fingerprint and base.manifest.get("keyword") == keyword
+    chunks_ok = (vectors_ok and (base.manifest.get("fingerprint") or {}).get("digest") == fingerprint.digest
+                 and base.manifest.get("keyword") == keyword)
     indexed = {s.source: s.sha256 for s in base.sources()} if base is not None else {}
     documents: list[Document] = []
     skipped: list[Skipped] = []
@@ -103,23 +105,26 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     current = {d.source for d in documents}
     removed = [s for s in indexed if s not in current]
     cut: list[Skipped] = []
-    chunks = [c for d in changed for c in _chunks_within_limit(d, settings, notify or (lambda note: None), cut)]
-    reuse = _Reuse(base if vectors_ok else None, None if not chunks_ok else [d.source for d in changed])
+    chunks = [c for d in changed for c in chunks_within_limit(d, settings, notify or (lambda note: None), cut)]
+    reuse = (base.vectors_by_content(None if not chunks_ok else [d.source for d in changed]) if vectors_ok
+             else VectorsByContent.empty())
     texts = {d.source: d.text for d in changed}
-    vec_keys = [content_key(c.search_text) for c in chunks]
-    sentence_texts = [normalize(texts[c.source][s:e]) for c in chunks for s, e in c.sentences]
-    sentence_keys = [content_key(t) for t in sentence_texts]
+    embedded = [embedded_texts(c, texts[c.source]) for c in chunks]  # exactly what the encoder is given
+    vec_keys = [content_hash64(chunk_text) for chunk_text, _ in embedded]
+    sentence_texts = [t for _, sentences in embedded for t in sentences]
+    sentence_keys = [content_hash64(t) for t in sentence_texts]
     chunk_todo = [i for i, key in enumerate(vec_keys) if not reuse.has_chunk(key)]
+    chunk_texts = [chunk_text for chunk_text, _ in embedded]
     sentence_todo = [i for i, key in enumerate(sentence_keys) if not reuse.has_sentence(key)]
     if progress:
         print(f"read {len(documents)} files ({len(skipped)} skipped, {len(documents) - len(changed)} unchanged): "
-              f"{len(chunk_todo)} chunks and {len(sentence_todo)} sentences to embed", file=sys.stderr)
+              f"{len(chunk_todo)} chunks to embed ({len(sentence_todo)} sentences)", file=sys.stderr)
     if chunk_todo or sentence_todo:
         if embedder is None:
             from .embedder import get_embedder
 
             embedder = get_embedder(variant)
-    fresh = embed_all(embedder, [chunks[i].search_text for i in chunk_todo],
+    fresh = embed_all(embedder, [chunk_texts[i] for i in chunk_todo],
                       [sentence_texts[i] for i in sentence_todo], progress) if chunk_todo or sentence_todo else None
     fault_point("embedded")
     vectors = reuse.chunk_vectors(vec_keys)
@@ -141,7 +146,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
                   "metric": "inner_product", "normalized": True},
         "encoder": encoder,  # which encoder made the vectors (assistant/encoder.py): questions use the same
         "chunking": settings.to_dict(),
-        "fingerprint": fingerprint,
+        "fingerprint": fingerprint.to_dict(),  # of everything that decides chunk output (assistant/fingerprint.py)
         "keyword": keyword,
         "corpus": str(corpus.resolve()),
         "counts": {"skipped": len(skipped)},
@@ -162,30 +167,6 @@ def skipped_reasons(skipped: list[Skipped], shown: int = 3) -> str:
     head = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:shown])
     more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
     return f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} skipped: {head}{more}"
-
-
-LARGE_FILE_CHARS = 1_000_000  # chunking this much text takes a second or more: say so before
-
-
-def _chunks_within_limit(doc: Document, settings: ChunkSettings, notify: Callable[[Skipped], None],
-                         cut: list[Skipped]) -> list[Chunk]:
-    """The document's first chunks, within `settings.max_chunks` and `settings.max_texts`."""
-    if len(doc.text) >= LARGE_FILE_CHARS:
-        notify(Skipped(doc.source, f"large file ({len(doc.text):,} characters), chunking"))
-    chunks = chunk_document(doc, settings)
-    kept = texts = 0
-    for chunk in chunks:
-        if kept == settings.max_chunks or texts + 1 + len(chunk.sentences) > settings.max_texts:
-            break
-        kept, texts = kept + 1, texts + 1 + len(chunk.sentences)
-    if kept < len(chunks):
-        note = Skipped(doc.source, f"cut to its first {kept:,} passages of {len(chunks):,} (the limit per file is "
-                                   f"{settings.max_chunks:,} passages and {settings.max_texts:,} texts to embed, "
-                                   f"passages and their sentences; up to character {chunks[kept - 1].end if kept else 0:,} "
-                                   f"of {len(doc.text):,})")
-        notify(note)
-        cut.append(note)
-    return chunks[:kept]
 
 
 def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: bool = False,
@@ -220,10 +201,8 @@ def _default_variant() -> str:
 
 def _base(index_dir: Path):
     """The committed index to update, or None (no index, another format, or damaged: a full build repairs it)."""
-    from .stores.local import LocalStore
-
     try:
-        return LocalStore.open(index_dir, for_update=True)
+        return open_store(index_dir, for_update=True)
     except AssistantError:
         return None
 
@@ -234,56 +213,3 @@ def _unchanged_chunks(base, documents: list[Document], changed: list[Document]) 
     counts = {s.source: s.chunks for s in base.sources()}
     fresh = {d.source for d in changed}
     return sum(counts.get(d.source, 0) for d in documents if d.source not in fresh)
-
-
-class _Reuse:
-    """Vectors of the committed index by content key: a chunk or sentence whose embedded text is
-    unchanged keeps its vector. `sources` limits the search to those documents' chunks (None:
-    every chunk, after the chunking fingerprint changed)."""
-
-    def __init__(self, base, sources: list[str] | None) -> None:
-        self.base = base
-        self.chunks: dict[int, tuple[int, int]] = {}  # key -> (segment, position)
-        self.sentences: dict[int, tuple[int, int]] = {}  # key -> (segment, sentence row)
-        if base is None:
-            return
-        for s, segment in enumerate(base.segments):
-            live = base.live[s]
-            if sources is None:
-                rows = segment.query("SELECT seq, vec_key, sent_lo, sentences FROM chunks")
-            else:
-                rows = []
-                for lo in range(0, len(sources), 500):
-                    part = sources[lo:lo + 500]
-                    rows += segment.query("SELECT seq, vec_key, sent_lo, sentences FROM chunks WHERE source IN "
-                                          f"({','.join('?' * len(part))})", part)
-            for seq, key, sent_lo, spans in rows:
-                if live is not None and not live[seq]:
-                    continue
-                self.chunks[key] = (s, seq)
-                for row in range(sent_lo, sent_lo + len(json.loads(spans))):
-                    self.sentences[int(segment.sentence_keys[row])] = (s, row)
-
-    def has_chunk(self, key: int) -> bool:
-        return key in self.chunks
-
-    def has_sentence(self, key: int) -> bool:
-        return key in self.sentences
-
-    def chunk_vectors(self, keys: list[int]) -> np.ndarray:
-        out = np.zeros((len(keys), DIMENSION), dtype=np.float32)
-        for i, key in enumerate(keys):
-            if key in self.chunks:
-                s, seq = self.chunks[key]
-                out[i] = self.base.segments[s].dense.reconstruct(np.array([seq]))[0]
-        return out
-
-    def sentence_codes(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        codes = np.zeros((len(keys), DIMENSION), dtype=np.int8)
-        scales = np.ones(len(keys), dtype=np.float32)
-        for i, key in enumerate(keys):
-            if key in self.sentences:
-                s, row = self.sentences[key]
-                codes[i] = self.base.segments[s].sentence_codes[row]
-                scales[i] = self.base.segments[s].sentence_scales[row]
-        return codes, scales

@@ -1,4 +1,4 @@
-"""Stable keys: chunk ids that survive re-indexing, and content keys for reusing vectors."""
+"""Stable chunk ids: the same passage keeps its id across re-indexing (vectors are keyed in fingerprint.py)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,6 @@ def chunk_id(chunk: Chunk) -> int:
     """Stable id of a chunk: its document and exact span and text, so the same passage keeps its
     id across re-indexing and any change to it (or to where it stands) makes a new one."""
     return int63(f"{chunk.source}\0{chunk.start}\0{chunk.end}\0{chunk.text}")
-
-
-def content_key(embedded_text: str) -> int:
-    """Key of the exact text given to the encoder: equal keys mean equal vectors, so they are reused."""
-    return int63(embedded_text)
 
 
 def id_text(chunk_id_value: int) -> str:

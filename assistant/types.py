@@ -111,7 +111,7 @@ class Passage:
     page: int | None = None
     line: int = 1
     strength: str = "weak"  # "strong" or "weak": the score in words a person understands
-    id: str = ""  # the chunk's stable id (16 hex digits): the same passage keeps it across re-indexing
+    chunk_id: str = ""  # the passage's stable id (16 hex digits): the same passage keeps it across re-indexing
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -339,6 +339,7 @@ def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, 
     from assistant import Assistant
 
     bot = Assistant.open(index_dir)
+    bot.verify_in_background()
     reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
     return build_blocks(bot, reindexer), bot
 

@@ -130,7 +130,7 @@ def test_manifest_describes_the_index(seed_index_dir):
     manifest = read_manifest(seed_index_dir)
     assert manifest["format_version"] == 3
     assert manifest["model"]["sha256"] == MODEL_SHA256 and manifest["model"]["dimension"] == 384
-    assert manifest["chunking"]["max_words"] > 0 and len(manifest["fingerprint"]) == 64
+    assert manifest["chunking"]["max_words"] > 0 and len(manifest["fingerprint"]["digest"]) == 64
     bot = Assistant.open(seed_index_dir, warm=False)
     assert {s.source for s in bot.sources()} == {p.name for p in (ROOT / "corpus").iterdir()}
     for info in bot.sources():
@@ -230,8 +230,8 @@ def test_a_failed_reload_is_not_retried_on_every_question(seed_index_dir, tmp_pa
     manifest["created"] = "tampered"  # breaks the manifest's own checksum
     (copy / MANIFEST).write_text(json.dumps(manifest))
     calls = []
-    real_open = module.LocalStore.open
-    monkeypatch.setattr(module.LocalStore, "open", lambda path: calls.append(path) or real_open(path))
+    real_open = module.open_store
+    monkeypatch.setattr(module, "open_store", lambda path: calls.append(path) or real_open(path))
     for _ in range(3):
         assert "62 partners" in bot.ask("How many partners does Lakeside Surgery have?").answer
     assert len(calls) == 1

@@ -62,6 +62,7 @@ READ_AND_CHUNK = """
 import hashlib, json, sys
 from pathlib import Path
 before = set(sys.modules)
+from assistant.bm25 import build_postings, tokenize_all
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.reader import read_document
 from assistant.types import Document
@@ -69,8 +70,11 @@ output = hashlib.sha256()
 for path in sorted(Path(sys.argv[1]).iterdir()):
     doc = read_document(path, path.name)
     assert isinstance(doc, Document), doc
-    for chunk in chunk_document(doc, ChunkSettings()):
+    chunks = chunk_document(doc, ChunkSettings())
+    for chunk in chunks:
         output.update(json.dumps(chunk.to_dict(), sort_keys=True).encode())
+    terms, postings = build_postings(tokenize_all(c.search_text for c in chunks))
+    output.update(json.dumps(terms).encode() + postings.docs.tobytes() + postings.tf.tobytes())
 modules = {name: module.__file__ for name, module in sys.modules.items() if name.split(".")[0] == "assistant"}
 top = {name.split(".")[0] for name in set(sys.modules) - before} - set(sys.stdlib_module_names) - {"assistant"}
 import importlib.metadata

@@ -131,9 +131,9 @@ def test_a_file_over_the_chunk_limit_is_cut_with_a_reason_heard_before_embedding
 
 
 def test_index_prints_a_reason_line_while_a_large_file_is_chunked(tmp_path, embedder, monkeypatch, capsys):
-    from assistant import indexer
+    from assistant import chunker
 
-    monkeypatch.setattr(indexer, "LARGE_FILE_CHARS", 100)
+    monkeypatch.setattr(chunker, "LARGE_FILE_CHARS", 100)
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "big.txt").write_text("The shed is painted green every spring by the volunteers. " * 5)

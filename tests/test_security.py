@@ -174,7 +174,7 @@ def test_no_pickle_no_torch_load_no_remote_code():
                            r"|\bjoblib\b|\bdill\b|\bshare\s*=\s*True|\beval\(|\bexec\(")
     hits = [f"{p.name}: {m.group()}" for p, text in sources.items() for m in forbidden.finditer(text)]
     assert hits == []
-    assert all("allow_pickle=False" in sources[PACKAGE / name] for name in ("store.py", "keyword.py"))
+    assert all("allow_pickle=False" in sources[PACKAGE / name] for name in ("segment.py", "bm25.py"))
 
 
 def test_the_model_is_safetensors_only_and_checked_before_loading(tmp_path):

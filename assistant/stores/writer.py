@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dense import DenseSettings
+from ..embedder import DIMENSION
 from ..errors import AssistantError
 from ..folder import MANIFEST, fault_point, fsync_dir
 from ..manifest import FORMAT, FORMAT_VERSION, SEGMENT, file_entry, write_manifest
@@ -150,8 +151,8 @@ def _concat(parts: list[SegmentData]) -> SegmentData:
 
     return SegmentData([d for p in parts for d in p.documents], [c for p in parts for c in p.chunks],
                        cat([p.ids for p in parts], np.int64), cat([p.vec_keys for p in parts], np.int64),
-                       cat([p.vectors for p in parts], np.float32, 384),
-                       cat([p.sentence_codes for p in parts], np.int8, 384),
+                       cat([p.vectors for p in parts], np.float32, DIMENSION),
+                       cat([p.sentence_codes for p in parts], np.int8, DIMENSION),
                        cat([p.sentence_scales for p in parts], np.float32),
                        cat([p.sentence_keys for p in parts], np.int64))
 

@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 CONTRACT_KEYS = {"question", "answer", "confident", "answer_source", "answer_start", "answer_end", "notice", "passages",
                  "answer_page"}
-PASSAGE_KEYS = {"rank", "text", "source", "title", "section", "start", "end", "score", "page", "line", "strength"}
+PASSAGE_KEYS = {"rank", "text", "source", "title", "section", "start", "end", "score", "page", "line", "strength",
+                "chunk_id"}
 
 
 @pytest.fixture(scope="module")
