@@ -23,12 +23,14 @@ from .bench import BenchResult, _ms, _pct
 from .dense import quantize_rows, synthetic_vectors
 from .keys import chunk_id
 from .segment import SegmentData
+from .text import tokenize
 from .types import Chunk, Document
 
 CHUNKS_PER_DOC = 10
 WORDS_PER_CHUNK = 80
 SENTENCES_PER_CHUNK = 4
 VOCABULARY = 60_000
+STOP_RANKS = 100  # the most frequent words play stop words: in the text, not in the keyword postings
 QUERIES = 200
 
 
@@ -41,17 +43,25 @@ def _zipf_ids(rng: np.random.Generator, n: int) -> np.ndarray:
     return (rng.zipf(1.15, n) - 1) % VOCABULARY
 
 
+def _question(rng: np.random.Generator, vocab: np.ndarray, words: int = 5) -> str:
+    """Content words drawn as the text draws them, stop words left out (as the tokenizer leaves them)."""
+    ranks = _zipf_ids(rng, 50)
+    return " ".join(vocab[ranks[ranks >= STOP_RANKS][:words]]) + "?"
+
+
 def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentData, np.ndarray]:
     """n synthetic chunks in n / CHUNKS_PER_DOC documents, and their float32 vectors (for exact search)."""
     rng = np.random.default_rng(seed)
     vocab = _vocabulary(rng)
     vectors = synthetic_vectors(n, seed, base)
     documents, chunks, tokens = [], [], []
-    words = vocab[_zipf_ids(rng, n * WORDS_PER_CHUNK)].reshape(n, WORDS_PER_CHUNK)
+    ranks = _zipf_ids(rng, n * WORDS_PER_CHUNK).reshape(n, WORDS_PER_CHUNK).tolist()
+    words = vocab.tolist()
+    stems = [tokens[0] if tokens else "" for tokens in map(tokenize, vocab.tolist())]  # as text.tokenize makes them
     for d in range(0, n, CHUNKS_PER_DOC):
         parts, spans, offset = [], [], 0
         for i in range(d, min(n, d + CHUNKS_PER_DOC)):
-            text = " ".join(words[i]) + "."
+            text = " ".join([words[r] for r in ranks[i]]) + "."
             parts.append(text)
             spans.append((offset, offset + len(text)))
             offset += len(text) + 2
@@ -64,7 +74,7 @@ def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentD
                               for j in range(SENTENCES_PER_CHUNK))
             chunks.append(Chunk(source, documents[-1].title, "", start, end, parts[k], 1 + 2 * k, None, parts[k],
                                 sentences))
-            tokens.append([str(w) for w in words[d + k]])
+            tokens.append([stems[r] for r in ranks[d + k] if r >= STOP_RANKS])
     codes = np.empty((n * SENTENCES_PER_CHUNK, vectors.shape[1]), dtype=np.int8)
     scales = np.empty(n * SENTENCES_PER_CHUNK, dtype=np.float32)
     for lo in range(0, n, 50_000):
@@ -169,7 +179,6 @@ def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResul
     from .bm25 import build_postings
     from .stores.local import LocalStore
     from .stores.writer import LocalWriter
-    from .text import tokenize
 
     figures = []
     for n in sizes:
@@ -193,7 +202,7 @@ def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResul
         rng = np.random.default_rng(99)
         queries = synthetic_vectors(QUERIES + 10, 1000 + n, base)
         vocab = _vocabulary(np.random.default_rng(7))
-        questions = [" ".join(vocab[(rng.zipf(1.15, 6) - 1) % VOCABULARY]) + "?" for _ in range(len(queries))]
+        questions = [_question(rng, vocab) for _ in range(len(queries))]
         np.save(work / "queries.npy", queries)
         (work / "questions.json").write_text(json.dumps(questions))
         probe = json.loads(subprocess.run([sys.executable, "-c", _PROBE, str(index), str(work / "queries.npy"),

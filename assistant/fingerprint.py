@@ -56,6 +56,7 @@ LIBRARIES = (
     "babel",  # language data under courlan and htmldate
     "PyStemmer",  # keyword tokens (text.tokenize), kept beside the chunks by a keyword index
     "numpy",  # the keyword postings arrays (assistant/bm25.py)
+    "pandas",  # numbers the keyword vocabulary (factorize) for the postings
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {
@@ -63,6 +64,7 @@ IGNORED = {
     "urllib3": "HTTP client, for downloads trafilatura never makes here",
     "brotli": "decompression, whose output the Brotli format fixes",
     "typing_extensions": "type hints only",
+    "pytz": "time zones, imported with pandas; no text passes through it",
 }
 
 
