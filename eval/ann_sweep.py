@@ -4,7 +4,7 @@
 
 For each size: flat SQ8 (exact), IVF-SQ8 (a few nlist/nprobe), IVF-PQ (m=48/96) and, up to
 --hnsw-max vectors, HNSW-SQ8: build time, bytes per vector on disk, open time and RSS after
-open (in a fresh process, warm page cache), single-query search p50/p95 and recall@10 against
+open (in a fresh process, warm page cache), single-query search p50/p95 (--threads faiss threads, 1 by default) and recall@10 against
 exact float32 search on 200 queries. Also the cosine error of SQ8 and of per-row int8 on the
 real vectors. Prints a Markdown table (for BENCHMARKS.md) and writes JSON lines to --out.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/ann-sweep"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/ann-sweep/results.jsonl"))
     parser.add_argument("--hnsw-max", type=int, default=100_000, help="HNSW only up to this size (slow to build)")
+    parser.add_argument("--threads", type=int, default=1, help="faiss OpenMP threads for the timed searches")
     parser.add_argument("--configs", default="", help="comma list to run only these, e.g. ivf-sq8:4096")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -176,7 +178,8 @@ def main() -> None:
             del index
             out = subprocess.run([sys.executable, __file__, "--worker", str(path), str(args.work / "q.npy"),
                                   str(args.work / "gt.npy"), ",".join(map(str, probes))],
-                                 check=True, capture_output=True, text=True).stdout
+                                 check=True, capture_output=True, text=True,
+                                 env={**os.environ, "OMP_NUM_THREADS": str(args.threads)}).stdout
             result = json.loads(out.strip().splitlines()[-1])
             result.update(n=n, config=name, build_s=build_s, bytes_per_vector=path.stat().st_size / n)
             path.unlink()

@@ -53,7 +53,7 @@ def test_exact_kind_below_threshold(data):
 
 def test_settings_choose_lists_and_go_in_the_manifest():
     settings = DenseSettings()
-    assert settings.nlist(1_000_000) == 4096 and settings.nlist(100_000) == 1024
+    assert settings.nlist(1_000_000) == 2048 and settings.nlist(100_000) == 512
     assert settings.to_dict()["quantizer"] == "sq8"
     with pytest.raises(ValueError):
         DenseSettings(quantizer="lsh")
