@@ -4,9 +4,10 @@
 
 For each size: flat SQ8 (exact), IVF-SQ8 (a few nlist/nprobe), IVF-PQ (m=48/96) and, up to
 --hnsw-max vectors, HNSW-SQ8: build time, bytes per vector on disk, open time and RSS after
-open (in a fresh process, warm page cache), single-query search p50/p95 (--threads faiss threads, 1 by default) and recall@10 against
-exact float32 search on 200 queries. Also the cosine error of SQ8 and of per-row int8 on the
-real vectors. Prints a Markdown table (for BENCHMARKS.md) and writes JSON lines to --out.
+open (in a fresh process, warm page cache), single-query search p50/p95 (with --threads faiss
+threads, 1 by default) and recall@10 against exact float32 search on 200 queries. Also the
+cosine error of SQ8 and of per-row int8 on the real vectors. Prints a Markdown table (for
+BENCHMARKS.md) and writes JSON lines to --out.
 """
 
 from __future__ import annotations
