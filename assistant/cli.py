@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -69,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--allow-hard-links", action="store_true",
                        help="index files that have other names (hard links); off by default, as another name "
                             "can live outside the corpus")
+    index.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                       help="read, chunk and embed on Ray (pip install 'assistant[cluster]'): a new local Ray, or the "
+                            "cluster at ADDRESS (auto, ray://HOST:10001)")
+    index.add_argument("--ray-actors", type=_bounded(1, 100_000), default=None, metavar="N",
+                       help="encoder actors with --ray (default: one per CPU of the cluster)")
 
     ask = commands.add_parser("ask", help="answer a question (or one per line from stdin)",
                               description="Answer QUESTION, or read questions from stdin one per line; a line "
@@ -165,14 +171,30 @@ def cmd_index(args) -> int:
     from .indexer import build_index
 
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
-    summary = build_index(args.corpus, _index_dir(args), settings,
-                          progress=not args.quiet and sys.stderr.isatty(), allow_hard_links=args.allow_hard_links,
-                          notify=lambda note: print(f"{terminal_safe(note.source)}: {note.reason}", file=sys.stderr,
-                                                    flush=True))
+    if args.ray is None and args.ray_actors is not None:
+        raise AssistantError("--ray-actors needs --ray")
+    with _engine(args.ray, args.ray_actors) as engine:
+        summary = build_index(args.corpus, _index_dir(args), settings,
+                              progress=not args.quiet and sys.stderr.isatty(), allow_hard_links=args.allow_hard_links,
+                              notify=lambda note: print(f"{terminal_safe(note.source)}: {note.reason}",
+                                                        file=sys.stderr, flush=True),
+                              engine=engine)
     for skipped in summary.skipped:
         print(f"skipped {terminal_safe(skipped.source)}: {skipped.reason}", file=sys.stderr)
     print(summary.line())
     return 0
+
+
+@contextlib.contextmanager
+def _engine(address: str | None, actors: int | None):
+    """None (index here), or the Ray engine for the run's length when --ray was given."""
+    if address is None:
+        yield None
+        return
+    from .ray_index import RayEngine, ray_session
+
+    with ray_session(address or None):
+        yield RayEngine(actors)
 
 
 def _open(args):

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from tqdm import tqdm
@@ -26,7 +27,7 @@ from .segment import SegmentData
 from .stores import open_store
 from .stores.local import VectorsByContent
 from .stores.writer import LocalWriter
-from .types import Document, Skipped
+from .types import Chunk, Document, Skipped
 
 
 @dataclass
@@ -53,7 +54,8 @@ class IndexSummary:
 
 def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSettings(),
                 embedder=None, progress: bool = False, allow_hard_links: bool = False,
-                notify: Callable[[Skipped], None] | None = None) -> IndexSummary:
+                notify: Callable[[Skipped], None] | None = None,
+                engine: Engine | None = None) -> IndexSummary:
     """Index `corpus` into `index_dir`, writing work proportional to what changed.
 
     A file is reused untouched when its bytes and the chunking fingerprint (everything that
@@ -61,7 +63,9 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
     sentences whose embedded text is new are embedded. A corpus with nothing readable in it is
     refused rather than replacing a good index with an empty one (a wrong folder or an
     unmounted drive looks exactly like that). `notify` hears at once about a large file being
-    chunked and a file cut to the per-file limit, so a long run says what it is doing.
+    chunked and a file cut to the per-file limit, so a long run says what it is doing. `engine`
+    reads, chunks and embeds somewhere else (assistant/ray_index.py); the rules and the commit
+    stay here.
     """
     started = time.perf_counter()
     corpus, index_dir = Path(corpus), Path(index_dir)
@@ -72,14 +76,14 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
         base = _base(index_dir)
         try:
             return _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links,
-                          notify, started)
+                          notify, started, engine)
         finally:
             if base is not None:
                 base.close()
 
 
 def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links, notify,
-           started) -> IndexSummary:
+           started, engine=None) -> IndexSummary:
     from .embedder import compatible
 
     fingerprint = chunk_fingerprint(settings)
@@ -89,23 +93,16 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     chunks_ok = (vectors_ok and (base.manifest.get("fingerprint") or {}).get("digest") == fingerprint.digest
                  and base.manifest.get("keyword") == keyword)
     indexed = {s.source: s.sha256 for s in base.sources()} if base is not None else {}
-    documents: list[Document] = []
-    skipped: list[Skipped] = []
-    files = iter_files(corpus)
-    if progress:
-        files = tqdm(files, desc="reading", unit=" files", leave=False)
-    for source, path, reason in files:
-        result = (read_document(path, source, allow_hard_links) if path is not None
-                  else Skipped(source, reason or "skipped"))
-        (skipped if isinstance(result, Skipped) else documents).append(result)
+    keep = indexed if chunks_ok else {}  # a file whose bytes match these is reused as indexed
+    prepare = engine.prepare if engine is not None else read_and_chunk
+    documents, skipped, chunks, cut = prepare(corpus, keep, settings, allow_hard_links, notify or (lambda note: None),
+                                              progress)
     if not documents:
         raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
                              "the index was not changed")
-    changed = [d for d in documents if not (chunks_ok and indexed.get(d.source) == d.sha256)]
+    changed = [d for d in documents if keep.get(d.source) != d.sha256]
     current = {d.source for d in documents}
     removed = [s for s in indexed if s not in current]
-    cut: list[Skipped] = []
-    chunks = [c for d in changed for c in chunks_within_limit(d, settings, notify or (lambda note: None), cut)]
     reuse = (base.vectors_by_content(None if not chunks_ok else [d.source for d in changed]) if vectors_ok
              else VectorsByContent.empty())
     texts = {d.source: d.text for d in changed}
@@ -119,13 +116,17 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     if progress:
         print(f"read {len(documents)} files ({len(skipped)} skipped, {len(documents) - len(changed)} unchanged): "
               f"{len(chunk_todo)} chunks to embed ({len(sentence_todo)} sentences)", file=sys.stderr)
+    fresh, made_by = None, None
     if chunk_todo or sentence_todo:
-        if embedder is None:
-            from .embedder import get_embedder
+        todo = [chunk_texts[i] for i in chunk_todo], [sentence_texts[i] for i in sentence_todo]
+        if engine is not None:
+            fresh, made_by = engine.embed(variant, *todo, progress)
+        else:
+            if embedder is None:
+                from .embedder import get_embedder
 
-            embedder = get_embedder(variant)
-    fresh = embed_all(embedder, [chunk_texts[i] for i in chunk_todo],
-                      [sentence_texts[i] for i in sentence_todo], progress) if chunk_todo or sentence_todo else None
+                embedder = get_embedder(variant)
+            fresh, made_by = embed_all(embedder, *todo, progress), getattr(embedder, "sha256", None)
     fault_point("embedded")
     vectors = reuse.chunk_vectors(vec_keys)
     codes, scales = reuse.sentence_codes(sentence_keys)
@@ -138,7 +139,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
                            np.array(vec_keys, dtype=np.int64), vectors, codes, scales,
                            np.array(sentence_keys, dtype=np.int64)))
-    encoder = {"variant": variant, "sha256": getattr(embedder, "sha256", None) if fresh is not None
+    encoder = {"variant": variant, "sha256": made_by if fresh is not None
                else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
     writer.commit({
         "package_version": __version__,
@@ -158,6 +159,43 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
         seconds=time.perf_counter() - started, sentences_embedded=len(sentence_todo),
         vectors_reused=len(chunks) - len(chunk_todo),
     )
+
+
+class Engine(Protocol):
+    """Where reading, chunking and embedding run when not in this process (assistant/ray_index.py)."""
+
+    def prepare(self, corpus: Path, keep: dict[str, str], settings: ChunkSettings, allow_hard_links: bool,
+                notify: Callable[[Skipped], None], progress: bool) -> Prepared: ...
+
+    def embed(self, variant: str, chunk_texts: list[str], sentences: list[str],
+              progress: bool) -> tuple[np.ndarray, str | None]: ...
+
+
+class Prepared(NamedTuple):
+    """Every readable file, the skipped ones, and the chunks of the changed files (all in folder order)."""
+
+    documents: list[Document]
+    skipped: list[Skipped]
+    chunks: list[Chunk]
+    cut: list[Skipped]  # files indexed only up to the per-file limit
+
+
+def read_and_chunk(corpus: Path, keep: dict[str, str], settings: ChunkSettings, allow_hard_links: bool,
+                   notify: Callable[[Skipped], None], progress: bool) -> Prepared:
+    """Read every file here, and chunk those whose bytes are not the ones in `keep` (source -> sha256)."""
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    files = iter_files(corpus)
+    if progress:
+        files = tqdm(files, desc="reading", unit=" files", leave=False)
+    for source, path, reason in files:
+        result = (read_document(path, source, allow_hard_links) if path is not None
+                  else Skipped(source, reason or "skipped"))
+        (skipped if isinstance(result, Skipped) else documents).append(result)
+    cut: list[Skipped] = []
+    chunks = [c for d in documents if keep.get(d.source) != d.sha256
+              for c in chunks_within_limit(d, settings, notify, cut)]
+    return Prepared(documents, skipped, chunks, cut)
 
 
 def skipped_reasons(skipped: list[Skipped], shown: int = 3) -> str:
