@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,9 +57,10 @@ def ray_session(address: str | None) -> Iterator[None]:
         return
     try:
         if address:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         else:
-            ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise AssistantError(f"could not connect to Ray at {address or 'a new local Ray'}: "
                              f"{str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}") from None
@@ -78,6 +80,7 @@ class RayEngine:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.cpus_per_actor = cpus_per_actor
         self.actors = actors or max(1, cpus // cpus_per_actor)
+        self.encoder_seconds = 0.0  # CPU time the actors spent encoding, summed (for benchmarks)
 
     def prepare(self, corpus: Path, keep: dict[str, str], settings: ChunkSettings, allow_hard_links: bool,
                 notify: Callable[[Skipped], None], progress: bool) -> Prepared:
@@ -134,12 +137,12 @@ class RayEngine:
         blocks = [pa.table({"i": order[lo : lo + size], "text": [texts[i] for i in order[lo : lo + size]]})
                   for lo in range(0, len(order), size)]
         dataset = ray.data.from_arrow(blocks).map_batches(
-            Encode, fn_constructor_kwargs={"variant": variant, "threads": self.cpus_per_actor},
-            batch_size=BATCH_TEXTS, batch_format="numpy", num_cpus=self.cpus_per_actor,
+            ENCODERS[variant], batch_size=BATCH_TEXTS, batch_format="numpy", num_cpus=self.cpus_per_actor,
             compute=ray.data.ActorPoolStrategy(size=min(self.actors, len(blocks))))
         made_by: set[str] = set()
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             out[batch["i"]] = batch["vector"]
+            self.encoder_seconds += float(batch["cpu"].sum())
             made_by.update(str(s) for s in np.unique(batch["sha256"]))
         if len(made_by) > 1:
             raise AssistantError(f"the Ray nodes' encoders differ ({', '.join(sorted(s[:12] for s in made_by))}): "
@@ -148,24 +151,46 @@ class RayEngine:
 
 
 class Encode:
-    """One encoder session per actor, loaded once and kept for every batch it is given."""
+    """One encoder session per actor, loaded once and kept for every batch it is given.
 
-    def __init__(self, variant: str, threads: int = 1) -> None:
+    The variant is the class's (one class each, below), so the actor takes no constructor
+    arguments: Ray keeps those in the object store and warns that a restarted actor may miss them.
+    """
+
+    variant = "fp32"
+
+    def __init__(self) -> None:
+        import ray
+
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        if variant == "torch":
+        if self.variant == "torch":
             from .embedder import get_embedder
 
-            self.encoder = get_embedder(variant)
+            self.encoder = get_embedder(self.variant)
         else:
             from .encoder import OnnxEncoder
 
-            self.encoder = OnnxEncoder(variant, threads=threads)
+            threads = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)) or 1
+            self.encoder = OnnxEncoder(self.variant, threads=threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        started = time.process_time()
         vectors = self.encoder.encode([str(t) for t in batch["text"]])
-        return {"i": batch["i"], "vector": vectors,
+        cpu = (time.process_time() - started) / max(len(vectors), 1)  # per row, so the rows sum to the batch's
+        return {"i": batch["i"], "vector": vectors, "cpu": np.full(len(vectors), cpu),
                 "sha256": np.full(len(vectors), self.encoder.sha256 or "", dtype=object)}
+
+
+class EncodeInt8(Encode):
+    variant = "int8"
+
+
+class EncodeTorch(Encode):
+    variant = "torch"
+
+
+ENCODERS = {"fp32": Encode, "int8": EncodeInt8, "torch": EncodeTorch}
 
 
 def _read_and_chunk(row: dict, corpus: str, settings: ChunkSettings, allow_hard_links: bool) -> dict:
