@@ -154,7 +154,8 @@ def _concat(parts: list[SegmentData]) -> SegmentData:
                        cat([p.vectors for p in parts], np.float32, DIMENSION),
                        cat([p.sentence_codes for p in parts], np.int8, DIMENSION),
                        cat([p.sentence_scales for p in parts], np.float32),
-                       cat([p.sentence_keys for p in parts], np.int64))
+                       cat([p.sentence_keys for p in parts], np.int64),
+                       file_stats={k: v for p in parts for k, v in p.file_stats.items()})
 
 
 def clean_segments(index_dir: Path, current: dict | None, previous: dict | None) -> None:
