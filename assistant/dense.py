@@ -176,12 +176,13 @@ def build_dense(vectors: np.ndarray, settings: DenseSettings | None = None) -> D
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, d = vectors.shape
     metric = faiss.METRIC_INNER_PRODUCT
-    if n < settings.exact_below:
-        index = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, metric)
-        index.train(vectors)
-        index.add(vectors)
-        return DenseIndex(index, "flat-sq8")
     nlist = settings.nlist(n)
+    if n < max(settings.exact_below, 40 * nlist):  # k-means needs ~40 points a list to be worth it
+        index = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, metric)
+        if n:
+            index.train(vectors)
+            index.add(vectors)
+        return DenseIndex(index, "flat-sq8")
     coarse = faiss.IndexFlatIP(d)
     if settings.quantizer == "sq8":
         index = faiss.IndexIVFScalarQuantizer(coarse, d, nlist, faiss.ScalarQuantizer.QT_8bit, metric)
