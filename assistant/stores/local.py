@@ -148,17 +148,22 @@ class LocalStore:
         return sorted(found, key=lambda pair: -pair[1])[:k]
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
-        per_segment = self.keyword_search.scores(terms)
+        per_segment = self.keyword_search.matches(terms)
         found: list[tuple[int, float]] = []
-        for i, scores in enumerate(per_segment):
-            if not len(scores):
-                continue
-            top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
-            top = top[scores[top] > 0]
-            found += zip(self._remember(i, top), map(float, scores[top]))
+        for i, (docs, values) in enumerate(per_segment):
+            top = np.argpartition(values, len(values) - k)[len(values) - k:] if len(values) > k else np.arange(len(values))
+            top = top[values[top] > 0]
+            found += zip(self._remember(i, docs[top]), map(float, values[top]))
         found.sort(key=lambda pair: -pair[1])
+        of_ids = np.zeros(len(ids), dtype=np.float32)
         where = self._locate(list(ids))
-        of_ids = np.array([per_segment[where[i][0]][where[i][1]] if i in where else 0.0 for i in ids], dtype=np.float32)
+        for n, chunk in enumerate(ids):
+            if chunk in where:
+                s, seq = where[chunk]
+                docs, values = per_segment[s]
+                at = int(np.searchsorted(docs, seq))
+                if at < len(docs) and docs[at] == seq:
+                    of_ids[n] = values[at]
         return found[:k], of_ids
 
     def idfs(self, terms: Sequence[str]) -> dict[str, float]:

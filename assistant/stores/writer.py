@@ -46,7 +46,7 @@ class LocalWriter:
         if base is not None:
             for i, segment in enumerate(base.segments):
                 deleted = set(self.segments[i]["deleted"])
-                self._sources.update((source, i) for source, *_ in segment.sources() if source not in deleted)
+                self._sources.update((source, i) for source in segment.source_names() if source not in deleted)
 
     def delete(self, sources) -> None:
         """Mark documents deleted in the segments holding them (recorded in the manifest only)."""
