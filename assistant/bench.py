@@ -243,7 +243,7 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
 
 
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
-              app: bool = True, scale: list[int] | None = None) -> BenchResult:
+              app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None) -> BenchResult:
     from .embedder import get_embedder
 
     if not corpus.is_dir():
@@ -256,7 +256,7 @@ def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, 
     try:
         index_dir = work / "index"
         if scale:
-            bench_scale(corpus, index_dir, embedder, scale, work, result)
+            bench_scale(corpus, index_dir, embedder, scale, scale_dir or work, result)
             return result
         bench_index(corpus, index_dir, embedder, result)
         bench_warm(index_dir, embedder, questions, result)

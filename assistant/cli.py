@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale", type=_sizes, default=None, metavar="SIZES",
                        help="instead: the store at these numbers of synthetic chunks, e.g. 10000,100000,1000000 "
                        "(open, memory, ask latency, ANN recall, bytes per chunk, BM25 build, adding a document)")
+    bench.add_argument("--scale-dir", type=Path, default=None, metavar="DIR",
+                       help="keep the synthetic indexes in DIR and measure them again on the next run instead of "
+                       "rebuilding (the one-page additions accumulate)")
     return parser
 
 
@@ -311,7 +314,8 @@ def _sizes(value: str) -> list[int]:
 def cmd_bench(args) -> int:
     from .bench import report, run_bench
 
-    result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app, scale=args.scale)
+    result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app, scale=args.scale,
+                       scale_dir=args.scale_dir)
     text = report(result, args.corpus, args.runs)
     print(text)
     if not args.no_append:

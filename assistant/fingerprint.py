@@ -57,6 +57,7 @@ LIBRARIES = (
     "PyStemmer",  # keyword tokens (text.tokenize), kept beside the chunks by a keyword index
     "numpy",  # the keyword postings arrays (assistant/bm25.py)
     "pandas",  # numbers the keyword vocabulary (factorize) for the postings
+    "scipy",  # counts the (term, chunk) pairs of the postings
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {

@@ -92,16 +92,27 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     keyword = {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER}
     chunks_ok = (vectors_ok and (base.manifest.get("fingerprint") or {}).get("digest") == fingerprint.digest
                  and base.manifest.get("keyword") == keyword)
-    indexed = {s.source: s.sha256 for s in base.sources()} if base is not None else {}
-    keep = indexed if chunks_ok else {}  # a file whose bytes match these is reused as indexed
-    prepare = engine.prepare if engine is not None else read_and_chunk
-    documents, skipped, chunks, cut = prepare(corpus, keep, settings, allow_hard_links, notify or (lambda note: None),
-                                              progress)
-    if not documents:
+    indexed = base.file_stats() if base is not None else {}  # source -> (sha256, size, mtime_ns)
+    keep = {source: known[0] for source, known in indexed.items()} if chunks_ok else {}  # bytes reused as indexed
+    untouched: list[str] = []  # files not read: same size and modification time as when indexed
+    stats: dict[str, tuple[int, int]] = {}
+    to_read: list[tuple[str, Path | None, str | None]] = []  # (source, path, None) or (source, None, why skipped)
+    for source, path, reason in iter_files(corpus):
+        stat = _stat(path, started) if path is not None else None
+        if chunks_ok and stat is not None and stat[1] >= 0 and indexed.get(source, ())[1:] == stat:
+            untouched.append(source)
+            continue
+        to_read.append((source, path, reason))
+        if stat is not None:
+            stats[source] = stat
+    read = engine.read_and_chunk if engine is not None else read_and_chunk
+    documents, skipped, chunks, cut = read(corpus, to_read, keep, settings, allow_hard_links,
+                                           notify or (lambda note: None), progress)
+    if not documents and not untouched:
         raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
                              "the index was not changed")
     changed = [d for d in documents if keep.get(d.source) != d.sha256]
-    current = {d.source for d in documents}
+    current = {d.source for d in documents} | set(untouched)
     removed = [s for s in indexed if s not in current]
     reuse = (base.vectors_by_content(None if not chunks_ok else [d.source for d in changed]) if vectors_ok
              else VectorsByContent.empty())
@@ -114,7 +125,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     chunk_texts = [chunk_text for chunk_text, _ in embedded]
     sentence_todo = [i for i, key in enumerate(sentence_keys) if not reuse.has_sentence(key)]
     if progress:
-        print(f"read {len(documents)} files ({len(skipped)} skipped, {len(documents) - len(changed)} unchanged): "
+        print(f"read {len(documents)} files ({len(skipped)} skipped, {len(untouched)} untouched, "
+              f"{len(documents) - len(changed)} unchanged): "
               f"{len(chunk_todo)} chunks to embed ({len(sentence_todo)} sentences)", file=sys.stderr)
     fresh, made_by = None, None
     if chunk_todo or sentence_todo:
@@ -138,7 +150,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     writer.delete([d.source for d in changed if d.source in indexed] + removed)
     writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
                            np.array(vec_keys, dtype=np.int64), vectors, codes, scales,
-                           np.array(sentence_keys, dtype=np.int64)))
+                           np.array(sentence_keys, dtype=np.int64),
+                           file_stats={d.source: stats[d.source] for d in changed if d.source in stats}))
     encoder = {"variant": variant, "sha256": made_by if fresh is not None
                else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
     writer.commit({
@@ -154,8 +167,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
         "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
     })
     return IndexSummary(
-        documents=len(documents), chunks=len(chunks) + _unchanged_chunks(base, documents, changed),
-        embedded=len(chunk_todo), reused=len(documents) - len(changed), removed=len(removed), skipped=skipped, cut=cut,
+        documents=len(current), chunks=len(chunks) + _unchanged_chunks(base, current, changed),
+        embedded=len(chunk_todo), reused=len(current) - len(changed), removed=len(removed), skipped=skipped, cut=cut,
         seconds=time.perf_counter() - started, sentences_embedded=len(sentence_todo),
         vectors_reused=len(chunks) - len(chunk_todo),
     )
@@ -164,15 +177,16 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
 class Engine(Protocol):
     """Where reading, chunking and embedding run when not in this process (assistant/ray_index.py)."""
 
-    def prepare(self, corpus: Path, keep: dict[str, str], settings: ChunkSettings, allow_hard_links: bool,
-                notify: Callable[[Skipped], None], progress: bool) -> Prepared: ...
+    def read_and_chunk(self, corpus: Path, files: list[tuple[str, Path | None, str | None]], keep: dict[str, str],
+                       settings: ChunkSettings, allow_hard_links: bool, notify: Callable[[Skipped], None],
+                       progress: bool) -> Prepared: ...
 
     def embed(self, variant: str, chunk_texts: list[str], sentences: list[str],
               progress: bool) -> tuple[np.ndarray, str | None]: ...
 
 
 class Prepared(NamedTuple):
-    """Every readable file, the skipped ones, and the chunks of the changed files (all in folder order)."""
+    """The files read, the skipped ones, and the chunks of the changed files (all in folder order)."""
 
     documents: list[Document]
     skipped: list[Skipped]
@@ -180,15 +194,16 @@ class Prepared(NamedTuple):
     cut: list[Skipped]  # files indexed only up to the per-file limit
 
 
-def read_and_chunk(corpus: Path, keep: dict[str, str], settings: ChunkSettings, allow_hard_links: bool,
-                   notify: Callable[[Skipped], None], progress: bool) -> Prepared:
-    """Read every file here, and chunk those whose bytes are not the ones in `keep` (source -> sha256)."""
+def read_and_chunk(corpus: Path, files: list[tuple[str, Path | None, str | None]], keep: dict[str, str],
+                   settings: ChunkSettings, allow_hard_links: bool, notify: Callable[[Skipped], None],
+                   progress: bool) -> Prepared:
+    """Read `files` here, and chunk those whose bytes are not the ones in `keep` (source -> sha256).
+
+    `files` are (source, path, None) to read, or (source, None, reason) already skipped by the walk.
+    """
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    files = iter_files(corpus)
-    if progress:
-        files = tqdm(files, desc="reading", unit=" files", leave=False)
-    for source, path, reason in files:
+    for source, path, reason in tqdm(files, desc="reading", unit=" files", leave=False, disable=not progress):
         result = (read_document(path, source, allow_hard_links) if path is not None
                   else Skipped(source, reason or "skipped"))
         (skipped if isinstance(result, Skipped) else documents).append(result)
@@ -245,9 +260,26 @@ def _base(index_dir: Path):
         return None
 
 
-def _unchanged_chunks(base, documents: list[Document], changed: list[Document]) -> int:
+def _unchanged_chunks(base, current: set[str], changed: list[Document]) -> int:
     if base is None:
         return 0
     counts = {s.source: s.chunks for s in base.sources()}
     fresh = {d.source for d in changed}
-    return sum(counts.get(d.source, 0) for d in documents if d.source not in fresh)
+    return sum(counts.get(source, 0) for source in current if source not in fresh)
+
+
+RACY_SECONDS = 2.0  # a file modified this close to the run may change again within its timestamp's granularity
+
+
+def _stat(path: Path, started: float) -> tuple[int, int] | None:
+    """(size, mtime_ns) of a corpus file, as recorded to skip reading it next time if both are equal.
+
+    A modification time within RACY_SECONDS of the run is recorded as -1 (never equal), as git does
+    for "racily clean" files: a write in the same timestamp tick would otherwise go unnoticed.
+    """
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    racy = st.st_mtime_ns >= (time.time() - RACY_SECONDS) * 1e9
+    return st.st_size, -1 if racy else st.st_mtime_ns

@@ -29,7 +29,7 @@ from .chunker import ChunkSettings, chunks_within_limit
 from .embedder import DIMENSION
 from .errors import AssistantError
 from .indexer import Prepared
-from .reader import iter_files, read_document
+from .reader import read_document
 from .types import Chunk, Document, Skipped
 
 BLOCK_TEXTS = 256  # most texts per dataset block (a block is one actor task)
@@ -77,24 +77,25 @@ class RayEngine:
         ray = require_ray()
         if not ray.is_initialized():
             raise AssistantError("Ray is not connected: use RayEngine inside ray_session()")
-        cpus = int(ray.cluster_resources().get("CPU", 1))
+        self.cpus = int(ray.cluster_resources().get("CPU", 1))
         self.cpus_per_actor = cpus_per_actor
-        self.actors = actors or max(1, cpus // cpus_per_actor)
+        self.actors = actors or max(1, self.cpus // cpus_per_actor)
         self.encoder_seconds = 0.0  # CPU time the actors spent encoding, summed (for benchmarks)
 
-    def prepare(self, corpus: Path, keep: dict[str, str], settings: ChunkSettings, allow_hard_links: bool,
-                notify: Callable[[Skipped], None], progress: bool) -> Prepared:
-        """Read every file and chunk the changed ones as Ray tasks; results come back in folder order."""
+    def read_and_chunk(self, corpus: Path, files: list[tuple[str, Path | None, str | None]], keep: dict[str, str],
+                       settings: ChunkSettings, allow_hard_links: bool, notify: Callable[[Skipped], None],
+                       progress: bool) -> Prepared:
+        """Read the files and chunk the changed ones as Ray tasks; results come back in folder order."""
         import ray.data
 
         _quiet(progress)
-        corpus = Path(corpus).resolve()
-        walked = list(iter_files(corpus))
-        items = [{"i": i, "source": source, "path": str(path), "known": keep.get(source, "")}
+        corpus = Path(os.path.abspath(corpus))  # workers have their own working folder
+        walked = list(files)
+        items = [{"i": i, "source": source, "path": os.path.abspath(path), "known": keep.get(source, "")}
                  for i, (source, path, _) in enumerate(walked) if path is not None]
         rows: dict[int, dict] = {}
         if items:
-            dataset = ray.data.from_items(items, override_num_blocks=min(len(items), 4 * self.actors * 4))
+            dataset = ray.data.from_items(items, override_num_blocks=min(len(items), 4 * self.cpus))
             dataset = dataset.map(_read_and_chunk, fn_kwargs={"corpus": str(corpus), "settings": settings,
                                                               "allow_hard_links": allow_hard_links})
             for row in dataset.iter_rows():

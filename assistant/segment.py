@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,9 +33,12 @@ from .types import Block, Chunk, Document
 TABLE = "table.sqlite"
 NPY = ("ids.npy", "sentences.npy", "sentence_scales.npy", "sentence_keys.npy")
 FILES = (TABLE, "dense.faiss", *NPY, *KEYWORD_FILES)  # every file of a segment
+# Long texts come last in a row: SQLite reads a row's columns in order through its overflow pages,
+# so listing sources, sizes or counts never reads the documents' text.
 _SCHEMA = """
 CREATE TABLE documents (source TEXT PRIMARY KEY, sha256 TEXT NOT NULL, title TEXT NOT NULL, encoding TEXT NOT NULL,
-    format TEXT NOT NULL, text TEXT NOT NULL, blocks TEXT NOT NULL, pages TEXT NOT NULL, chunks INTEGER NOT NULL);
+    format TEXT NOT NULL, chunks INTEGER NOT NULL, chars INTEGER NOT NULL, size INTEGER, mtime_ns INTEGER,
+    blocks TEXT NOT NULL, pages TEXT NOT NULL, text TEXT NOT NULL);
 CREATE TABLE chunks (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, source TEXT NOT NULL, title TEXT NOT NULL,
     section TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, line INTEGER NOT NULL, page INTEGER,
     search_text TEXT NOT NULL, sentences TEXT NOT NULL, sent_lo INTEGER NOT NULL, vec_key INTEGER NOT NULL);
@@ -59,6 +62,7 @@ class SegmentData:
     sentence_scales: np.ndarray  # float32 (sentences,)
     sentence_keys: np.ndarray  # int64 content hash of each sentence's embedded text
     token_lists: list[list[str]] | None = None  # keyword tokens per chunk, when already made
+    file_stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns) when read
 
     @classmethod
     def from_float(cls, documents, chunks, ids, vec_keys, vectors, sentence_vectors, sentence_keys) -> SegmentData:
@@ -94,10 +98,11 @@ def _write_table(path: Path, data: SegmentData, terms: list[str]) -> None:
     try:
         connection.executescript(_SCHEMA)
         connection.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((d.source, d.sha256, d.title, d.encoding, d.format, d.text,
-              json.dumps([[b.kind, b.start, b.end, b.level, b.page] for b in d.blocks]), json.dumps(list(d.pages)),
-              counts.get(d.source, 0)) for d in data.documents))
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((d.source, d.sha256, d.title, d.encoding, d.format, counts.get(d.source, 0), len(d.text),
+              *data.file_stats.get(d.source, (None, None)),
+              json.dumps([[b.kind, b.start, b.end, b.level, b.page] for b in d.blocks]), json.dumps(list(d.pages)), d.text)
+             for d in data.documents))
         offsets = np.concatenate([[0], np.cumsum([len(c.sentences) for c in data.chunks], dtype=np.int64)])
         connection.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -205,9 +210,16 @@ class Segment:
         rows = self.query("SELECT text FROM documents WHERE source = ?", (source,))
         return rows[0][0] if rows else None
 
+    def source_names(self) -> list[str]:
+        return [source for (source,) in self.query("SELECT source FROM documents")]
+
+    def file_stats(self) -> list[tuple[str, str, int | None, int | None]]:
+        """(source, sha256, size, mtime_ns) of every document, as the file was when read."""
+        return self.query("SELECT source, sha256, size, mtime_ns FROM documents")
+
     def sources(self) -> list[tuple[str, str, str, int, int]]:
         """(source, sha256, title, chunks, characters) of every document in the segment."""
-        return self.query("SELECT source, sha256, title, chunks, length(text) FROM documents ORDER BY source")
+        return self.query("SELECT source, sha256, title, chunks, chars FROM documents ORDER BY source")
 
 
 def _chunk(row: tuple) -> Chunk:
@@ -231,7 +243,9 @@ def read_back(segment: Segment, deleted: set[str]) -> SegmentData:
     sentence_rows = np.concatenate([np.arange(lo, lo + len(c.sentences)) for (_, lo), c in zip(keep, chunks)]
                                    or [np.zeros(0, np.int64)]).astype(np.int64)
     vec_keys = {seq: key for seq, _, key, _ in rows}
+    stats = {source: (size, mtime) for source, _, size, mtime in segment.file_stats()
+             if source not in deleted and size is not None}
     return SegmentData(documents, chunks, np.asarray(segment.ids[seqs], dtype=np.int64),
                        np.array([vec_keys[int(s)] for s in seqs], dtype=np.int64), segment.dense.reconstruct(seqs),
                        np.asarray(segment.sentence_codes[sentence_rows]), np.asarray(segment.sentence_scales[sentence_rows]),
-                       np.asarray(segment.sentence_keys[sentence_rows]))
+                       np.asarray(segment.sentence_keys[sentence_rows]), file_stats=stats)

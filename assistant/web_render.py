@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from assistant.assistant import NOT_FOUND
 from assistant.text import terminal_safe
 
 SNIPPET_CHARS = 320
-NOT_FOUND = "I couldn't find this in the documents."
 STOPWORDS = frozenset(
     "a an and are as at be been but by can could did do does for from had has have how i if in into is it"
     " its may of on or our should so than that the their them then there these they this those to was we"

@@ -51,6 +51,16 @@ def test_exact_kind_below_threshold(data):
     assert rows[0] == exact[0]
 
 
+def test_tiny_and_empty_segments_are_exact(tmp_path):
+    few = synthetic_vectors(50, 3, np.eye(DIM, dtype=np.float32)[:20])
+    small = build_dense(few, DenseSettings(exact_below=0))  # too few vectors to train lists on
+    assert small.kind == "flat-sq8" and small.search(few[3], 1)[0].tolist() == [3]
+    empty = build_dense(np.zeros((0, DIM), np.float32))
+    assert empty.ntotal == 0 and empty.search(few[0], 10)[0].size == 0
+    empty.save(tmp_path / "empty.faiss")
+    assert DenseIndex.load(tmp_path / "empty.faiss").ntotal == 0
+
+
 def test_settings_choose_lists_and_go_in_the_manifest():
     settings = DenseSettings()
     assert settings.nlist(1_000_000) == 2048 and settings.nlist(100_000) == 512

@@ -45,8 +45,8 @@ class CountingEngine:
         self.engine = RayEngine(actors)
         self.texts = 0
 
-    def prepare(self, *args):
-        return self.engine.prepare(*args)
+    def read_and_chunk(self, *args):
+        return self.engine.read_and_chunk(*args)
 
     def embed(self, variant, chunk_texts, sentences, progress):
         self.texts += len(chunk_texts) + len(sentences)

@@ -106,12 +106,18 @@ def test_only_changed_text_is_embedded_again(corpus, tmp_path):
     assert encoder.texts == second.embedded + second.sentences_embedded < 8
 
 
-def test_many_small_updates_are_merged_and_answers_stay_the_same(corpus, tmp_path, monkeypatch):
-    monkeypatch.setattr(writer, "MAX_SEGMENTS", 3)
+def _built_merging_early(corpus: Path, index: Path, monkeypatch, max_segments: int) -> FakeEncoder:
+    """An index of the corpus whose writer merges two segments once there are more than max_segments."""
+    monkeypatch.setattr(writer, "MAX_SEGMENTS", max_segments)
     monkeypatch.setattr(writer, "MERGE_FACTOR", 2)
     encoder = FakeEncoder()
-    index = tmp_path / "index"
     build_index(corpus, index, embedder=encoder)
+    return encoder
+
+
+def test_many_small_updates_are_merged_and_answers_stay_the_same(corpus, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    encoder = _built_merging_early(corpus, index, monkeypatch, 3)
     for n in range(6, 12):
         (corpus / f"doc{n}.md").write_text(_doc(n), encoding="utf-8")
         build_index(corpus, index, embedder=encoder)
@@ -182,3 +188,51 @@ def test_verify_reads_every_byte_that_opening_skips(corpus, tmp_path, monkeypatc
     with pytest.raises(Exception, match="is corrupt"):
         LocalStore.open(index)
     shutil.rmtree(index)
+
+
+def test_a_failed_commit_during_a_merge_leaves_the_old_index(corpus, tmp_path, monkeypatch):
+    """The merge writes its segment before the manifest; a failure then removes it and keeps the old index."""
+    from assistant.errors import AssistantError
+
+    index = tmp_path / "index"
+    encoder = _built_merging_early(corpus, index, monkeypatch, 1)
+    before = (index / "manifest.json").read_bytes()
+    on_disk = {p.name for p in index.iterdir()}
+    (corpus / "doc9.md").write_text(_doc(9), encoding="utf-8")
+
+    def full_disk(path, manifest):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "write_manifest", full_disk)
+    with pytest.raises(AssistantError, match="No space left on device.*the previous index is unchanged"):
+        build_index(corpus, index, embedder=encoder)
+    assert (index / "manifest.json").read_bytes() == before
+    assert {p.name for p in index.iterdir()} == on_disk  # the new and the merged segment are gone
+    monkeypatch.undo()
+    build_index(corpus, index, embedder=encoder)
+    assert "doc9.md" in {s.source for s in _bot(index, encoder).sources()}
+
+
+def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, monkeypatch):
+    """Size and modification time as recorded: an unchanged corpus costs a stat per file, not a read."""
+    from assistant import indexer
+
+    old = 1_600_000_000
+    for path in corpus.iterdir():
+        os.utime(path, (old, old))
+    encoder = FakeEncoder()
+    index = tmp_path / "index"
+    build_index(corpus, index, embedder=encoder)
+    read = []
+    real = indexer.read_document
+    monkeypatch.setattr(indexer, "read_document", lambda path, *a: read.append(path.name) or real(path, *a))
+    again = build_index(corpus, index, embedder=encoder)
+    assert read == [] and (again.documents, again.reused, again.embedded) == (6, 6, 0)
+    (corpus / "doc1.md").write_text(_doc(1, "Now open on Sundays."), encoding="utf-8")  # new size, new time
+    same_size = (corpus / "doc2.md").read_text().replace("weekday", "WEEKDAY")
+    (corpus / "doc2.md").write_text(same_size, encoding="utf-8")
+    os.utime(corpus / "doc2.md", (old + 5, old + 5))  # same size, another (old) modification time
+    third = build_index(corpus, index, embedder=encoder)
+    assert sorted(read) == ["doc1.md", "doc2.md"] and third.reused == 4
+    assert "Sundays" in _bot(index, encoder).read_source("doc1.md")
+    assert "WEEKDAY" in _bot(index, encoder).read_source("doc2.md")

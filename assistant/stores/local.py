@@ -9,6 +9,7 @@ removed files) are masked out of every search until a merge rewrites the segment
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ class LocalStore:
         self.keyword_search = KeywordSearch([KeywordPart(s.postings, s.term_ids, m) for s, m in zip(segments, live)],
                                             **{k: v for k, v in (manifest.get("keyword") or {}).items() if k in ("k1", "b")})
         self._where: OrderedDict[int, tuple[int, int]] = OrderedDict()
+        self._where_lock = threading.Lock()  # the app asks from several threads
         self._deleted = [set(s.get("deleted") or ()) for s in manifest["segments"]]
         self._count = sum(len(s) - (0 if m is None else int((~m).sum())) for s, m in zip(segments, live))
 
@@ -107,16 +109,18 @@ class LocalStore:
 
     def _remember(self, i: int, seqs: np.ndarray) -> list[int]:
         ids = [int(x) for x in np.asarray(self.segments[i].ids[np.asarray(seqs, dtype=np.int64)])]
-        for chunk, seq in zip(ids, seqs):
-            self._where[chunk] = (i, int(seq))
-            self._where.move_to_end(chunk)
-        while len(self._where) > _CACHE:
-            self._where.popitem(last=False)
+        with self._where_lock:
+            for chunk, seq in zip(ids, seqs):
+                self._where[chunk] = (i, int(seq))
+                self._where.move_to_end(chunk)
+            while len(self._where) > _CACHE:
+                self._where.popitem(last=False)
         return ids
 
     def _locate(self, ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """id -> (segment, position) for the live chunks among ids."""
-        found = {i: self._where[i] for i in ids if i in self._where}
+        with self._where_lock:
+            found = {i: self._where[i] for i in ids if i in self._where}
         missing = [i for i in ids if i not in found]
         for s, segment in enumerate(self.segments):
             if not missing:
@@ -144,17 +148,22 @@ class LocalStore:
         return sorted(found, key=lambda pair: -pair[1])[:k]
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
-        per_segment = self.keyword_search.scores(terms)
+        per_segment = self.keyword_search.matches(terms)
         found: list[tuple[int, float]] = []
-        for i, scores in enumerate(per_segment):
-            if not len(scores):
-                continue
-            top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
-            top = top[scores[top] > 0]
-            found += zip(self._remember(i, top), map(float, scores[top]))
+        for i, (docs, values) in enumerate(per_segment):
+            top = np.argpartition(values, len(values) - k)[len(values) - k:] if len(values) > k else np.arange(len(values))
+            top = top[values[top] > 0]
+            found += zip(self._remember(i, docs[top]), map(float, values[top]))
         found.sort(key=lambda pair: -pair[1])
+        of_ids = np.zeros(len(ids), dtype=np.float32)
         where = self._locate(list(ids))
-        of_ids = np.array([per_segment[where[i][0]][where[i][1]] if i in where else 0.0 for i in ids], dtype=np.float32)
+        for n, chunk in enumerate(ids):
+            if chunk in where:
+                s, seq = where[chunk]
+                docs, values = per_segment[s]
+                at = int(np.searchsorted(docs, seq))
+                if at < len(docs) and docs[at] == seq:
+                    of_ids[n] = values[at]
         return found[:k], of_ids
 
     def idfs(self, terms: Sequence[str]) -> dict[str, float]:
@@ -214,6 +223,15 @@ class LocalStore:
     def text(self, source: str) -> str | None:
         s = self._segment_of(source)
         return None if s is None else self.segments[s].text(source)
+
+    def file_stats(self) -> dict[str, tuple[str, int, int]]:
+        """source -> (sha256, size, mtime_ns) of every live document as its file was when read (-1: unknown)."""
+        found = {}
+        for s, segment in enumerate(self.segments):
+            for source, sha256, size, mtime in segment.file_stats():
+                if source not in self._deleted[s]:
+                    found[source] = (sha256, -1 if size is None else size, -1 if mtime is None else mtime)
+        return found
 
     def vectors_by_content(self, sources: list[str] | None) -> VectorsByContent:
         """The stored vectors of these documents' chunks and sentences (all when None), by content key."""

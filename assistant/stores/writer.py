@@ -46,7 +46,7 @@ class LocalWriter:
         if base is not None:
             for i, segment in enumerate(base.segments):
                 deleted = set(self.segments[i]["deleted"])
-                self._sources.update((source, i) for source, *_ in segment.sources() if source not in deleted)
+                self._sources.update((source, i) for source in segment.source_names() if source not in deleted)
 
     def delete(self, sources) -> None:
         """Mark documents deleted in the segments holding them (recorded in the manifest only)."""
@@ -154,7 +154,8 @@ def _concat(parts: list[SegmentData]) -> SegmentData:
                        cat([p.vectors for p in parts], np.float32, DIMENSION),
                        cat([p.sentence_codes for p in parts], np.int8, DIMENSION),
                        cat([p.sentence_scales for p in parts], np.float32),
-                       cat([p.sentence_keys for p in parts], np.int64))
+                       cat([p.sentence_keys for p in parts], np.int64),
+                       file_stats={k: v for p in parts for k, v in p.file_stats.items()})
 
 
 def clean_segments(index_dir: Path, current: dict | None, previous: dict | None) -> None:
