@@ -7,7 +7,7 @@ tasks, and the texts that need a vector are embedded by `map_batches` over a fix
 encoder actors, each holding one encoder session for the whole run.
 
 Everything crossing Ray is plain columns: strings, integers and float32 vectors; a document
-and its chunks travel as JSON text, so our code never pickles anything. On a real cluster
+and its chunks travel as JSON text, so our code never serializes Python objects. On a real cluster
 every node needs this package installed, and the corpus folder at the same path (a shared
 filesystem): a node that cannot see it stops the run instead of skipping files.
 """
@@ -202,7 +202,7 @@ def _read_and_chunk(row: dict, corpus: str, settings: ChunkSettings, allow_hard_
     doc = read_document(Path(row["path"]), row["source"], allow_hard_links)
     if isinstance(doc, Skipped):
         return {**out, "skipped": doc.reason}
-    # JSON (ASCII, so any text survives Arrow's UTF-8) rather than Python objects Ray would pickle.
+    # JSON (ASCII, so any text survives Arrow's UTF-8) rather than Python objects Ray would serialize itself.
     out["document"] = json.dumps(doc.to_row())
     if doc.sha256 != row["known"]:
         cut: list[Skipped] = []
