@@ -154,8 +154,8 @@ class RayEngine:
 class Encode:
     """One encoder session per actor, loaded once and kept for every batch it is given.
 
-    The variant is the class's (one class each, below), so the actor takes no constructor
-    arguments: Ray keeps those in the object store and warns that a restarted actor may miss them.
+    One class per encoder variant (below), so the actor needs no constructor arguments; its
+    encoder gets as many threads as the CPUs Ray gave the actor.
     """
 
     variant = "fp32"
