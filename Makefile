@@ -15,10 +15,15 @@ export GRADIO_ANALYTICS_ENABLED := False
 run: index
 	ASSISTANT_INDEX=$(INDEX) $(BIN)/python app.py
 
-# The venv is rebuilt only when pyproject.toml changes.
+# The venv is rebuilt only when pyproject.toml changes. `make run` installs the app alone; the
+# tests add the test tools and the cluster extra (Ray, Milvus Lite), which they exercise.
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
 	touch $@
 
@@ -29,10 +34,10 @@ index: $(BIN)/.installed
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed-test
 	$(BIN)/ruff check assistant tests app.py benchmarks docs
 
-test: $(BIN)/.installed browser lint
+test: $(BIN)/.installed-test browser lint
 	$(BIN)/python -m pytest -q
 
 # The seed set's test half in all four modes, then the other corpora (eval/README.md), each
