@@ -155,8 +155,10 @@ def cmd_verify(args) -> int:
 
     index_dir = _index_dir(args)
     found = verify(index_dir)
+    checked = (f"{found['sentences']} sentences, every row checked" if "sentences" in found
+               else f"{found['segments']} segments, {found['files']} files, {found['bytes'] / 2**20:.1f} MiB checked")
     print(f"index at {terminal_safe(str(index_dir))} is intact: {found['documents']} documents, {found['chunks']} chunks, "
-          f"{found['segments']} segments, {found['files']} files, {found['bytes'] / 2**20:.1f} MiB checked")
+          f"{checked}")
     return 0
 
 

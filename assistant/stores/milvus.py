@@ -511,6 +511,6 @@ def verify(location: MilvusLocation) -> dict:
         if problems:
             raise IndexCorruptError(f"index at {location} is inconsistent: {'; '.join(problems[:3])}: "
                                     f"run `assistant index --corpus DIR --store {location}` to repair it")
-        return {"segments": 1, "files": 3, "bytes": 0, "chunks": len(chunks), "documents": len(sources)}
+        return {"chunks": len(chunks), "sentences": len(sentences), "documents": len(sources)}
     finally:
         store.close()
