@@ -16,7 +16,7 @@ from .bm25 import K1, TOKENIZER, B
 from .chunker import ChunkSettings, chunks_within_limit
 from .dense import quantize_rows
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
-from .errors import AssistantError
+from .errors import AssistantError, StoreUnavailableError
 from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .folder import fault_point
@@ -202,6 +202,8 @@ def _base(index_dir: Path):
     """The committed index to update, or None (no index, another format, or damaged: a full build repairs it)."""
     try:
         return open_store(index_dir, for_update=True)
+    except StoreUnavailableError:
+        raise  # not a damaged index: rebuilding it would embed everything, then fail to write
     except AssistantError:
         return None
 

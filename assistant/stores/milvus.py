@@ -29,7 +29,7 @@ import numpy as np
 from ..bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from ..dense import dequantize_rows
 from ..embedder import DIMENSION, MODEL_NAME
-from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..keys import int63
 from ..segment import SegmentData
 from ..types import Chunk, Document, SourceInfo
@@ -85,15 +85,15 @@ def connect(location: MilvusLocation):
     try:
         from pymilvus import MilvusClient
     except ImportError:
-        raise AssistantError("Milvus stores need the cluster extra: pip install 'assistant[cluster]'") from None
+        raise StoreUnavailableError("Milvus stores need the cluster extra: pip install 'assistant[cluster]'") from None
     import logging
     import os
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
-        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30)
+        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=10)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
-        raise AssistantError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+        raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
 
 def _ids(values: Iterable[int]) -> str:
@@ -150,7 +150,8 @@ class MilvusStore:
             raise
         except Exception as exc:
             client.close()
-            raise AssistantError(f"cannot read the index at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+            raise StoreUnavailableError(f"cannot read the index at {location} "
+                                        f"({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
     def _load_keyword(self) -> None:
         """BM25 postings over every chunk's search text, with statistics over the whole collection."""
@@ -466,6 +467,8 @@ class MilvusWriter:
         manifest = self._manifest(client, fields, gen)
         client.upsert(f"{self.name}_blobs", _blob_rows(MANIFEST_KEY, 0, gen, "manifest", json.dumps(manifest), ""))
         client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
+        for suffix in ("", "_sentences", "_blobs"):  # sealed segments get their indexes: Lite searches
+            client.flush(f"{self.name}{suffix}")     # unflushed rows by brute force in Python (40x slower)
         return manifest
 
     def _manifest(self, client, fields: dict, gen: int) -> dict:
