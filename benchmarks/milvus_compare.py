@@ -58,12 +58,12 @@ def milvus_bm25(bot: Assistant) -> None:
     def keyword(terms, k, ids=()):
         text = " ".join(terms)
         hits = client.search(name, data=[text], anns_field="sparse", limit=k, output_fields=[])[0]
-        found = [(int(h["id"]), float(h["distance"])) for h in hits]
+        found = [(int(h["id"]), abs(float(h["distance"]))) for h in hits]  # Lite reports BM25 as -score
         scores = {}
         if len(ids):
             for h in client.search(name, data=[text], anns_field="sparse", limit=len(ids),
                                    filter=f"id in [{','.join(str(int(i)) for i in ids)}]", output_fields=[])[0]:
-                scores[int(h["id"])] = float(h["distance"])
+                scores[int(h["id"])] = abs(float(h["distance"]))
         return found, np.array([scores.get(int(i), 0.0) for i in ids], dtype=np.float32)
 
     store.keyword = keyword

@@ -112,6 +112,26 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
     reply = Assistant.open(location, embedder=embedder, warm=False).ask("When is the tulip festival held?")
     assert reply.confident and reply.passages[0].source == names[1] and "April" in reply.answer
 
+    # A commit cut short after the new passages are written (before the old ones go) is finished by the next run.
+    import pymilvus
+
+    changed.write_text(changed.read_text(encoding="utf-8").replace("April", "May"), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pymilvus.MilvusClient, "delete", lambda *a, **k: (_ for _ in ()).throw(OSError("cut")))
+        with pytest.raises(AssistantError, match="run the same command again"):
+            build_index(corpus, location, embedder=embedder)
+    with pytest.raises(AssistantError, match="inconsistent"):
+        verify(location)  # the changed file's old and new passages side by side
+    assert build_index(corpus, location, embedder=embedder).reused == 1
+    build_index(corpus, local, embedder=embedder)
+    milvus_store, local_store = open_store(location), open_store(local)
+    try:
+        assert milvus_store.sources() == local_store.sources()
+        assert milvus_store.chunks_of(names[1]) == local_store.chunks_of(names[1])
+    finally:
+        milvus_store.close()
+        local_store.close()
+
 
 def test_cli_takes_a_store_location(milvus_seed, monkeypatch, capsys):
     from assistant.cli import main

@@ -21,6 +21,7 @@ from ..errors import IndexCorruptError, IndexMismatchError
 from ..manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
 from ..segment import Segment
 from ..types import Chunk, Document, SourceInfo
+from .base import KeywordStatistics, top_positions
 
 _CACHE = 4096  # id -> (segment, position) entries kept from recent searches
 
@@ -34,7 +35,7 @@ def _one_search_thread() -> None:
     faiss.omp_set_num_threads(1)
 
 
-class LocalStore:
+class LocalStore(KeywordStatistics):
     """Read side of a local index; immutable, safe to share between threads."""
 
     def __init__(self, index_dir: Path, manifest: dict, segments: list[Segment], live: list[np.ndarray | None]) -> None:
@@ -149,22 +150,12 @@ class LocalStore:
         for i, scores in enumerate(per_segment):
             if not len(scores):
                 continue
-            top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
-            top = top[scores[top] > 0]
+            top = top_positions(scores, k)
             found += zip(self._remember(i, top), map(float, scores[top]))
         found.sort(key=lambda pair: -pair[1])
         where = self._locate(list(ids))
         of_ids = np.array([per_segment[where[i][0]][where[i][1]] if i in where else 0.0 for i in ids], dtype=np.float32)
         return found[:k], of_ids
-
-    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
-        return self.keyword_search.idfs(terms)
-
-    def known(self, terms: Sequence[str]) -> set[str]:
-        return self.keyword_search.known(terms)
-
-    def ideal_score(self, terms: dict[str, float]) -> float:
-        return self.keyword_search.ideal_score(terms)
 
     # --- fetching -------------------------------------------------------------------------
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +35,7 @@ from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, Inde
 from ..keys import int63
 from ..segment import SegmentData
 from ..types import Chunk, Document, SourceInfo
+from .base import KeywordStatistics, top_positions
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1
@@ -42,6 +45,8 @@ PART_CHARS = 16_000  # characters per VARCHAR part: at most 64,000 bytes of UTF-
 BATCH = 256  # rows per insert (a chunk row is a few kB)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,180}")
 _MAX_RESULT = 16_384  # Milvus's limit on rows from one query
+_CACHE = 4096  # chunks and sentence sets kept by id (an id names one exact passage, so it never goes stale)
+_DOCUMENTS = 32  # documents kept (a question reads the pages of each cited one)
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def _parts(text: str) -> list[str]:
     return [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
 
 
-class MilvusStore:
+class MilvusStore(KeywordStatistics):
     """Read side of a Milvus store; safe to share between threads (one client, gRPC underneath)."""
 
     def __init__(self, location: MilvusLocation, client, manifest: dict) -> None:
@@ -121,6 +126,27 @@ class MilvusStore:
         self._positions: dict[int, int] = {}
         self._order = np.zeros(0, dtype=np.int64)
         self.keyword_search = KeywordSearch([])
+        # A question fetches the same rows several times (answer, pages, citations): kept by kind.
+        self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
+        self._lock = threading.Lock()
+
+    def _cached(self, kind: str, keys: Iterable, fetch) -> dict:
+        """kind's values for keys, from its cache or `fetch(missing keys) -> {key: value}`."""
+        cache, limit = self._caches[kind], _DOCUMENTS if kind == "document" else _CACHE
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            found = {k: cache[k] for k in keys if k in cache}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            fresh = fetch(missing)
+            found.update(fresh)
+            with self._lock:
+                for k, v in fresh.items():
+                    cache[k] = v
+                    cache.move_to_end(k)
+                while len(cache) > limit:
+                    cache.popitem(last=False)
+        return {k: found[k] for k in keys if k in found}
 
     @classmethod
     def open(cls, location: MilvusLocation, for_update: bool = False) -> MilvusStore:
@@ -185,20 +211,10 @@ class MilvusStore:
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
         scores = self.keyword_search.scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
-        top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
-        top = top[scores[top] > 0]
+        top = top_positions(scores, k)
         found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
         of_ids = np.array([scores[self._positions[i]] if i in self._positions else 0.0 for i in ids], dtype=np.float32)
         return found[:k], of_ids
-
-    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
-        return self.keyword_search.idfs(terms)
-
-    def known(self, terms: Sequence[str]) -> set[str]:
-        return self.keyword_search.known(terms)
-
-    def ideal_score(self, terms: dict[str, float]) -> float:
-        return self.keyword_search.ideal_score(terms)
 
     # --- fetching -------------------------------------------------------------------------
 
@@ -218,25 +234,28 @@ class MilvusStore:
         return out
 
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        if not ids:
-            return {}
-        rows = self.client.get(self.name, ids=list(dict.fromkeys(int(i) for i in ids)), output_fields=["body"])
-        return {int(r["id"]): _chunk(self._body(r)) for r in rows}
+        def fetch(missing: list[int]) -> dict[int, Chunk]:
+            rows = self.client.get(self.name, ids=missing, output_fields=["body"])
+            return {int(r["id"]): _chunk(self._body(r)) for r in rows}
+
+        return self._cached("chunk", (int(i) for i in ids), fetch)
 
     def sentences(self, ids: Sequence[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
         chunks = self.chunks(ids)
-        if not chunks:
-            return {}
-        rows = scan(self.client, f"{self.name}_sentences", f"chunk in {_ids(chunks)}", ["chunk", "n", "codes", "scale"])
-        grouped: dict[int, list[dict]] = {}
-        for row in rows:
-            grouped.setdefault(int(row["chunk"]), []).append(row)
-        out = {}
-        for i, chunk in chunks.items():
-            found = sorted(grouped.get(i, []), key=lambda r: r["n"])
-            codes, scales = _decode(found)
-            out[i] = (list(chunk.sentences), dequantize_rows(codes, scales))
-        return out
+
+        def fetch(missing: list[int]) -> dict:
+            rows = self.client.query(f"{self.name}_sentences", filter=f"chunk in {_ids(missing)}",
+                                     output_fields=["chunk", "n", "codes", "scale"], limit=_MAX_RESULT)
+            grouped: dict[int, list[dict]] = {}
+            for row in rows:
+                grouped.setdefault(int(row["chunk"]), []).append(row)
+            out = {}
+            for i in missing:
+                codes, scales = _decode(sorted(grouped.get(i, []), key=lambda r: r["n"]))
+                out[i] = (list(chunks[i].sentences), dequantize_rows(codes, scales))
+            return out
+
+        return self._cached("sentences", chunks, fetch)
 
     def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
         rows = scan(self.client, self.name, f"doc == {_doc_key(source)}", ["id", "body"])
@@ -244,8 +263,11 @@ class MilvusStore:
         return sorted([pair for pair in found if pair[1].source == source], key=lambda pair: pair[1].start)
 
     def document(self, source: str) -> Document | None:
-        text = read_blob(self.client, self.name, _doc_key(source))
-        return None if text is None else Document.from_row(json.loads(text))
+        def fetch(missing: list[str]) -> dict[str, Document]:
+            text = read_blob(self.client, self.name, _doc_key(missing[0]))
+            return {} if text is None else {missing[0]: Document.from_row(json.loads(text))}
+
+        return self._cached("document", [source], fetch).get(source)
 
     def text(self, source: str) -> str | None:
         document = self.document(source)
@@ -329,7 +351,7 @@ def scan(client, collection: str, where: str, fields: list[str]) -> list[dict]:
 
 def read_blob(client, name: str, key: int) -> str | None:
     """A document's or the manifest's JSON, joined from its parts; None when absent."""
-    rows = scan(client, f"{name}_blobs", f"key == {key}", ["part", "parts", "body"])
+    rows = client.query(f"{name}_blobs", filter=f"key == {key}", output_fields=["part", "parts", "body"], limit=_MAX_RESULT)
     if not rows:
         return None
     rows.sort(key=lambda r: r["part"])
