@@ -96,7 +96,7 @@ def connect(location: MilvusLocation):
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
-        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=10)
+        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
