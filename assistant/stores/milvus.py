@@ -96,7 +96,14 @@ def connect(location: MilvusLocation):
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
-        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30)
+        # Milvus Lite's gRPC server keeps gRPC's default ping policy, which answers pymilvus's 10 s
+        # keepalive pings on an idle connection (the indexer's, while it embeds) with GOAWAY "too many
+        # pings" and a broken connection; a real Milvus allows them. A dedicated connection per client
+        # keeps one client's broken channel from being handed to the next.
+        options = {"grpc_options": {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}} \
+            if location.lite else {}
+        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30, dedicated=True,
+                            **options)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
