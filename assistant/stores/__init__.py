@@ -42,7 +42,7 @@ def open_writer(location: str | os.PathLike, base):
     """A writer for one commit to the store at `location`; `base` is its committed state or None."""
     milvus = milvus_location(location)
     if milvus is not None:
-        from .milvus import MilvusWriter
+        from .milvus_writer import MilvusWriter
 
         return MilvusWriter(milvus, base)
     from .writer import LocalWriter
