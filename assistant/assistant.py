@@ -28,10 +28,13 @@ MAX_HISTORY = 20  # earlier questions looked at, the latest ones (the search ble
 MAX_K = 50
 DEFAULT_INDEX = "index"
 INDEX_ENV = "ASSISTANT_INDEX"
+STORE_ENV = "ASSISTANT_STORE"  # a Milvus location (stores/__init__.py); wins over ASSISTANT_INDEX
 NOT_FOUND = "I couldn't find this in the documents."
 
 
-def default_index_dir() -> Path:
+def default_index_dir() -> Path | str:
+    if os.environ.get(STORE_ENV):
+        return os.environ[STORE_ENV]
     return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX)
 
 
@@ -293,7 +296,7 @@ class Assistant:
     def verify_in_background(self) -> threading.Thread:
         """Check every byte of the index once, off the request path (opening checks only sizes and
         the edges of large files); a failure is kept in `integrity_problem` and shown by describe()."""
-        from .stores.local import verify
+        from .stores import verify
 
         stamp = self._stamp
 

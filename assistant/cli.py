@@ -22,7 +22,10 @@ EXAMPLES = """examples:
   assistant show walking-guide.pdf
   assistant bench --no-append
 
-The index folder defaults to $ASSISTANT_INDEX, else ./index."""
+  assistant index --corpus corpus --store milvus-lite:milvus.db/docs
+
+The index folder defaults to $ASSISTANT_INDEX, else ./index; --store (or $ASSISTANT_STORE) names
+a Milvus collection instead."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,7 +35,10 @@ class _Parser(argparse.ArgumentParser):
 
 def _index_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index", type=Path, default=None, metavar="DIR",
-                        help="index folder (default: $ASSISTANT_INDEX or ./index)")
+                        help="index folder (default: $ASSISTANT_STORE, $ASSISTANT_INDEX or ./index)")
+    parser.add_argument("--store", default=None, metavar="LOCATION",
+                        help="the index in Milvus instead of a folder: milvus://HOST:PORT/COLLECTION or "
+                        "milvus-lite:PATH.db/COLLECTION (needs pip install 'assistant[cluster]')")
 
 
 def _bounded(low: int, high: int):
@@ -154,18 +160,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .stores.local import verify
+    from .stores import verify
 
     index_dir = _index_dir(args)
     found = verify(index_dir)
+    checked = (f"{found['sentences']} sentences, every row checked" if "sentences" in found
+               else f"{found['segments']} segments, {found['files']} files, {found['bytes'] / 2**20:.1f} MiB checked")
     print(f"index at {terminal_safe(str(index_dir))} is intact: {found['documents']} documents, {found['chunks']} chunks, "
-          f"{found['segments']} segments, {found['files']} files, {found['bytes'] / 2**20:.1f} MiB checked")
+          f"{checked}")
     return 0
 
 
-def _index_dir(args) -> Path:
+def _index_dir(args) -> Path | str:
+    """The index location: --store, else --index, else the environment's default."""
     from .assistant import default_index_dir
 
+    if getattr(args, "store", None):
+        return args.store
     return args.index if args.index is not None else default_index_dir()
 
 

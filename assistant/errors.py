@@ -19,3 +19,7 @@ class IndexMismatchError(AssistantError):
 
 class IndexLockedError(AssistantError):
     """Another process is writing the same index folder."""
+
+
+class StoreUnavailableError(AssistantError):
+    """The index's server (Milvus) cannot be reached, or its client library is not installed."""

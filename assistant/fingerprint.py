@@ -66,9 +66,9 @@ IGNORED = {
     "brotli": "decompression, whose output the Brotli format fixes",
     "typing_extensions": "type hints only",
     "pytz": "time zones, imported with pandas; no text passes through it",
-    # Installed with the `cluster` extra (Ray): pandas imports pyarrow whenever it is installed.
-    "pyarrow": "imported by pandas when installed; factorize is given a NumPy object array, which pandas numbers itself",
-    "cloudpickle": "imported by pyarrow; no text passes through it",
+    # With the cluster extra installed (pymilvus, Ray): pandas imports pyarrow, pyarrow cloudpickle.
+    "pyarrow": "imported by pandas when installed; factorize gets a NumPy object array and hashes it itself",
+    "cloudpickle": "imported by pyarrow for pickling, which reading and chunking never do",
 }
 
 

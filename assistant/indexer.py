@@ -17,16 +17,15 @@ from .bm25 import K1, TOKENIZER, B
 from .chunker import ChunkSettings, chunks_within_limit
 from .dense import quantize_rows
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
-from .errors import AssistantError
+from .errors import AssistantError, StoreUnavailableError
 from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
-from .folder import fault_point, write_lock
+from .folder import fault_point
 from .keys import chunk_id
 from .reader import iter_files, read_document
 from .segment import SegmentData
-from .stores import open_store
+from .stores import open_store, open_writer, writing
 from .stores.local import VectorsByContent
-from .stores.writer import LocalWriter
 from .types import Chunk, Document, Skipped
 
 
@@ -71,7 +70,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
     corpus, index_dir = Path(corpus), Path(index_dir)
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")
-    with write_lock(index_dir):
+    with writing(index_dir):  # index_dir: a folder or a Milvus location (stores/__init__.py)
         variant = getattr(embedder, "variant", "fp32") if embedder is not None else _default_variant()
         base = _base(index_dir)
         try:
@@ -146,7 +145,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
         vectors[chunk_todo] = fresh[: len(chunk_todo)]
         new_codes, new_scales = quantize_rows(fresh[len(chunk_todo):])
         codes[sentence_todo], scales[sentence_todo] = new_codes, new_scales
-    writer = LocalWriter(index_dir, base)
+    writer = open_writer(index_dir, base)
     writer.delete([d.source for d in changed if d.source in indexed] + removed)
     writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
                            np.array(vec_keys, dtype=np.int64), vectors, codes, scales,
@@ -256,6 +255,8 @@ def _base(index_dir: Path):
     """The committed index to update, or None (no index, another format, or damaged: a full build repairs it)."""
     try:
         return open_store(index_dir, for_update=True)
+    except StoreUnavailableError:
+        raise  # not a damaged index: rebuilding it would embed everything, then fail to write
     except AssistantError:
         return None
 

@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    index_dir = os.environ.get("ASSISTANT_INDEX") or "index"
+    index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"
     uploads = uploads_allowed(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1", args.no_upload)
     try:
         app, bot = build_app(index_dir, uploads=uploads)

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..bm25 import KeywordSearch
 from ..types import Chunk, Document, SourceInfo
 
 
@@ -59,3 +60,24 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release files and connections."""
+
+
+class KeywordStatistics:
+    """BM25 rarity and bounds from the store's `keyword_search` (bm25.KeywordSearch), for stores keeping one."""
+
+    keyword_search: KeywordSearch
+
+    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+        return self.keyword_search.idfs(terms)
+
+    def known(self, terms: Sequence[str]) -> set[str]:
+        return self.keyword_search.known(terms)
+
+    def ideal_score(self, terms: dict[str, float]) -> float:
+        return self.keyword_search.ideal_score(terms)
+
+
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest positive scores (unordered)."""
+    top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
+    return top[scores[top] > 0]

@@ -22,6 +22,7 @@ from ..errors import IndexCorruptError, IndexMismatchError
 from ..manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
 from ..segment import Segment
 from ..types import Chunk, Document, SourceInfo
+from .base import KeywordStatistics, top_positions
 
 _CACHE = 4096  # id -> (segment, position) entries kept from recent searches
 
@@ -35,7 +36,7 @@ def _one_search_thread() -> None:
     faiss.omp_set_num_threads(1)
 
 
-class LocalStore:
+class LocalStore(KeywordStatistics):
     """Read side of a local index; immutable, safe to share between threads."""
 
     def __init__(self, index_dir: Path, manifest: dict, segments: list[Segment], live: list[np.ndarray | None]) -> None:
@@ -151,8 +152,7 @@ class LocalStore:
         per_segment = self.keyword_search.matches(terms)
         found: list[tuple[int, float]] = []
         for i, (docs, values) in enumerate(per_segment):
-            top = np.argpartition(values, len(values) - k)[len(values) - k:] if len(values) > k else np.arange(len(values))
-            top = top[values[top] > 0]
+            top = top_positions(values, k)
             found += zip(self._remember(i, docs[top]), map(float, values[top]))
         found.sort(key=lambda pair: -pair[1])
         of_ids = np.zeros(len(ids), dtype=np.float32)
@@ -165,15 +165,6 @@ class LocalStore:
                 if at < len(docs) and docs[at] == seq:
                     of_ids[n] = values[at]
         return found[:k], of_ids
-
-    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
-        return self.keyword_search.idfs(terms)
-
-    def known(self, terms: Sequence[str]) -> set[str]:
-        return self.keyword_search.known(terms)
-
-    def ideal_score(self, terms: dict[str, float]) -> float:
-        return self.keyword_search.ideal_score(terms)
 
     # --- fetching -------------------------------------------------------------------------
 

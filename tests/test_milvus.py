@@ -1,0 +1,184 @@
+"""The Milvus store (Milvus Lite, in-process) answers as the local store does: same eval figures,
+same citations, same documents, and the same incremental rules when files change."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from helpers import CORPUS, ROOT
+
+from assistant.errors import AssistantError
+
+EVAL = ROOT / "eval" / "questions.jsonl"
+
+
+@pytest.fixture(scope="module")
+def milvus_seed(tmp_path_factory, embedder) -> str:
+    """The seed corpus in a Milvus Lite collection, built with the real model."""
+    from assistant.indexer import build_index
+
+    location = f"milvus-lite:{tmp_path_factory.mktemp('milvus')}/seed.db/seed"
+    build_index(CORPUS, location, embedder=embedder)
+    return location
+
+
+@pytest.fixture(scope="module")
+def milvus_bot(milvus_seed, embedder):
+    from assistant import Assistant
+
+    return Assistant.open(milvus_seed, embedder=embedder)
+
+
+def test_eval_figures_match_the_local_store(bot, milvus_bot):
+    from assistant.evaluate import evaluate, load_questions
+
+    questions = load_questions(EVAL)
+    local, milvus = evaluate(bot, questions), evaluate(milvus_bot, questions)
+    for metric, out_of in (("hit_at_1", local.answerable), ("hit_at_3", local.answerable), ("hit_at_5", local.answerable),
+                           ("answer_accuracy", local.answerable), ("followup_hit_at_3", local.followups),
+                           ("offtopic_flagged", local.offtopic), ("false_abstentions", local.answerable)):
+        a, b = getattr(local, metric), getattr(milvus, metric)
+        assert abs(a - b) * out_of <= 1 + 1e-9, (metric, a, b)  # within one question
+    assert abs(local.mrr - milvus.mrr) <= 1 / local.answerable
+
+
+def test_same_citations(bot, milvus_bot):
+    from assistant.evaluate import load_questions
+
+    for item in load_questions(EVAL)[:40:5]:
+        local, milvus = bot.ask(item["question"]), milvus_bot.ask(item["question"])
+        assert (local.confident, local.answer, local.answer_source, local.answer_start, local.answer_end, local.answer_page) \
+            == (milvus.confident, milvus.answer, milvus.answer_source, milvus.answer_start, milvus.answer_end,
+                milvus.answer_page), item["question"]
+        cite = [[(p.source, p.start, p.end, p.page, p.line, p.section, p.chunk_id) for p in r.passages] for r in (local, milvus)]
+        assert cite[0] == cite[1], item["question"]
+
+
+def test_documents_and_passages_match(bot, milvus_bot):
+    assert milvus_bot.sources() == bot.sources()
+    for info in bot.sources():
+        assert milvus_bot.document(info.source) == bot.document(info.source)
+        assert milvus_bot.data.chunks_of(info.source) == bot.data.chunks_of(info.source)
+    chunk_id, chunk = bot.data.chunks_of(bot.sources()[0].source)[1]
+    assert milvus_bot.locate(chunk.source, chunk.start + 1) == bot.locate(chunk.source, chunk.start + 1)
+    # Milvus keeps float32 vectors; the local store's exact index keeps 8-bit codes of them.
+    assert abs(milvus_bot.data.vectors([chunk_id]) - bot.data.vectors([chunk_id])).max() < 0.01
+    assert len(milvus_bot.data) == len(bot.data)
+
+
+def test_incremental_update_on_milvus(tmp_path, embedder):
+    """A changed file is re-chunked (unchanged passages keep their vectors), a removed one is gone,
+    the rest is untouched: the Milvus store ends up holding what a fresh local build holds."""
+    from assistant import Assistant
+    from assistant.indexer import build_index
+    from assistant.stores import open_store, verify
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    names = ["healthcare-in-cambridgeshire.txt", "healthcare-in-northamptonshire.txt",
+             "northamptonshire-new-integrated-care-system.txt"]
+    for name in names:
+        shutil.copy(CORPUS / name, corpus / name)
+    location = f"milvus-lite:{tmp_path}/inc.db/docs"
+    first = build_index(corpus, location, embedder=embedder)
+    assert (first.documents, first.reused, first.removed) == (3, 0, 0)
+    again = build_index(corpus, location, embedder=embedder)
+    assert (again.embedded, again.reused) == (0, 3)
+
+    changed = corpus / names[1]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nThe county's tulip festival is held each April.\n",
+                       encoding="utf-8")
+    (corpus / names[2]).unlink()
+    update = build_index(corpus, location, embedder=embedder)
+    assert (update.documents, update.reused, update.removed) == (2, 1, 1)
+    assert 0 < update.embedded < first.chunks and update.vectors_reused > 0
+
+    local = tmp_path / "local"
+    build_index(corpus, local, embedder=embedder)
+    milvus_store, local_store = open_store(location), open_store(local)
+    try:
+        assert milvus_store.sources() == local_store.sources()
+        for name in names[:2]:
+            assert milvus_store.chunks_of(name) == local_store.chunks_of(name)
+            assert milvus_store.document(name) == local_store.document(name)
+        assert milvus_store.chunks_of(names[2]) == [] and milvus_store.document(names[2]) is None
+    finally:
+        milvus_store.close()
+        local_store.close()
+    assert verify(location)["documents"] == 2
+    reply = Assistant.open(location, embedder=embedder, warm=False).ask("When is the tulip festival held?")
+    assert reply.confident and reply.passages[0].source == names[1] and "April" in reply.answer
+
+    # A commit cut short after the new passages are written (before the old ones go) is finished by the next run.
+    import pymilvus
+
+    changed.write_text(changed.read_text(encoding="utf-8").replace("April", "May"), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pymilvus.MilvusClient, "delete", lambda *a, **k: (_ for _ in ()).throw(OSError("cut")))
+        with pytest.raises(AssistantError, match="run the same command again"):
+            build_index(corpus, location, embedder=embedder)
+    with pytest.raises(AssistantError, match="inconsistent"):
+        verify(location)  # the changed file's old and new passages side by side
+    assert build_index(corpus, location, embedder=embedder).reused == 1
+    build_index(corpus, local, embedder=embedder)
+    milvus_store, local_store = open_store(location), open_store(local)
+    try:
+        assert milvus_store.sources() == local_store.sources()
+        assert milvus_store.chunks_of(names[1]) == local_store.chunks_of(names[1])
+    finally:
+        milvus_store.close()
+        local_store.close()
+
+
+def test_cli_takes_a_store_location(milvus_seed, monkeypatch, capsys):
+    from assistant.cli import main
+
+    assert main(["sources", "--store", milvus_seed]) == 0
+    assert "healthcare-in-cambridgeshire.txt" in capsys.readouterr().out
+    assert main(["verify", "--store", milvus_seed]) == 0
+    assert "intact" in capsys.readouterr().out
+    monkeypatch.setenv("ASSISTANT_STORE", milvus_seed)
+    assert main(["show", "healthcare-in-cambridgeshire.txt"]) == 0
+    assert "Cambridgeshire" in capsys.readouterr().out
+    missing = milvus_seed.rsplit("/", 1)[0] + "/nothing_here"
+    assert main(["sources", "--store", missing]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("assistant: error: no index at") and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", ["milvus://", "milvus://host:19530/", "milvus://host/1bad", "milvus-lite:data/docs",
+                                  "milvus-lite:x.db/bad-name", "milvus:host:19530/docs"])
+def test_bad_locations_are_one_line_errors(text):
+    from assistant.stores import open_store
+
+    with pytest.raises(AssistantError, match="location|collection name"):
+        open_store(text)
+
+
+def test_locations_parse():
+    from assistant.stores.milvus import parse_location
+
+    server = parse_location("milvus://db.example.org:19530/docs")
+    assert (server.uri, server.collection, server.lite) == ("http://db.example.org:19530", "docs", False)
+    assert parse_location("milvus:/db.example.org/docs").uri == "http://db.example.org:19530"  # as a Path prints it
+    lite = parse_location("milvus-lite:some/dir/data.db/my_docs")
+    assert (lite.uri, lite.collection, lite.lite) == ("some/dir/data.db", "my_docs", True)
+    assert parse_location("index") is None
+
+
+def test_missing_extra_is_a_one_line_error(monkeypatch):
+    from assistant.stores import open_store
+
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if the [cluster] extra were not installed
+    with pytest.raises(AssistantError, match=r"pip install 'assistant\[cluster\]'"):
+        open_store("milvus-lite:x.db/docs")
+
+
+def test_default_paths_do_not_import_pymilvus():
+    code = ("import sys, assistant.cli, assistant.assistant, assistant.indexer; "
+            "from assistant.stores import open_store, open_writer; "
+            "assert 'pymilvus' not in sys.modules and 'milvus_lite' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
