@@ -58,6 +58,9 @@ class Store(Protocol):
     def sources(self) -> list[SourceInfo]:
         """Every indexed document, sorted by source."""
 
+    def file_stats(self) -> dict[str, tuple[str, int, int]]:
+        """For the indexer: source -> (sha256, size, mtime_ns) of each document's file when read (-1: unknown)."""
+
     def close(self) -> None:
         """Release files and connections."""
 

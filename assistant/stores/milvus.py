@@ -283,6 +283,10 @@ class MilvusStore(KeywordStatistics):
         found = [SourceInfo(**json.loads(r["info"])) for r in rows]
         return sorted(found, key=lambda s: s.source)
 
+    def file_stats(self) -> dict[str, tuple[str, int, int]]:
+        """source -> (sha256, size, mtime_ns); Milvus rows keep no file times (-1), so every file is read."""
+        return {info.source: (info.sha256, -1, -1) for info in self.sources()}
+
     def vectors_by_content(self, sources: list[str] | None) -> MilvusVectors:
         return MilvusVectors(self, sources)
 
