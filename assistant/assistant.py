@@ -63,27 +63,21 @@ def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "w
                    line=chunk.line, strength=strength, chunk_id=id_text(chunk_id) if chunk_id is not None else "")
 
 
-def _cited_page(store: Store, query, chunk_id: int, chunk: Chunk, pages: tuple[int, ...], answer) -> int | None:
+def _cited_page(store: Store, query, chunk_id: int, chunk: Chunk, document: Document | None, answer) -> int | None:
     """The page a passage is cited at: where its answer sentence is, not where the passage starts.
 
     A passage holding the reply's answer cites the answer's page; any other passage the page
     of its sentence closest to the question (a passage can run over a page break).
     """
-    if not pages:
+    if document is None or not document.pages:
         return chunk.page
     if answer is not None and answer.source == chunk.source and chunk.start <= answer.start < chunk.end:
-        return _page_at(pages, answer.start)
+        return document.page_at(answer.start)
     spans, vectors = query.sentences.get(chunk_id) or store.sentences([chunk_id]).get(chunk_id, ([], None))
     if not len(spans):
         return chunk.page
     best = int(np.argmax(np.asarray(vectors, dtype=np.float32) @ query.vector))
-    return _page_at(pages, spans[best][0])
-
-
-def _page_at(pages: tuple[int, ...], offset: int) -> int:
-    import bisect
-
-    return bisect.bisect_right(pages, offset) + 1
+    return document.page_at(spans[best][0])
 
 
 def check_history(history: object) -> list:
@@ -226,15 +220,14 @@ class Assistant:
         answer = pick_answer(data, query, hits, self.answer_settings)
         chunks = data.chunks([hit.id for hit in hits])
         hits = [hit for hit in hits if hit.id in chunks]
-        pages = {source: doc.pages for source in {c.source for c in chunks.values()}
-                 if (doc := data.document(source)) is not None}
+        documents = {source: data.document(source) for source in {c.source for c in chunks.values()}}
         passages = [_passage(chunks[hit.id], rank, round(hit.score, 4),
                              strength(hit, hits[0], confident, self.answer_settings),
-                             page=_cited_page(data, query, hit.id, chunks[hit.id], pages.get(chunks[hit.id].source, ()),
+                             page=_cited_page(data, query, hit.id, chunks[hit.id], documents[chunks[hit.id].source],
                                               answer if confident else None), chunk_id=hit.id)
                     for rank, hit in enumerate(hits, 1)]
-        answer_page = (_page_at(pages[answer.source], answer.start) if confident and answer.source
-                       and pages.get(answer.source) else None)
+        cited = documents.get(answer.source) if confident and answer.source else None
+        answer_page = cited.page_at(answer.start) if cited is not None else None
         return Reply(
             question=question,
             answer=answer.text if confident else NOT_FOUND,

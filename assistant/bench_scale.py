@@ -91,16 +91,9 @@ def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentD
 
 
 def _fields() -> dict:
-    from . import __version__
-    from .bm25 import K1, TOKENIZER, B
-    from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
+    from .indexer import manifest_fields
 
-    return {"package_version": __version__,
-            "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
-                      "metric": "inner_product", "normalized": True},
-            "encoder": {"variant": "fp32", "sha256": "synthetic"}, "chunking": {}, "fingerprint": {"digest": "synthetic"},
-            "keyword": {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER},
-            "corpus": "(synthetic)", "counts": {"skipped": 0}, "skipped": []}
+    return manifest_fields({"variant": "fp32", "sha256": "synthetic"}, {}, {"digest": "synthetic"}, "(synthetic)", [])
 
 
 _PROBE = r"""

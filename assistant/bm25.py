@@ -21,6 +21,7 @@ from .text import tokenize
 
 TOKENIZER = "snowball-english-stopwords-v2"  # v2: whole identifiers and flags as extra tokens
 K1, B = 1.2, 0.75  # Okapi BM25's usual parameters; a dev-split sweep (0.9-1.5, 0.5-0.9) was flat
+SETTINGS = {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER}  # as the manifest records them
 FILES = ("kw_indptr.npy", "kw_docs.npy", "kw_tf.npy", "kw_lengths.npy")
 SPARSE_MIN_CHUNKS = 50_000  # below this a dense score array is cheap (and sums exactly as it always did)
 SPARSE_SHARE = 0.125

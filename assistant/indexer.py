@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import __version__
-from .bm25 import K1, TOKENIZER, B
+from .bm25 import SETTINGS as KEYWORD_SETTINGS
 from .chunker import ChunkSettings, chunks_within_limit
 from .dense import quantize_rows
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
@@ -25,7 +25,7 @@ from .keys import chunk_id
 from .reader import iter_files, read_document
 from .segment import SegmentData
 from .stores import open_store, open_writer, writing
-from .stores.local import VectorsByContent
+from .stores.base import VectorsByContent
 from .types import Chunk, Document, Skipped
 
 
@@ -88,9 +88,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     fingerprint = chunk_fingerprint(settings)
     old_encoder = (base.manifest.get("encoder") or {"variant": "torch"}) if base is not None else {}
     vectors_ok = base is not None and compatible(old_encoder.get("variant"), variant)
-    keyword = {"algorithm": "bm25", "k1": K1, "b": B, "tokenizer": TOKENIZER}
     chunks_ok = (vectors_ok and (base.manifest.get("fingerprint") or {}).get("digest") == fingerprint.digest
-                 and base.manifest.get("keyword") == keyword)
+                 and base.manifest.get("keyword") == KEYWORD_SETTINGS)
     indexed = base.file_stats() if base is not None else {}  # source -> (sha256, size, mtime_ns)
     keep = {source: known[0] for source, known in indexed.items()} if chunks_ok else {}  # bytes reused as indexed
     untouched: list[str] = []  # files not read: same size and modification time as when indexed
@@ -114,7 +113,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     current = {d.source for d in documents} | set(untouched)
     removed = [s for s in indexed if s not in current]
     reuse = (base.vectors_by_content(None if not chunks_ok else [d.source for d in changed]) if vectors_ok
-             else VectorsByContent.empty())
+             else VectorsByContent())
     texts = {d.source: d.text for d in changed}
     embedded = [embedded_texts(c, texts[c.source]) for c in chunks]  # exactly what the encoder is given
     vec_keys = [content_hash64(chunk_text) for chunk_text, _ in embedded]
@@ -153,18 +152,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
                            file_stats={d.source: stats[d.source] for d in changed if d.source in stats}))
     encoder = {"variant": variant, "sha256": made_by if fresh is not None
                else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
-    writer.commit({
-        "package_version": __version__,
-        "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
-                  "metric": "inner_product", "normalized": True},
-        "encoder": encoder,  # which encoder made the vectors (assistant/encoder.py): questions use the same
-        "chunking": settings.to_dict(),
-        "fingerprint": fingerprint.to_dict(),  # of everything that decides chunk output (assistant/fingerprint.py)
-        "keyword": keyword,
-        "corpus": str(corpus.resolve()),
-        "counts": {"skipped": len(skipped)},
-        "skipped": [{"source": s.source, "reason": s.reason} for s in skipped],
-    })
+    writer.commit(manifest_fields(encoder, settings.to_dict(), fingerprint.to_dict(), str(corpus.resolve()),
+                                  [{"source": s.source, "reason": s.reason} for s in skipped]))
     return IndexSummary(
         documents=len(current), chunks=len(chunks) + _unchanged_chunks(base, current, changed),
         embedded=len(chunk_todo), reused=len(current) - len(changed), removed=len(removed), skipped=skipped, cut=cut,
@@ -210,6 +199,22 @@ def read_and_chunk(corpus: Path, files: list[tuple[str, Path | None, str | None]
     chunks = [c for d in documents if keep.get(d.source) != d.sha256
               for c in chunks_within_limit(d, settings, notify, cut)]
     return Prepared(documents, skipped, chunks, cut)
+
+
+def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: str, skipped: list[dict]) -> dict:
+    """What the manifest says built the index, besides its segments and files (the writer adds those)."""
+    return {
+        "package_version": __version__,
+        "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
+                  "metric": "inner_product", "normalized": True},
+        "encoder": encoder,  # which encoder made the vectors (assistant/encoder.py): questions use the same
+        "chunking": chunking,
+        "fingerprint": fingerprint,  # of everything that decides chunk output (assistant/fingerprint.py)
+        "keyword": KEYWORD_SETTINGS,
+        "corpus": corpus,
+        "counts": {"skipped": len(skipped)},
+        "skipped": skipped,
+    }
 
 
 def skipped_reasons(skipped: list[Skipped], shown: int = 3) -> str:

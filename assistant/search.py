@@ -113,7 +113,8 @@ def search(store: Store, query: Query, k: int, settings: SearchSettings) -> list
     dense_found = store.dense(query.vector, pool)
     dense_ids = [i for i, _ in dense_found]
     keyword_found, dense_keyword = store.keyword(query.terms, pool, dense_ids)
-    extra = [i for i, _ in keyword_found if i not in set(dense_ids)]
+    seen = set(dense_ids)
+    extra = [i for i, _ in keyword_found if i not in seen]
     ids = np.array(dense_ids + extra, dtype=np.int64)
     if not len(ids):
         return []

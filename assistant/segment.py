@@ -27,7 +27,7 @@ import numpy as np
 
 from .bm25 import FILES as KEYWORD_FILES
 from .bm25 import Postings, build_postings, tokenize_all
-from .dense import DenseIndex, DenseSettings, build_dense, quantize_rows
+from .dense import DenseIndex, DenseSettings, build_dense, dequantize_rows
 from .types import Block, Chunk, Document
 
 TABLE = "table.sqlite"
@@ -63,11 +63,6 @@ class SegmentData:
     sentence_keys: np.ndarray  # int64 content hash of each sentence's embedded text
     token_lists: list[list[str]] | None = None  # keyword tokens per chunk, when already made
     file_stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> (size, mtime_ns) when read
-
-    @classmethod
-    def from_float(cls, documents, chunks, ids, vec_keys, vectors, sentence_vectors, sentence_keys) -> SegmentData:
-        codes, scales = quantize_rows(sentence_vectors)
-        return cls(documents, chunks, ids, vec_keys, vectors, codes, scales, sentence_keys)
 
 
 def write_segment(folder: Path, data: SegmentData, dense: DenseSettings) -> tuple[list[str], dict]:
@@ -147,42 +142,32 @@ class Segment:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
 
+    def query_in(self, sql: str, values: Sequence, batch: int = 500) -> list[tuple]:
+        """Rows of `sql` whose `IN (?*)` takes any number of values (SQLite binds at most 999 per
+        statement, so they go in batches)."""
+        values = list(values)
+        rows: list[tuple] = []
+        for lo in range(0, len(values), batch):
+            part = values[lo:lo + batch]
+            rows += self.query(sql.replace("?*", ",".join("?" * len(part))), part)
+        return rows
+
     def term_ids(self, terms: Sequence[str]) -> dict[str, int]:
-        terms = list(dict.fromkeys(terms))
-        if not terms:
-            return {}
-        rows = self.query(f"SELECT term, tid FROM terms WHERE term IN ({','.join('?' * len(terms))})", terms)
-        return dict(rows)
+        return dict(self.query_in("SELECT term, tid FROM terms WHERE term IN (?*)", dict.fromkeys(terms)))
 
     def seqs_of(self, ids: Sequence[int]) -> dict[int, int]:
         """Stable id -> position, for the ids this segment holds."""
-        ids = [int(i) for i in ids]
-        out: dict[int, int] = {}
-        for lo in range(0, len(ids), 500):
-            part = ids[lo:lo + 500]
-            out.update((i, s) for s, i in self.query(
-                f"SELECT seq, id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
-        return out
+        return {i: s for s, i in self.query_in("SELECT seq, id FROM chunks WHERE id IN (?*)", map(int, ids))}
 
     def seqs_of_sources(self, sources: Sequence[str]) -> np.ndarray:
-        sources = list(sources)
-        seqs: list[int] = []
-        for lo in range(0, len(sources), 500):
-            part = sources[lo:lo + 500]
-            seqs += [s for (s,) in self.query(
-                f"SELECT seq FROM chunks WHERE source IN ({','.join('?' * len(part))})", part)]
+        seqs = [s for (s,) in self.query_in("SELECT seq FROM chunks WHERE source IN (?*)", sources)]
         return np.array(sorted(seqs), dtype=np.int64)
 
     def chunks(self, seqs: Sequence[int]) -> dict[int, tuple[Chunk, int]]:
         """Position -> (chunk, index of its first sentence vector)."""
-        seqs = [int(s) for s in seqs]
-        out: dict[int, tuple[Chunk, int]] = {}
-        for lo in range(0, len(seqs), 500):
-            part = seqs[lo:lo + 500]
-            for row in self.query(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.source = c.source "
-                                  f"WHERE c.seq IN ({','.join('?' * len(part))})", part):
-                out[row[0]] = (_chunk(row), row[11])
-        return out
+        rows = self.query_in(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.source = c.source "
+                             "WHERE c.seq IN (?*)", map(int, seqs))
+        return {row[0]: (_chunk(row), row[11]) for row in rows}
 
     def chunks_of_source(self, source: str) -> list[tuple[int, Chunk, int]]:
         rows = self.query(f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d ON d.source = c.source "
@@ -190,8 +175,6 @@ class Segment:
         return [(row[0], _chunk(row), row[11]) for row in rows]
 
     def sentence_vectors(self, lo: int, n: int) -> np.ndarray:
-        from .dense import dequantize_rows
-
         return dequantize_rows(self.sentence_codes[lo:lo + n], self.sentence_scales[lo:lo + n])
 
     def document(self, source: str) -> Document | None:

@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..bm25 import KeywordSearch
+from ..embedder import DIMENSION
 from ..types import Chunk, Document, SourceInfo
 
 
@@ -78,6 +79,49 @@ class KeywordStatistics:
 
     def ideal_score(self, terms: dict[str, float]) -> float:
         return self.keyword_search.ideal_score(terms)
+
+
+class VectorsByContent:
+    """Stored vectors by content key (fingerprint.content_hash64 of the exact text embedded): a chunk
+    or sentence whose embedded text is unchanged keeps its vector when its file is indexed again.
+
+    A store fills `chunks` and `sentences` with key -> where it keeps that vector, and reads a batch
+    of those places back in `_chunk_vectors` and `_sentence_codes`; this class (empty, as it is)
+    is also the "nothing to reuse" of a first build.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: dict[int, object] = {}
+        self.sentences: dict[int, object] = {}
+
+    def has_chunk(self, key: int) -> bool:
+        return key in self.chunks
+
+    def has_sentence(self, key: int) -> bool:
+        return key in self.sentences
+
+    def chunk_vectors(self, keys: list[int]) -> np.ndarray:
+        """float32 vector per key; zeros where nothing is stored (those are embedded by the caller)."""
+        out = np.zeros((len(keys), DIMENSION), dtype=np.float32)
+        found = [n for n, key in enumerate(keys) if key in self.chunks]
+        if found:
+            out[found] = self._chunk_vectors([self.chunks[keys[n]] for n in found])
+        return out
+
+    def sentence_codes(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """int8 codes and scales per key; zeros and ones where nothing is stored."""
+        codes = np.zeros((len(keys), DIMENSION), dtype=np.int8)
+        scales = np.ones(len(keys), dtype=np.float32)
+        found = [n for n, key in enumerate(keys) if key in self.sentences]
+        if found:
+            codes[found], scales[found] = self._sentence_codes([self.sentences[keys[n]] for n in found])
+        return codes, scales
+
+    def _chunk_vectors(self, places: list) -> np.ndarray:
+        raise NotImplementedError
+
+    def _sentence_codes(self, places: list) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
 
 
 def top_positions(scores: np.ndarray, k: int) -> np.ndarray:

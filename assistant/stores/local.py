@@ -22,7 +22,7 @@ from ..errors import IndexCorruptError, IndexMismatchError
 from ..manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
 from ..segment import Segment
 from ..types import Chunk, Document, SourceInfo
-from .base import KeywordStatistics, top_positions
+from .base import KeywordStatistics, VectorsByContent, top_positions
 
 _CACHE = 4096  # id -> (segment, position) entries kept from recent searches
 
@@ -226,7 +226,7 @@ class LocalStore(KeywordStatistics):
 
     def vectors_by_content(self, sources: list[str] | None) -> VectorsByContent:
         """The stored vectors of these documents' chunks and sentences (all when None), by content key."""
-        return VectorsByContent(self, sources)
+        return SegmentVectors(self, sources)
 
     def sources(self) -> list[SourceInfo]:
         found = {}
@@ -237,28 +237,20 @@ class LocalStore(KeywordStatistics):
         return [found[s] for s in sorted(found)]
 
 
-class VectorsByContent:
-    """Vectors of the committed index by content key (fingerprint.content_hash64 of the exact text
-    embedded): a chunk or sentence whose embedded text is unchanged keeps its vector. `sources`
-    limits the search to those documents' chunks (None: every chunk, after the chunking
+class SegmentVectors(VectorsByContent):
+    """Vectors of the local store by content key: places are (segment, position) for chunk vectors
+    (read back from the dense index) and (segment, row) for sentence codes (copied as stored).
+    `sources` limits the search to those documents' chunks (None: every chunk, after the chunking
     fingerprint changed)."""
 
-    def __init__(self, base: LocalStore | None, sources: list[str] | None) -> None:
+    def __init__(self, base: LocalStore, sources: list[str] | None) -> None:
+        super().__init__()
         self.base = base
-        self.chunks: dict[int, tuple[int, int]] = {}  # key -> (segment, position)
-        self.sentences: dict[int, tuple[int, int]] = {}  # key -> (segment, sentence row)
-        if base is None:
-            return
+        columns = "SELECT seq, vec_key, sent_lo, sentences FROM chunks"
         for s, segment in enumerate(base.segments):
             live = base.live[s]
-            if sources is None:
-                rows = segment.query("SELECT seq, vec_key, sent_lo, sentences FROM chunks")
-            else:
-                rows = []
-                for lo in range(0, len(sources), 500):
-                    part = sources[lo:lo + 500]
-                    rows += segment.query("SELECT seq, vec_key, sent_lo, sentences FROM chunks WHERE source IN "
-                                          f"({','.join('?' * len(part))})", part)
+            rows = (segment.query(columns) if sources is None
+                    else segment.query_in(f"{columns} WHERE source IN (?*)", sources))
             for seq, key, sent_lo, spans in rows:
                 if live is not None and not live[seq]:
                     continue
@@ -266,33 +258,28 @@ class VectorsByContent:
                 for row in range(sent_lo, sent_lo + len(json.loads(spans))):
                     self.sentences[int(segment.sentence_keys[row])] = (s, row)
 
-    @classmethod
-    def empty(cls) -> VectorsByContent:
-        return cls(None, [])
-
-    def has_chunk(self, key: int) -> bool:
-        return key in self.chunks
-
-    def has_sentence(self, key: int) -> bool:
-        return key in self.sentences
-
-    def chunk_vectors(self, keys: list[int]) -> np.ndarray:
-        out = np.zeros((len(keys), DIMENSION), dtype=np.float32)
-        for i, key in enumerate(keys):
-            if key in self.chunks:
-                s, seq = self.chunks[key]
-                out[i] = self.base.segments[s].dense.reconstruct(np.array([seq]))[0]
+    def _chunk_vectors(self, places: list[tuple[int, int]]) -> np.ndarray:
+        out = np.zeros((len(places), DIMENSION), dtype=np.float32)
+        for s, picks in _by_first(places).items():  # one reconstruct call per segment
+            out[picks] = self.base.segments[s].dense.reconstruct(np.array([places[n][1] for n in picks]))
         return out
 
-    def sentence_codes(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        codes = np.zeros((len(keys), DIMENSION), dtype=np.int8)
-        scales = np.ones(len(keys), dtype=np.float32)
-        for i, key in enumerate(keys):
-            if key in self.sentences:
-                s, row = self.sentences[key]
-                codes[i] = self.base.segments[s].sentence_codes[row]
-                scales[i] = self.base.segments[s].sentence_scales[row]
+    def _sentence_codes(self, places: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        codes = np.zeros((len(places), DIMENSION), dtype=np.int8)
+        scales = np.ones(len(places), dtype=np.float32)
+        for s, picks in _by_first(places).items():
+            rows = np.array([places[n][1] for n in picks], dtype=np.int64)
+            codes[picks] = self.base.segments[s].sentence_codes[rows]
+            scales[picks] = self.base.segments[s].sentence_scales[rows]
         return codes, scales
+
+
+def _by_first(places: list[tuple[int, int]]) -> dict[int, list[int]]:
+    """Positions in `places` grouped by their first element (the segment)."""
+    grouped: dict[int, list[int]] = {}
+    for n, (s, _) in enumerate(places):
+        grouped.setdefault(s, []).append(n)
+    return grouped
 
 
 def verify(index_dir: Path) -> dict:

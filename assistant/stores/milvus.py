@@ -33,7 +33,7 @@ from ..embedder import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..keys import int63
 from ..types import Chunk, Document, SourceInfo
-from .base import KeywordStatistics, top_positions
+from .base import KeywordStatistics, VectorsByContent, top_positions
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1
@@ -303,14 +303,12 @@ def _decode(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.array([r["scale"] for r in rows], dtype=np.float32)
 
 
-class MilvusVectors:
-    """The stored vectors of some documents' chunks and sentences (all when None), by content key."""
+class MilvusVectors(VectorsByContent):
+    """The stored vectors of some documents' chunks and sentences (all when None), by content key:
+    places are the chunk vectors themselves and the sentence rows' codes and scales."""
 
-    def __init__(self, store: MilvusStore | None, sources: list[str] | None) -> None:
-        self.chunks: dict[int, np.ndarray] = {}
-        self.codes: dict[int, tuple[bytes, float]] = {}
-        if store is None:
-            return
+    def __init__(self, store: MilvusStore, sources: list[str] | None) -> None:
+        super().__init__()
         if sources is None:
             filters = ["id >= 0"]
         else:
@@ -321,29 +319,13 @@ class MilvusVectors:
                 self.chunks[int(row["vec_key"])] = np.asarray(row["vector"], dtype=np.float32)
             for row in scan(store.client, f"{store.name}_sentences", where.replace("id >= 0", "pk >= 0"),
                             ["key", "codes", "scale"]):
-                self.codes[int(row["key"])] = (row["codes"], float(row["scale"]))
+                self.sentences[int(row["key"])] = row
 
-    def has_chunk(self, key: int) -> bool:
-        return key in self.chunks
+    def _chunk_vectors(self, places: list[np.ndarray]) -> np.ndarray:
+        return np.stack(places)
 
-    def has_sentence(self, key: int) -> bool:
-        return key in self.codes
-
-    def chunk_vectors(self, keys: list[int]) -> np.ndarray:
-        out = np.zeros((len(keys), DIMENSION), dtype=np.float32)
-        for n, key in enumerate(keys):
-            if key in self.chunks:
-                out[n] = self.chunks[key]
-        return out
-
-    def sentence_codes(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        codes = np.zeros((len(keys), DIMENSION), dtype=np.int8)
-        scales = np.ones(len(keys), dtype=np.float32)
-        for n, key in enumerate(keys):
-            if key in self.codes:
-                raw, scale = self.codes[key]
-                codes[n], scales[n] = np.frombuffer(base64.b64decode(raw), dtype=np.int8), scale
-        return codes, scales
+    def _sentence_codes(self, places: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        return _decode(places)
 
 
 def scan(client, collection: str, where: str, fields: list[str]) -> list[dict]:

@@ -10,7 +10,6 @@ smallest MERGE_FACTOR together) or when most of a segment's chunks are deleted.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
@@ -174,10 +173,3 @@ def clean_segments(index_dir: Path, current: dict | None, previous: dict | None)
             else:
                 with contextlib.suppress(OSError):
                     entry.unlink()
-
-
-def committed_manifest(index_dir: Path) -> dict | None:
-    """The manifest as written, without checks (for housekeeping only)."""
-    with contextlib.suppress(Exception):
-        return json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
-    return None
