@@ -236,3 +236,24 @@ def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, mon
     assert sorted(read) == ["doc1.md", "doc2.md"] and third.reused == 4
     assert "Sundays" in _bot(index, encoder).read_source("doc1.md")
     assert "WEEKDAY" in _bot(index, encoder).read_source("doc2.md")
+
+
+def test_the_scale_bench_builds_measures_and_updates_a_synthetic_index(seed_index_dir, tmp_path):
+    """`assistant bench --scale` at its smallest size: every figure is there and plausible."""
+    from assistant.bench import BenchResult
+    from assistant.bench_scale import run_scale
+
+    store = LocalStore.open(seed_index_dir)
+    segment = store.segments[0]
+    base = np.concatenate([segment.dense.reconstruct(np.arange(len(segment))),
+                           segment.sentence_vectors(0, len(segment.sentence_codes))])
+    page = tmp_path / "page.txt"
+    page.write_text("The Wisbech clinic opens at eight on weekdays and at nine on Saturdays. " * 20)
+    result = BenchResult()
+    [row] = run_scale([1000], tmp_path, base, result, page)
+    assert row["recall_at_10"] >= 0.95 and row["dense_kind"] == "flat-sq8" and row["added_found"]
+    assert 380 <= row["dense_bytes_per_chunk"] <= 600 and row["ask_p50_ms"] > 0 and row["open_s"] > 0
+    assert len(result.rows) == 7 and all("1,000 chunks" in what for what, _, _ in result.rows)
+    index = tmp_path / "scale-1000"
+    assert cli_main(["verify", "--index", str(index)]) == 0
+    assert "added/one-page.txt" in {s.source for s in LocalStore.open(index).sources()}
