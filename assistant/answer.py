@@ -18,6 +18,7 @@ from .qtype import CODE, answer_type, holds_type
 from .search import Hit, Query, best_sentence_cosines, sentence_vectors
 from .stores.base import Store
 from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
+from .types import Document
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,14 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
     idfs = store.idfs(list(query.terms))
     total_idf = sum(idfs[t] * w for t, w in query.terms.items()) or 1.0
     kind = answer_type(query.text)
+    documents = {source: store.document(source) for source in texts} if kind == CODE else {}
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         text = texts[sources[hits[h_index].id]]
         sentence_text = text[s:e]
         words = set(tokenize(sentence_text))
         lexical = sum(idfs[t] * w for t, w in query.terms.items() if t in words) / total_idf
-        in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text or in_code_block(text, s))
+        in_code = kind == CODE and _in_code(documents[sources[hits[h_index].id]], text, s, e)
         typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
                       + settings.rank_weight * prior + typed)
@@ -104,6 +106,15 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         if other is not None and scores[other] >= settings.pair_ratio * scores[best]:
             start, end = min(start, candidates[other][1]), max(end, candidates[other][2])
     return Answer(normalize(text[start:end]), source, start, end)
+
+
+def _in_code(document: Document | None, text: str, start: int, end: int) -> bool:
+    """Whether an answer candidate is or holds code: by the reader's blocks and spans when it
+    found them (Markdown, HTML), else by the Markdown fences still in the text."""
+    if document is not None and (document.blocks or document.spans):
+        return document.in_code(start, end)
+    sentence = text[start:end]
+    return "```" in sentence or "~~~" in sentence or in_code_block(text, start)
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)

@@ -1,8 +1,8 @@
 """`assistant eval`: retrieval and answer quality on a labelled question set.
 
 A question counts as found at rank r when the r-th passage contains one of its expected
-substrings (case-insensitive, whitespace and quote style folded), and as answered when the
-answer sentence does.
+substrings (case-insensitive, whitespace and quote style folded, Markdown's inline markup left
+out on both sides), and as answered when the answer sentence does.
 
 Trust is measured beside retrieval: an off-topic question (`"answerable": false`) must be
 flagged both alone and after an earlier question (a line with `history`); the questions it is
@@ -15,6 +15,7 @@ makes abstain. Both are measured whether or not that test is switched on.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
@@ -26,8 +27,16 @@ from .errors import AssistantError
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
+# Inline Markdown: expected answers are copied from the files as written, while a Markdown
+# document's passages are its clean text; both sides drop link targets, backticks, emphasis marks
+# and brackets so that either reading of a file can be scored against the same labels.
+_LINK = re.compile(r"\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
+_MARKS = str.maketrans("", "", "`[]*")
+
+
 def fold(text: str) -> str:
-    return " ".join(text.translate(_QUOTES).casefold().split())
+    text = _LINK.sub(r"\1", text.translate(_QUOTES)).translate(_MARKS)
+    return " ".join(text.casefold().split())
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Format readers: each turns a file's bytes into a `Document` of clean text and blocks.
 
-Plain text and Markdown are decoded as they are (the chunker reads their structure); PDF,
-Word and HTML go through a maintained extraction library each. A reader never raises for a
+Plain text is decoded as it is (the chunker reads its structure); Markdown is decoded and
+parsed by markdown-it-py; PDF, Word and HTML go through a maintained extraction library each. A reader never raises for a
 bad file: it returns the reason, and the file is skipped with it.
 """
 
@@ -12,22 +12,31 @@ from .build import TextBuilder
 PDF_SUFFIXES = frozenset({".pdf"})
 WORD_SUFFIXES = frozenset({".docx"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".rst"})
-SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | TEXT_SUFFIXES
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".rst"})
+SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | TEXT_SUFFIXES
+DECODED = frozenset({"markdown"})  # formats read from decoded text rather than bytes
 
 
 def format_of(suffix: str) -> str | None:
-    """"pdf", "docx", "html" or "text" for a file suffix; None for formats not read."""
+    """"pdf", "docx", "html", "markdown" or "text" for a file suffix; None for formats not read."""
     suffix = suffix.lower()
     for name, suffixes in (("pdf", PDF_SUFFIXES), ("docx", WORD_SUFFIXES), ("html", HTML_SUFFIXES),
-                           ("text", TEXT_SUFFIXES)):
+                           ("markdown", MARKDOWN_SUFFIXES), ("text", TEXT_SUFFIXES)):
         if suffix in suffixes:
             return name
     return None
 
 
-def extract_structured(kind: str, raw: bytes) -> tuple[TextBuilder, str] | str:
-    """(builder, title) for a PDF, Word or HTML file, or the reason it cannot be read."""
+def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] | str:
+    """(builder, title) for a PDF, Word, HTML or Markdown file, or the reason it cannot be read.
+
+    Markdown comes as decoded text (see DECODED); the other formats as the file's bytes.
+    """
+    if kind == "markdown":
+        from .markdown import extract as extract_markdown
+
+        return extract_markdown(raw)
     if kind == "pdf":
         from .pdf import extract
 
