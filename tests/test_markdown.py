@@ -10,6 +10,7 @@ from assistant import Assistant
 from assistant.chunker import chunk_document
 from assistant.indexer import build_index
 from assistant.reader import read_document
+from assistant.web_render import render_reply
 
 PAGE = """---
 title: "Harbour Tools Guide"
@@ -109,3 +110,9 @@ def test_markdown_facts_are_found_and_shown_clean(page, tmp_path, embedder):
     for p in reply.passages:
         assert p.text == text[p.start:p.end] and not MARKUP.search(p.text)
     assert not MARKUP.search(reply.answer)
+    # In the page, the command is shown as a code block with its line, after its lead-in.
+    html = render_reply(reply.to_dict(), bot.document(reply.answer_source))
+    assert '<pre class="answer-code"><code>harbour-cli install --tide-mode=spring</code></pre>' in html
+    assert '<div class="answer">' in html
+    inline = bot.ask("How do I book a berth?")
+    assert "<code>harbour book</code>" in render_reply(inline.to_dict(), bot.document(inline.answer_source))
