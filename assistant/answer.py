@@ -28,6 +28,7 @@ class AnswerSettings:
     lexical_weight: float = 1.0
     rank_weight: float = 0.3
     type_weight: float = 0.2  # bonus for a sentence holding the kind of thing asked for (a number for "how many")
+    code_weight: float = 0.4  # the same for a command or syntax: a code line gets it all, inline code half (dev sets)
     list_reach: int = 4  # after a sentence announcing a list, how many items the answer may run on to
     join_back: bool = True  # an answer sentence opening with "It", "This"... takes the sentence before it
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
@@ -78,8 +79,10 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         sentence_text = text[s:e]
         words = set(tokenize(sentence_text))
         lexical = sum(idfs[t] * w for t, w in query.terms.items() if t in words) / total_idf
-        in_code = kind == CODE and _in_code(documents[sources[hits[h_index].id]], text, s, e)
-        typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
+        if kind == CODE:
+            typed = settings.code_weight * _code_weight(documents[sources[hits[h_index].id]], text, s, e)
+        else:
+            typed = settings.type_weight * holds_type(sentence_text, kind, query.text) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
                       + settings.rank_weight * prior + typed)
     best = int(np.argmax(scores))
@@ -108,13 +111,19 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
     return Answer(normalize(text[start:end]), source, start, end)
 
 
-def _in_code(document: Document | None, text: str, start: int, end: int) -> bool:
-    """Whether an answer candidate is or holds code: by the reader's blocks and spans when it
-    found them (Markdown, HTML), else by the Markdown fences still in the text."""
+def _code_weight(document: Document | None, text: str, start: int, end: int) -> float:
+    """How much an answer candidate is code, for a question asking for a command or syntax: 1 for
+    a line of a code block (the command itself), 0.5 for a sentence naming code inline ("the
+    `dump` command exports..."), 0 for prose. By the reader's blocks and spans when it found
+    them (Markdown, HTML), else by the Markdown fences and backticks still in the text."""
     if document is not None and (document.blocks or document.spans):
-        return document.in_code(start, end)
+        if document.in_code_block(start, end):
+            return 1.0
+        return 0.5 if document.in_code(start, end) else 0.0
     sentence = text[start:end]
-    return "```" in sentence or "~~~" in sentence or in_code_block(text, start)
+    if "```" in sentence or "~~~" in sentence or in_code_block(text, start):
+        return 1.0
+    return 0.5 if holds_type(sentence, CODE) else 0.0
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)

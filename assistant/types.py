@@ -74,15 +74,23 @@ class Document:
         """Blocks and spans as one JSON-ready list ([kind, start, end, level, page] each)."""
         return [[b.kind, b.start, b.end, b.level, b.page] for b in (*self.blocks, *self.spans)]
 
+    def in_code_block(self, start: int, end: int) -> bool:
+        """Whether text[start:end] is or holds part of a code block."""
+        return self._overlaps(self.blocks, start, end, "code")
+
     def in_code(self, start: int, end: int) -> bool:
         """Whether text[start:end] is or holds code: a code block or an inline code span."""
-        for runs in (self.spans, self.blocks):  # each sorted by start, without overlaps
-            i = max(bisect.bisect_right(runs, start, key=lambda b: b.start) - 1, 0)
-            for b in runs[i:]:
-                if b.start >= end:
-                    break
-                if start < b.end and (runs is self.spans or b.kind == "code"):
-                    return True
+        return self._overlaps(self.spans, start, end) or self._overlaps(self.blocks, start, end, "code")
+
+    @staticmethod
+    def _overlaps(runs: tuple[Block, ...], start: int, end: int, kind: str | None = None) -> bool:
+        """Whether a run (of that kind) overlaps text[start:end]; runs are sorted and do not overlap."""
+        i = max(bisect.bisect_right(runs, start, key=lambda b: b.start) - 1, 0)
+        for b in runs[i:]:
+            if b.start >= end:
+                return False
+            if start < b.end and (kind is None or b.kind == kind):
+                return True
         return False
 
     @classmethod
