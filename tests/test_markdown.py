@@ -10,7 +10,8 @@ from assistant import Assistant
 from assistant.chunker import chunk_document
 from assistant.indexer import build_index
 from assistant.reader import read_document
-from assistant.web_render import render_reply
+from assistant.display import display_blocks
+from assistant.web_render import render_blocks, render_reply
 
 PAGE = """---
 title: "Harbour Tools Guide"
@@ -79,6 +80,16 @@ def test_markdown_reads_as_clean_text_with_blocks(page):
     assert kinds["Installing"] == "heading"
     assert [doc.text[s.start:s.end] for s in doc.spans] == ["harbour book"]
     assert doc.in_code(*_find(doc.text, "harbour book")) and not doc.in_code(*_find(doc.text, "Wait for"))
+
+
+def test_the_viewer_shows_markdown_as_headings_lists_tables_and_code(page):
+    doc = read_document(page / "harbour.md", "harbour.md")
+    span = _find(doc.text, "310 metres")
+    html = render_blocks(doc.text, display_blocks(doc), span)
+    assert '<pre class="doc-code"><code>harbour-cli install --tide-mode=spring</code></pre>' in html
+    assert '<h4 class="doc-heading">Berths</h4>' in html and "<li>1. Book the berth" in html
+    assert '<mark class="cited">310 metres</mark>' in html
+    assert not re.search(r"```|\*\*|\]\(|&lt;!--|\{\{", html)
 
 
 def test_markdown_chunks_cite_exact_spans_under_their_sections(page):
