@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .qtype import CODE, answer_type, holds_type
-from .search import Hit, Query, best_sentence_cosines, sentence_vectors
+from .search import Hit, Query, best_sentence_cosines, sentence_vectors, term_share
 from .stores.base import Store
 from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 
@@ -68,14 +68,13 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
     idfs = store.idfs(list(query.terms))
-    total_idf = sum(idfs[t] * w for t, w in query.terms.items()) or 1.0
     kind = answer_type(query.text)
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         text = texts[sources[hits[h_index].id]]
         sentence_text = text[s:e]
         words = set(tokenize(sentence_text))
-        lexical = sum(idfs[t] * w for t, w in query.terms.items() if t in words) / total_idf
+        lexical = term_share(idfs, query.terms, words)
         in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text or in_code_block(text, s))
         typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
