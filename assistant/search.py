@@ -20,7 +20,9 @@ from .stores.base import Store
 from .text import tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")
-# Words that make a question lean on the conversation ("How long is *their* contract?").
+# Words that point back into the conversation ("How long is *their* contract?"). They only set how
+# much the history counts in the blended query and how much better the question's own results must
+# be to win (resolve()); whether it leans on the conversation is read from what the searches find.
 _ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|this|that|these|those|there|he|she|his|her|"
                        r"him|hers|the same|such)\b", re.IGNORECASE)
 
