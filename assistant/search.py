@@ -117,7 +117,9 @@ def resolve(store: Store, query: Query, k: int, settings: SearchSettings,
     guide when the history is blended in, a passage sharing none of its words, while alone it
     finds one that matches it far better, confidently (`stands_alone`). A real follow-up ("How
     long is their contract?") has too little of its own for that: alone it finds nothing
-    confident, or nothing much better than the passage the conversation leads to.
+    confident, or nothing much better than the passage the conversation leads to. A question
+    without history is searched once, exactly as `search` does. `stands_alone` is the caller's
+    confidence test for the question's own hits (the default accepts any).
     """
     hits = search(store, query, k, settings)
     if query.alone is None or not hits:
