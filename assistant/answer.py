@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from .qtype import CODE, answer_type, holds_type
-from .search import Hit, Query, best_sentence_cosines, sentence_vectors
+from .search import Hit, Query, best_sentence_cosines, sentence_vectors, term_share
 from .stores.base import Store
 from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 from .types import Document
@@ -70,7 +70,6 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
     idfs = store.idfs(list(query.terms))
-    total_idf = sum(idfs[t] * w for t, w in query.terms.items()) or 1.0
     kind = answer_type(query.text)
     documents = {source: store.document(source) for source in texts} if kind == CODE else {}
     scores = []
@@ -78,7 +77,7 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         text = texts[sources[hits[h_index].id]]
         sentence_text = text[s:e]
         words = set(tokenize(sentence_text))
-        lexical = sum(idfs[t] * w for t, w in query.terms.items() if t in words) / total_idf
+        lexical = term_share(idfs, query.terms, words)
         if kind == CODE:
             typed = settings.code_weight * _code_weight(documents[sources[hits[h_index].id]], text, s, e)
         else:
