@@ -8,9 +8,9 @@ import pytest
 
 from assistant import Assistant
 from assistant.chunker import chunk_document
+from assistant.display import display_blocks
 from assistant.indexer import build_index
 from assistant.reader import read_document
-from assistant.display import display_blocks
 from assistant.web_render import render_blocks, render_reply
 
 PAGE = """---
