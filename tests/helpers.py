@@ -72,3 +72,47 @@ def make_docx(path: Path) -> Path:
 def all_chunks(store) -> list:
     """Every (id, chunk) of an index, document by document."""
     return [pair for info in store.sources() for pair in store.chunks_of(info.source)]
+
+
+# A Markdown page with a fact in a table, a command in a code block, reference links, front
+# matter, an HTML comment holding a decoy and Hugo shortcodes (tests/test_markdown.py, test_formats.py).
+MARKDOWN_PAGE = """---
+title: "Harbour Tools Guide"
+weight: 3
+---
+
+# Harbour Tools Guide
+
+<!-- YAML
+added: v0.1.0 moonbeam-decoy
+-->
+
+{{% note %}}
+Harbour runs on **every** dock listed in the [registry][reg].
+{{% /note %}}
+
+## Installing
+
+To install the harbour client, run:
+
+```bash
+harbour-cli install --tide-mode=spring
+```
+
+> **Warning:** never install during a *storm surge*.
+
+## Berths
+
+| Berth | Length | Crane |
+|-------|--------|-------|
+| Quayside North | 310 metres | Gantry 7 |
+| Eastern Mole | 95 metres | none |
+
+1. Book the berth with `harbour book`.
+2. Wait for the pilot.
+   - The pilot boards at the outer buoy.
+
+See the [pilot rules](https://example.org/pilots "Pilot rules") for details.
+
+[reg]: https://example.org/registry
+"""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM, html_to_pdf, make_docx
+from helpers import CHROMIUM, MARKDOWN_PAGE, html_to_pdf, make_docx
 
 from assistant.indexer import build_index
 from assistant.reader import read_document
@@ -66,6 +66,7 @@ def mixed_corpus(tmp_path_factory) -> Path:
     html_to_pdf(GUIDE_HTML, corpus / "walking-guide.pdf")
     (corpus / "allotments.html").write_text(PAGE_HTML, encoding="utf-8")
     make_docx(corpus / "library.docx")
+    (corpus / "harbour.md").write_text(MARKDOWN_PAGE, encoding="utf-8")
     (corpus / "notes.txt").write_text("Village notes\n\nThe ferry to Hollin Island leaves at noon on Sundays.\n")
     (corpus / "scan.pdf").write_bytes(html_to_pdf("<html><body><div style='width:200px;height:200px;"
                                                   "background:#888'></div></body></html>",
@@ -80,7 +81,7 @@ def mixed_bot(mixed_corpus, tmp_path_factory, embedder):
 
     index = tmp_path_factory.mktemp("mixed-index") / "index"
     summary = build_index(mixed_corpus, index, embedder=embedder)
-    assert summary.documents == 4
+    assert summary.documents == 5
     reasons = {s.source: s.reason for s in summary.skipped}
     assert reasons["scan.pdf"].startswith("no text layer")
     assert reasons["broken.pdf"].startswith("unreadable PDF")
@@ -128,6 +129,13 @@ def test_docx_headings_and_table(mixed_bot):
     assert "Day: Saturday; Opens: 10:30" in hit.text
     _, listed = _found(mixed_bot, "How many items can a member borrow?", "fourteen items", "library.docx")
     assert listed.section == "Borrowing"
+
+
+def test_markdown_table_and_code_without_markup(mixed_bot):
+    reply, hit = _found(mixed_bot, "How long is the Quayside North berth?", "310 metres", "harbour.md")
+    assert hit.section == "Berths" and "|" not in hit.text
+    reply, hit = _found(mixed_bot, "What command installs the harbour client?", "harbour-cli install", "harbour.md")
+    assert hit.section == "Installing" and "```" not in hit.text
 
 
 def test_plain_text_still_read_as_before(mixed_bot):

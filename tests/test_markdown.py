@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import MARKDOWN_PAGE as PAGE
 
 from assistant import Assistant
 from assistant.chunker import chunk_document
@@ -12,47 +13,6 @@ from assistant.display import display_blocks
 from assistant.indexer import build_index
 from assistant.reader import read_document
 from assistant.web_render import render_blocks, render_reply
-
-PAGE = """---
-title: "Harbour Tools Guide"
-weight: 3
----
-
-# Harbour Tools Guide
-
-<!-- YAML
-added: v0.1.0 moonbeam-decoy
--->
-
-{{% note %}}
-Harbour runs on **every** dock listed in the [registry][reg].
-{{% /note %}}
-
-## Installing
-
-To install the harbour client, run:
-
-```bash
-harbour-cli install --tide-mode=spring
-```
-
-> **Warning:** never install during a *storm surge*.
-
-## Berths
-
-| Berth | Length | Crane |
-|-------|--------|-------|
-| Quayside North | 310 metres | Gantry 7 |
-| Eastern Mole | 95 metres | none |
-
-1. Book the berth with `harbour book`.
-2. Wait for the pilot.
-   - The pilot boards at the outer buoy.
-
-See the [pilot rules](https://example.org/pilots "Pilot rules") for details.
-
-[reg]: https://example.org/registry
-"""
 
 MARKUP = re.compile(r"```|`|\*\*|\]\(|\]\[|<!--|-->|\{\{|^#|^\||\|-{3}|^>|^\[reg\]", re.MULTILINE)
 
