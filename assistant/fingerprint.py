@@ -2,7 +2,7 @@
 
 A file's chunks are a function of its bytes and of everything that turns bytes into chunks:
 the source of every `assistant` module on the read-and-chunk path, the chunk settings, the
-libraries that extract text (PDF, Word, HTML) and the Python that runs it all (`re`, `str.split`
+libraries that extract text (PDF, Word, HTML, reStructuredText) and the Python that runs it all (`re`, `str.split`
 and `str.isupper` follow its Unicode tables). `chunk_fingerprint` hashes all of those, so a
 re-index reuses a file only when its SHA-256 and this fingerprint both match; no one has to
 remember to bump a version number. The modules are found by following the imports of
@@ -44,6 +44,7 @@ ROOTS = ("assistant.reader", "assistant.chunker", "assistant.bm25")
 LIBRARIES = (
     "pypdfium2",  # PDF text, characters and their boxes (its wheel carries the PDFium binary)
     "python-docx",  # Word paragraphs, styles, tables
+    "docutils",  # reStructuredText parsing: the document tree the .rst reader walks
     "trafilatura",  # which parts of an HTML page are content
     "jusText",  # trafilatura's fallback content finder (favor_recall)
     "lxml",  # HTML and XML parsing under trafilatura, python-docx and the HTML reader

@@ -103,7 +103,7 @@ def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Do
 
 
 def _structured(kind: str, raw: bytes, source: str) -> Document | Skipped:
-    """A PDF, Word or HTML file through its reader; the reason it failed becomes the skip reason."""
+    """A PDF, Word, HTML or reStructuredText file through its reader; the reason it failed is the skip reason."""
     try:
         result = extract_structured(kind, raw)
     except Exception as exc:  # noqa: BLE001 - a reader library's own bug must skip the file, not stop the run
