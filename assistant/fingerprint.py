@@ -66,6 +66,7 @@ IGNORED = {
     "urllib3": "HTTP client, for downloads trafilatura never makes here",
     "brotli": "decompression, whose output the Brotli format fixes",
     "typing_extensions": "type hints only",
+    "Pygments": "imported by docutils' code directive; the .rst reader sets syntax_highlight 'none', so it never lexes",
     "pytz": "time zones, imported with pandas; no text passes through it",
     # With the cluster extra installed (pymilvus, Ray): pandas imports pyarrow, pyarrow cloudpickle.
     "pyarrow": "imported by pandas when installed; factorize gets a NumPy object array and hashes it itself",
