@@ -293,7 +293,7 @@ class _Walker:
         words = []
         while children and isinstance(children[0], nodes.paragraph):
             words.append(squash(_inline(children.pop(0))))
-        self.add(kind, (lead + " ".join(words)).strip().removesuffix(":"))
+        self.add(kind, lead + " ".join(words) if words else lead.rstrip().removesuffix(":"))
         for child in children:
             self.element(child, "paragraph", depth)
 
