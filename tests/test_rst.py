@@ -208,6 +208,13 @@ def test_malformed_rst_is_read_or_refused_with_a_reason(text, capsys):
     assert captured.out == captured.err == ""  # docutils prints nothing
 
 
+def test_a_table_docutils_cannot_parse_keeps_its_words():
+    builder, _ = extract(MALFORMED.encode("utf-8"))
+    rows = [builder.text()[b.start : b.end] for b in builder.blocks if b.kind == "table"]
+    assert rows == ["bad | table"]
+    assert "Some unclosed literal and unknown target and open emphasis and undefined." in builder.text()
+
+
 def test_docutils_own_registries_are_untouched(page):
     """Reading leniently must not change docutils for anyone else in the process."""
     import io

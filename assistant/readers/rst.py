@@ -235,7 +235,10 @@ class _Walker:
         for child in node.children:
             self.element(child, kind, depth)
 
-    def element(self, node, kind: str = "paragraph", depth: int = 0) -> None:  # noqa: C901 - one case per node type
+    def element(self, node, kind: str = "paragraph", depth: int = 0) -> None:
+        """One node of the tree, by its type."""
+        if isinstance(node, nodes.system_message) and "Malformed table" in node.astext():
+            self.broken_table(node)
         if isinstance(node, _SKIPPED):
             return
         if isinstance(node, nodes.section):
@@ -309,6 +312,13 @@ class _Walker:
         for child in children:
             self.element(child, "paragraph", depth)
         self.prefix = ""
+
+    def broken_table(self, message) -> None:
+        """A table docutils could not parse keeps its words: one row a line, borders dropped."""
+        source = next(message.findall(nodes.literal_block), None)
+        for line in source.astext().splitlines() if source is not None else ():
+            if line.strip(" +-=|"):
+                self.add("table", " | ".join(cell for cell in map(squash, re.split(r"\||\s{2,}", line)) if cell))
 
     def table(self, node, depth: int) -> None:
         for child in node.children:
