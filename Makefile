@@ -42,7 +42,7 @@ test: $(BIN)/.installed-test browser lint
 
 # The seed set's test half in all four modes, then the other corpora (eval/README.md), each
 # indexed into eval-index/ (not committed).
-OTHER_SETS := licenses nodejs-docs nodejs-dev poetry-docs
+OTHER_SETS := licenses nodejs-docs nodejs-dev poetry-docs pkg-docs
 eval: index
 	@for mode in hybrid keyword dense rrf; do \
 		$(BIN)/assistant eval eval/questions.jsonl --index $(INDEX) --mode $$mode --split test; echo; done

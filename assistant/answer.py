@@ -15,9 +15,10 @@ from functools import lru_cache
 import numpy as np
 
 from .qtype import CODE, answer_type, holds_type
-from .search import Hit, Query, best_sentence_cosines, sentence_vectors
+from .search import Hit, Query, best_sentence_cosines, sentence_vectors, term_share
 from .stores.base import Store
 from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
+from .types import Document
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class AnswerSettings:
     lexical_weight: float = 1.0
     rank_weight: float = 0.3
     type_weight: float = 0.2  # bonus for a sentence holding the kind of thing asked for (a number for "how many")
+    code_weight: float = 0.4  # the same for a command or syntax: a code line gets it all, inline code half (dev sets)
     list_reach: int = 4  # after a sentence announcing a list, how many items the answer may run on to
     join_back: bool = True  # an answer sentence opening with "It", "This"... takes the sentence before it
     pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
@@ -68,16 +70,18 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
     idfs = store.idfs(list(query.terms))
-    total_idf = sum(idfs[t] * w for t, w in query.terms.items()) or 1.0
     kind = answer_type(query.text)
+    documents = {source: store.document(source) for source in texts} if kind == CODE else {}
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         text = texts[sources[hits[h_index].id]]
         sentence_text = text[s:e]
         words = set(tokenize(sentence_text))
-        lexical = sum(idfs[t] * w for t, w in query.terms.items() if t in words) / total_idf
-        in_code = kind == CODE and ("```" in sentence_text or "~~~" in sentence_text or in_code_block(text, s))
-        typed = settings.type_weight * holds_type(sentence_text, kind, query.text, in_code) if kind else 0.0
+        lexical = term_share(idfs, query.terms, words)
+        if kind == CODE:
+            typed = settings.code_weight * _code_weight(documents[sources[hits[h_index].id]], text, s, e)
+        else:
+            typed = settings.type_weight * holds_type(sentence_text, kind, query.text) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
                       + settings.rank_weight * prior + typed)
     best = int(np.argmax(scores))
@@ -104,6 +108,21 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         if other is not None and scores[other] >= settings.pair_ratio * scores[best]:
             start, end = min(start, candidates[other][1]), max(end, candidates[other][2])
     return Answer(normalize(text[start:end]), source, start, end)
+
+
+def _code_weight(document: Document | None, text: str, start: int, end: int) -> float:
+    """How much an answer candidate is code, for a question asking for a command or syntax: 1 for
+    a line of a code block (the command itself), 0.5 for a sentence naming code inline ("the
+    `dump` command exports..."), 0 for prose. By the reader's blocks and spans when it found
+    them (Markdown, HTML), else by the Markdown fences and backticks still in the text."""
+    if document is not None and (document.blocks or document.spans):
+        if document.in_code_block(start, end):
+            return 1.0
+        return 0.5 if document.in_code(start, end) else 0.0
+    sentence = text[start:end]
+    if "```" in sentence or "~~~" in sentence or in_code_block(text, start):
+        return 1.0
+    return 0.5 if holds_type(sentence, CODE) else 0.0
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)

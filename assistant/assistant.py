@@ -15,7 +15,7 @@ from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError, IndexMismatchError
 from .keys import id_text
 from .manifest import REBUILD_HINT, manifest_stamp
-from .search import SearchSettings, make_query, search
+from .search import SearchSettings, make_query, resolve
 from .stores import open_store
 from .stores.base import Store
 from .types import Chunk, Document, Passage, Reply, SourceInfo
@@ -215,7 +215,8 @@ class Assistant:
         history = [earlier for earlier in map(_usable, check_history(history)) if earlier]
         data = self.data
         query = make_query(question, history, self.embedder, self.search_settings)
-        hits = search(data, query, k, self.search_settings)
+        query, hits = resolve(data, query, k, self.search_settings,
+                              stands_alone=lambda own: is_confident(own, self.answer_settings))
         confident = is_confident(hits, self.answer_settings, data, query)
         answer = pick_answer(data, query, hits, self.answer_settings)
         chunks = data.chunks([hit.id for hit in hits])

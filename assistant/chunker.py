@@ -344,9 +344,48 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
         line=_breaks(doc.text, "\n").before(start) + 1,
         page=doc.page_at(start),
         search_text=f"{context}. {normalize(' '.join(lines))}" if context else normalize(" ".join(lines)),
-        sentences=_with_code_lead_ins(doc.text, tuple((s, e) for s, e in answer_units(doc.text, start, end)
-                                                      if word_count(visible[s - start : e - start]) >= 1)),
+        sentences=tuple((s, e) for s, e in _answer_units(doc, start, end)
+                        if word_count(visible[s - start : e - start]) >= 1),
     )
+
+
+def _answer_units(doc: Document, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The chunk's answer units: sentences, with a short code block joined to its lead-in."""
+    if not doc.blocks:
+        return _with_code_lead_ins(doc.text, tuple(answer_units(doc.text, start, end)),
+                                   lambda s: bool(_CODE_UNIT.match(doc.text, s)))
+    return _with_code_lead_ins(doc.text, tuple(_block_units(doc, start, end)), lambda s: _starts_code(doc, s))
+
+
+_ITEM_WORDS = 40  # a list item or table row up to this long is one answer unit, however many sentences
+
+
+def _block_units(doc: Document, start: int, end: int):
+    """Answer units from a reader's blocks: a short list item or table row whole ("stderr {integer}
+    The file descriptor... Default: 2." answers with its default), code in its blank-line parts,
+    anything else by sentence."""
+    text = doc.text
+    for block in doc.blocks[bisect.bisect_right(doc.blocks, start, key=lambda b: b.end):]:
+        if block.start >= end:
+            break
+        s, e = max(block.start, start), min(block.end, end)
+        if block.kind == "heading":
+            continue
+        if block.kind == "code":
+            for part in re.split(r"(\n[ \t]*\n)", text[s:e]):
+                if part.strip() and not part.isspace():
+                    yield s, s + len(part)
+                s += len(part)
+        elif block.kind in ("list", "table") and word_count(text[s:e]) <= _ITEM_WORDS:
+            yield s, e
+        else:
+            yield from answer_units(text, s, e)
+
+
+def _starts_code(doc: Document, offset: int) -> bool:
+    """Whether a code block of the reader's starts at this offset."""
+    i = bisect.bisect_left(doc.blocks, offset, key=lambda b: b.start)
+    return i < len(doc.blocks) and doc.blocks[i].start == offset and doc.blocks[i].kind == "code"
 
 
 @dataclass(frozen=True)
@@ -371,7 +410,8 @@ _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
 _CODE_LINES = 8  # a longer code block stays its own unit: as an answer it would bury the sentence
 
 
-def _with_code_lead_ins(text: str, units: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+def _with_code_lead_ins(text: str, units: tuple[tuple[int, int], ...],
+                        is_code: Callable[[int], bool]) -> tuple[tuple[int, int], ...]:
     """A short fenced code block and the sentence right above that introduces it become one unit.
 
     "To compile source files, use the `--compile` option:" says what the code is for, the code
@@ -381,7 +421,7 @@ def _with_code_lead_ins(text: str, units: tuple[tuple[int, int], ...]) -> tuple[
     result: list[tuple[int, int]] = []
     for s, e in units:
         prev = result[-1] if result else None
-        if (prev is not None and _CODE_UNIT.match(text, s) and not _CODE_UNIT.match(text, prev[0])
+        if (prev is not None and is_code(s) and not is_code(prev[0])
                 and text.count("\n", s, e) <= _CODE_LINES + 1 and text.count("\n", prev[1], s) <= 2
                 and (text[prev[1] - 1] == ":" or not _ENDS_SENTENCE.search(text, prev[0], prev[1]))):
             result[-1] = (prev[0], e)

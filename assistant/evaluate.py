@@ -1,8 +1,8 @@
 """`assistant eval`: retrieval and answer quality on a labelled question set.
 
 A question counts as found at rank r when the r-th passage contains one of its expected
-substrings (case-insensitive, whitespace and quote style folded), and as answered when the
-answer sentence does.
+substrings (case-insensitive, whitespace and quote style folded, Markdown's inline markup left
+out on both sides), and as answered when the answer sentence does.
 
 Trust is measured beside retrieval: an off-topic question (`"answerable": false`) must be
 flagged both alone and after an earlier question (a line with `history`); the questions it is
@@ -10,11 +10,17 @@ flagged on alone are the unrelated ones, and those must stay flagged after histo
 is an off-topic question the cosine test alone would answer; the near-miss rate is how many of
 them the absent-term test (answer.py) flags, and its cost is the answerable questions it alone
 makes abstain. Both are measured whether or not that test is switched on.
+
+A self-contained question must not follow an unrelated conversation: each answerable question
+without history is asked again after the question(s) of other items whose expected source is a
+different document, chosen by a fixed rule from the set itself (`unrelated_histories`), and
+hit@1/3 there is reported beside hit@1 of the same questions alone.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, replace
@@ -26,8 +32,16 @@ from .errors import AssistantError
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
+# Inline Markdown: expected answers are copied from the files as written, while a Markdown
+# document's passages are its clean text; both sides drop link targets, backticks, emphasis marks
+# and brackets so that either reading of a file can be scored against the same labels.
+_LINK = re.compile(r"\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
+_MARKS = str.maketrans("", "", "`[]*")
+
+
 def fold(text: str) -> str:
-    return " ".join(text.translate(_QUOTES).casefold().split())
+    text = _LINK.sub(r"\1", text.translate(_QUOTES)).translate(_MARKS)
+    return " ".join(text.casefold().split())
 
 
 @dataclass
@@ -55,6 +69,13 @@ class EvalReport:
     near_misses: int = 0  # off-topic questions alone that the cosine test would answer
     near_miss_flagged: float = 0.0  # share of those the absent-term test flags
     absent_term_abstentions: float = 0.0  # answerable questions that abstain only through that test
+    after_unrelated: int = 0  # self-contained answerable questions also asked after unrelated history
+    after_unrelated_alone_hit_at_1: float = 0.0  # those questions asked alone
+    after_unrelated_hit_at_1: float = 0.0  # after one unrelated question
+    after_unrelated_hit_at_3: float = 0.0
+    after_two_unrelated_hit_at_1: float = 0.0  # after two unrelated questions
+    after_two_unrelated_hit_at_3: float = 0.0
+    after_unrelated_abstentions: float = 0.0  # not confident after one or two unrelated questions (of both askings)
 
     def to_dict(self) -> dict:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
@@ -72,6 +93,12 @@ class EvalReport:
             (f"near misses flagged ({self.near_misses})", f"{self.near_miss_flagged:.3f}"),
             ("false abstentions (absent-term test alone)",
              f"{self.false_abstentions:.3f} ({self.absent_term_abstentions:.3f})"),
+            (f"after unrelated history ({self.after_unrelated}): hit@1 alone / after one / after two",
+             f"{self.after_unrelated_alone_hit_at_1:.3f} / {self.after_unrelated_hit_at_1:.3f} / "
+             f"{self.after_two_unrelated_hit_at_1:.3f}"),
+            ("after unrelated history: hit@3 after one / after two",
+             f"{self.after_unrelated_hit_at_3:.3f} / {self.after_two_unrelated_hit_at_3:.3f}"),
+            ("after unrelated history: abstentions", f"{self.after_unrelated_abstentions:.3f}"),
             ("seconds per question (mean / p95 / max)",
              f"{self.mean_seconds:.3f} / {self.p95_seconds:.3f} / {self.max_seconds:.3f}"),
         ]
@@ -117,6 +144,7 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
     alone: dict[str, bool] = {}  # off-topic question -> flagged when asked alone
     after: list[tuple[str, bool]] = []  # (off-topic question, flagged after history)
     near = near_flagged = absent_only = 0
+    alone_rank: dict[int, int | None] = {}  # self-contained answerable question -> its rank alone
     for item in questions:
         fastest = float("inf")
         for _ in range(max(1, repeat)):
@@ -155,7 +183,10 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
         if details is not None:
             details.append({"id": item.get("id"), "rank": rank, "answer_ok": good_answer,
                             "confident": reply.confident, "category": item.get("category")})
+        if not item.get("history"):
+            alone_rank[id(item)] = rank
     unrelated = [was_flagged for question, was_flagged in after if alone.get(question)]
+    paired = _after_unrelated(bot, questions, alone_rank, k)
     ordered = sorted(times)
     n = max(answerable, 1)
     return EvalReport(
@@ -171,9 +202,51 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
         unrelated_after_history_flagged=sum(unrelated) / len(unrelated) if unrelated else 0.0,
         near_misses=near, near_miss_flagged=near_flagged / near if near else 0.0,
         absent_term_abstentions=absent_only / n,
+        **paired,
         mean_seconds=statistics.fmean(times), median_seconds=statistics.median(times),
         p95_seconds=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], max_seconds=ordered[-1],
     )
+
+
+def unrelated_histories(questions: list[dict]) -> list[tuple[dict, list[str], list[str]]]:
+    """Each self-contained answerable question with one and two unrelated earlier questions.
+
+    The rule reads no question: the earlier ones are the next self-contained answerable items
+    in file order (wrapping round) whose expected source is another document; the latest is
+    the same in both histories. Items without a "source" take no part.
+    """
+    plain = [q for q in questions if q.get("answerable", True) and not q.get("history") and q.get("source")]
+    found = []
+    for i, item in enumerate(plain):
+        others = [other["question"] for other in plain[i + 1:] + plain[:i] if other["source"] != item["source"]]
+        if len(others) >= 2:
+            found.append((item, [others[0]], [others[1], others[0]]))
+    return found
+
+
+def _after_unrelated(bot, questions: list[dict], alone_rank: dict[int, int | None], k: int) -> dict[str, float]:
+    """hit@1/3 of self-contained questions asked after unrelated history, and the same questions alone."""
+    pairs = unrelated_histories(questions)
+    if not pairs:
+        return {}
+    top = {1: 0, 3: 0}
+    two_top = {1: 0, 3: 0}
+    alone_top = abstained = 0
+    for item, one, two in pairs:
+        expected = [fold(a) for a in item["answers"]]
+        rank = alone_rank.get(id(item))
+        alone_top += rank == 1
+        for history, counts in ((one, top), (two, two_top)):
+            reply = bot.ask(item["question"], history=history, k=max(k, 5))
+            rank = next((p.rank for p in reply.passages if any(e in fold(p.text) for e in expected)), None)
+            for cut in counts:
+                counts[cut] += rank is not None and rank <= cut
+            abstained += not reply.confident
+    n = len(pairs)
+    return {"after_unrelated": n, "after_unrelated_alone_hit_at_1": alone_top / n,
+            "after_unrelated_hit_at_1": top[1] / n, "after_unrelated_hit_at_3": top[3] / n,
+            "after_two_unrelated_hit_at_1": two_top[1] / n, "after_two_unrelated_hit_at_3": two_top[3] / n,
+            "after_unrelated_abstentions": abstained / (2 * n)}
 
 
 def _confident_without_absent_terms(bot, item: dict, reply) -> bool:

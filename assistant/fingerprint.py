@@ -42,6 +42,8 @@ ROOTS = ("assistant.reader", "assistant.chunker", "assistant.bm25")
 # (found by reading every format in a fresh interpreter and listing what it imported; the test
 # does the same and fails on an imported distribution that is neither here nor in IGNORED).
 LIBRARIES = (
+    "markdown-it-py",  # Markdown blocks and inline markup
+    "mdurl",  # markdown-it's link parsing, which decides what reads as a link
     "pypdfium2",  # PDF text, characters and their boxes (its wheel carries the PDFium binary)
     "python-docx",  # Word paragraphs, styles, tables
     "docutils",  # reStructuredText parsing: the document tree the .rst reader walks

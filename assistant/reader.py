@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import AssistantError
-from .readers import SUFFIXES, extract_structured, format_of
+from .readers import DECODED, SUFFIXES, extract_structured, format_of
 from .text import front_matter
 from .types import Document, Skipped
 
@@ -86,13 +86,15 @@ def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Do
     if isinstance(raw, str):
         return Skipped(source, raw)
     kind = format_of(Path(source).suffix) or "text"
-    if kind != "text":
+    if kind not in DECODED and kind != "text":
         return _structured(kind, raw, source)
     text, encoding = decode(raw)
     if text is None:
         return Skipped(source, "binary file")
     if not text.strip():
         return Skipped(source, "empty file")
+    if kind in DECODED:
+        return _structured(kind, raw, source, text, encoding)
     return Document(
         source=source,
         text=text,
@@ -102,10 +104,11 @@ def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Do
     )
 
 
-def _structured(kind: str, raw: bytes, source: str) -> Document | Skipped:
-    """A PDF, Word, HTML or reStructuredText file through its reader; the reason it failed is the skip reason."""
+def _structured(kind: str, raw: bytes, source: str, decoded: str | None = None,
+                encoding: str | None = None) -> Document | Skipped:
+    """A file through its format's reader; the reason it failed becomes the skip reason."""
     try:
-        result = extract_structured(kind, raw)
+        result = extract_structured(kind, raw if decoded is None else decoded)
     except Exception as exc:  # noqa: BLE001 - a reader library's own bug must skip the file, not stop the run
         result = f"unreadable {kind} file ({exc.__class__.__name__})"
     if isinstance(result, str):
@@ -116,8 +119,8 @@ def _structured(kind: str, raw: bytes, source: str) -> Document | Skipped:
         return Skipped(source, "no text in this file")
     return Document(
         source=source, text=text, title=title or file_name_title(source),
-        sha256=hashlib.sha256(raw).hexdigest(), encoding=kind, format=kind,
-        blocks=tuple(builder.blocks), pages=tuple(builder.pages),
+        sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding or kind, format=kind,
+        blocks=tuple(builder.blocks), pages=tuple(builder.pages), spans=tuple(builder.spans),
     )
 
 

@@ -11,6 +11,7 @@ scores whose weight is chosen by `assistant eval`, and the other modes stay avai
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,9 @@ from .stores.base import Store
 from .text import tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")
-# Words that make a question lean on the conversation ("How long is *their* contract?").
+# Words that point back into the conversation ("How long is *their* contract?"). They only set how
+# much the history counts in the blended query and how much better the question's own results must
+# be to win (resolve()); whether it leans on the conversation is read from what the searches find.
 _ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|this|that|these|those|there|he|she|his|her|"
                        r"him|hers|the same|such)\b", re.IGNORECASE)
 
@@ -36,6 +39,9 @@ class SearchSettings:
     continuity: float = 0.1  # bonus for the passage that answered the previous question
     rerank: int = 15  # top candidates re-scored by their best-matching sentence
     sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
+    own_share: float = 0.65  # after history, the question's own results win when the conversation's top
+    # passage matches the question by itself less than this share as well as theirs does (resolve())...
+    own_share_referring: float = 0.55  # ...or this share, for a question with a pronoun pointing back
 
 
 @dataclass
@@ -49,6 +55,7 @@ class Query:
     sentences: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = field(default_factory=dict)  # id -> spans, vectors
     own: np.ndarray | None = None  # the question's own vector, without the conversation (None: same as vector)
     history: tuple[str, ...] = ()  # the earlier questions blended in, newest first
+    alone: Query | None = None  # the question without the conversation (only when it has one)
 
     @property
     def own_vector(self) -> np.ndarray:
@@ -97,7 +104,50 @@ def _build_query(question: str, earlier: list[str], vectors: np.ndarray, setting
     if earlier and weights[0] >= settings.history_weight:
         previous = _build_query(earlier[0], earlier[1:], vectors[1:], settings)
     own = vectors[0].astype(np.float32) if earlier else None
-    return Query(question, blended.astype(np.float32), previous, terms, own=own, history=tuple(earlier))
+    alone = _build_query(question, [], vectors[:1], settings) if earlier else None
+    return Query(question, blended.astype(np.float32), previous, terms, own=own, history=tuple(earlier), alone=alone)
+
+
+def resolve(store: Store, query: Query, k: int, settings: SearchSettings,
+            stands_alone: Callable[[list[Hit]], bool] = bool) -> tuple[Query, list[Hit]]:
+    """Search with the conversation, and with the question alone; the query answered from and its hits.
+
+    Whether a question leans on the conversation is read from what each search finds, not from
+    its wording: "What is the learning budget?" after questions about a walking guide finds the
+    guide when the history is blended in, a passage sharing none of its words, while alone it
+    finds one that matches it far better, confidently (`stands_alone`). A real follow-up ("How
+    long is their contract?") has too little of its own for that: alone it finds nothing
+    confident, or nothing much better than the passage the conversation leads to. A question
+    without history is searched once, exactly as `search` does. `stands_alone` is the caller's
+    confidence test for the question's own hits (the default accepts any).
+    """
+    hits = search(store, query, k, settings)
+    if query.alone is None or not hits:
+        return query, hits
+    own_hits = search(store, query.alone, k, settings)
+    if not own_hits or own_hits[0].id == hits[0].id or not stands_alone(own_hits):
+        return query, hits
+    share = settings.own_share_referring if _ANAPHORA.search(query.text) else settings.own_share
+    theirs, own = own_evidence(store, query.alone, hits[0].id), own_evidence(store, query.alone, own_hits[0].id)
+    if theirs < share * own:
+        return query.alone, own_hits
+    return query, hits
+
+
+def own_evidence(store: Store, query: Query, chunk_id: int) -> float:
+    """How well a passage matches a question by itself: the passage's cosine, its best sentence's
+    cosine and the share of the question's keyword weight (idf) the passage holds, summed."""
+    cosine = float((store.vectors([chunk_id]) @ query.vector)[0])
+    sentence = float(best_sentence_cosines(store, [chunk_id], query)[0])
+    chunk = store.chunks([chunk_id]).get(chunk_id)
+    words = set(tokenize(chunk.search_text or chunk.text)) if chunk is not None else set()
+    return cosine + sentence + term_share(store.idfs(list(query.terms)), query.terms, words)
+
+
+def term_share(idfs: dict[str, float], terms: dict[str, float], words: set[str]) -> float:
+    """Share of the query's keyword weight (idf times term weight) that these words hold."""
+    total = sum(idfs[t] * w for t, w in terms.items()) or 1.0
+    return sum(idfs[t] * w for t, w in terms.items() if t in words) / total
 
 
 def search(store: Store, query: Query, k: int, settings: SearchSettings) -> list[Hit]:

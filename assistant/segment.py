@@ -96,7 +96,7 @@ def _write_table(path: Path, data: SegmentData, terms: list[str]) -> None:
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ((d.source, d.sha256, d.title, d.encoding, d.format, counts.get(d.source, 0), len(d.text),
               *data.file_stats.get(d.source, (None, None)),
-              json.dumps([[b.kind, b.start, b.end, b.level, b.page] for b in d.blocks]), json.dumps(list(d.pages)), d.text)
+              json.dumps(d.stored_blocks()), json.dumps(list(d.pages)), d.text)
              for d in data.documents))
         offsets = np.concatenate([[0], np.cumsum([len(c.sentences) for c in data.chunks], dtype=np.int64)])
         connection.executemany(

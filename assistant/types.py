@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 
 BLOCK_KINDS = ("heading", "paragraph", "list", "table", "code", "quote")
+INLINE_CODE = "inline_code"  # a span inside a block: code written inline (`path.basename()` in Markdown)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Document:
     decoded file, for PDF, Word, HTML and reStructuredText the words a person reads (no markup, page furniture,
     scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
     `blocks` is the structure a reader found (empty: the chunker parses the text itself);
-    `pages` the offsets where pages 2, 3, ... start (for plain text: after each form feed).
+    `pages` the offsets where pages 2, 3, ... start (for plain text: after each form feed);
+    `spans` marks runs inside blocks (inline code), stored with the blocks and split off here.
     """
 
     source: str  # path relative to the corpus folder, with forward slashes
@@ -43,8 +45,12 @@ class Document:
     format: str = "text"  # "text", "pdf", "docx", "html", "rst"
     blocks: tuple[Block, ...] = ()
     pages: tuple[int, ...] = ()
+    spans: tuple[Block, ...] = ()
 
     def __post_init__(self) -> None:
+        if any(b.kind == INLINE_CODE for b in self.blocks):  # as stored: one list, spans among blocks
+            object.__setattr__(self, "spans", self.spans + tuple(b for b in self.blocks if b.kind == INLINE_CODE))
+            object.__setattr__(self, "blocks", tuple(b for b in self.blocks if b.kind != INLINE_CODE))
         # A plain-text file's form feeds are its page breaks (a page starts after each one), so
         # every format answers page_at the same way and nothing else counts form feeds.
         if not self.pages and "\f" in self.text:
@@ -59,9 +65,33 @@ class Document:
     def to_row(self) -> dict:
         """A JSON-ready row for the index (blocks as [kind, start, end, level, page])."""
         row = {f.name: getattr(self, f.name) for f in fields(self)}
-        row["blocks"] = [[b.kind, b.start, b.end, b.level, b.page] for b in self.blocks]
+        row["blocks"] = self.stored_blocks()
         row["pages"] = list(self.pages)
+        del row["spans"]
         return row
+
+    def stored_blocks(self) -> list[list]:
+        """Blocks and spans as one JSON-ready list ([kind, start, end, level, page] each)."""
+        return [[b.kind, b.start, b.end, b.level, b.page] for b in (*self.blocks, *self.spans)]
+
+    def in_code_block(self, start: int, end: int) -> bool:
+        """Whether text[start:end] is or holds part of a code block."""
+        return self._overlaps(self.blocks, start, end, "code")
+
+    def in_code(self, start: int, end: int) -> bool:
+        """Whether text[start:end] is or holds code: a code block or an inline code span."""
+        return self._overlaps(self.spans, start, end) or self._overlaps(self.blocks, start, end, "code")
+
+    @staticmethod
+    def _overlaps(runs: tuple[Block, ...], start: int, end: int, kind: str | None = None) -> bool:
+        """Whether a run (of that kind) overlaps text[start:end]; runs are sorted and do not overlap."""
+        i = max(bisect.bisect_right(runs, start, key=lambda b: b.start) - 1, 0)
+        for b in runs[i:]:
+            if b.start >= end:
+                return False
+            if start < b.end and (kind is None or b.kind == kind):
+                return True
+        return False
 
     @classmethod
     def from_row(cls, row: dict) -> Document:

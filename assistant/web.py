@@ -93,7 +93,8 @@ class WebChat:
         except Exception:  # noqa: BLE001 - the page must stay usable whatever happens
             log.exception("answering %r failed", question)
             return render_error("Something went wrong while answering. Please try again."), False
-        return render_reply(reply.to_dict()), True
+        document = self.bot.document(reply.answer_source) if reply.answer_source else None
+        return render_reply(reply.to_dict(), document), True
 
     def respond(self, question: str, turns: list[dict]) -> Iterator[tuple[str, list[dict], str]]:
         """Show the question at once, then the reply; earlier questions go along as history."""

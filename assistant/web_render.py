@@ -129,8 +129,35 @@ def render_citation(number: int, passage: Mapping[str, Any], reply: Mapping[str,
     )
 
 
-def render_reply(reply: Mapping[str, Any]) -> str:
-    """A whole reply: the marked answer sentence (or a plain "not found"), then the citations."""
+def render_answer(reply: Mapping[str, Any], document: Any = None) -> str:
+    """The answer's words, escaped; where its document marks code (Markdown code blocks and inline
+    code), that part is shown as code, a block with its lines kept, from the document's own text."""
+    start, end = reply.get("answer_start"), reply.get("answer_end")
+    if document is None or start is None or end is None or not document.in_code(start, end):
+        return esc(reply["answer"])
+    text = document.text
+    runs = sorted([(b.start, b.end, "pre") for b in document.blocks if b.kind == "code"]
+                  + [(b.start, b.end, "code") for b in document.spans])
+    out, cursor = [], start
+    for s, e, tag in runs:
+        if e <= cursor or s >= end:
+            continue
+        s, e = max(s, cursor), min(e, end)
+        out.append(esc(_SPACES.sub(" ", text[cursor:s])))
+        code = esc(text[s:e])
+        out.append(f'<pre class="answer-code"><code>{code}</code></pre>' if tag == "pre" else f"<code>{code}</code>")
+        cursor = e
+    out.append(esc(_SPACES.sub(" ", text[cursor:end])))
+    return "".join(out).strip()
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def render_reply(reply: Mapping[str, Any], document: Any = None) -> str:
+    """A whole reply: the marked answer sentence (or a plain "not found"), then the citations.
+
+    `document` is the answer's document, when known: code in the answer is then shown as code."""
     passages = reply.get("passages") or []
     terms = query_terms(reply.get("question", ""))
     parts = []
@@ -142,7 +169,9 @@ def render_reply(reply: Mapping[str, Any]) -> str:
         if number is not None:
             href = span_link(reply["answer_source"], reply["answer_start"], reply["answer_end"])
             link = f' <a class="cite" href="{esc(href)}" title="Show in the document">[{number}]</a>'
-        parts.append(f'<p class="answer"><mark class="answer-mark">{esc(reply["answer"])}</mark>{link}</p>')
+        answer = render_answer(reply, document)
+        tag = "div" if "<pre" in answer else "p"  # a code block cannot sit inside a paragraph
+        parts.append(f'<{tag} class="answer"><mark class="answer-mark">{answer}</mark>{link}</{tag}>')
     else:
         parts.append(f'<p class="not-found">{esc(NOT_FOUND)}</p>')
         if passages:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main as cli_main
-from assistant.evaluate import evaluate, load_questions
+from assistant.evaluate import evaluate, load_questions, unrelated_histories
 
 EVAL = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 
@@ -32,24 +32,48 @@ def test_quality_floors_on_test_split(test_split_report):
     # An earlier question never makes an unrelated one confident (issue 11: 9 of 18 were before).
     assert r.offtopic_after_history == 9 and r.unrelated_after_history_flagged >= 0.95
     assert r.offtopic_after_history_flagged >= 0.4
+    # A self-contained question keeps its own passage after unrelated earlier questions (measured
+    # 2026-11-25: 41 questions, 0.829 alone, 0.805 / 0.927 hit@1 / hit@3 after one or two).
+    assert r.after_unrelated == 41
+    assert r.after_unrelated_hit_at_1 >= 0.78 and r.after_two_unrelated_hit_at_1 >= 0.78
+    assert r.after_unrelated_hit_at_3 >= 0.9 and r.after_two_unrelated_hit_at_3 >= 0.9
+    assert r.after_unrelated_abstentions <= 0.03
 
 
 # Other corpora (eval/README.md): licences and Node.js docs were written blind and guard against
-# fitting the seeds; nodejs-dev and poetry-docs are technical dev sets. Floors sit a little under
+# fitting the seeds; nodejs-dev, poetry-docs and pkg-docs are technical dev sets. Floors sit a little under
 # the figures of 2026-11-25 (README); off-topic counts only the unrelated questions, as near misses
 # are not caught by the cosine test. The near-miss rate is what the absent-term test (off by
 # default) would flag, and its cost the answerable questions it alone would make abstain.
 OTHER_SETS = {
     "licenses": dict(hit_at_1=0.68, hit_at_5=0.88, mrr=0.76, answer_accuracy=0.6, followup_hit_at_1=0.6,
                      followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.0),
-    "nodejs-docs": dict(hit_at_1=0.77, hit_at_5=0.95, mrr=0.84, answer_accuracy=0.45, followup_hit_at_1=0.8,
+    # Lowered on 2026-11-25 when Markdown began to be read by its parser (clean text, issue 10):
+    # hit@1 0.800 -> 0.725 and answer 0.475 -> 0.425 on this blind set, equal on the dev sets.
+    "nodejs-docs": dict(hit_at_1=0.7, hit_at_5=0.95, mrr=0.8, answer_accuracy=0.4, followup_hit_at_1=0.8,
                         followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.6),
     "nodejs-dev": dict(hit_at_1=0.77, hit_at_5=0.95, mrr=0.84, answer_accuracy=0.72, followup_hit_at_1=0.5,
                        followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.5),
     "poetry-docs": dict(hit_at_1=0.77, hit_at_5=0.95, mrr=0.85, answer_accuracy=0.58, followup_hit_at_1=0.6,
                         followup_hit_at_3=0.95, offtopic_flagged=0.5, near_miss_flagged=0.6),
+    "pkg-docs": dict(hit_at_1=0.66, hit_at_5=0.9, mrr=0.75, answer_accuracy=0.5, followup_hit_at_1=0.75,
+                     followup_hit_at_3=0.75, offtopic_flagged=0.5, near_miss_flagged=0.0),
 }
-ABSENT_TERM_COST = {"licenses": 0.25, "nodejs-docs": 0.05, "nodejs-dev": 0.03, "poetry-docs": 0.03}
+# Hit@1 / hit@3 of self-contained questions after one and after two unrelated earlier questions
+# (eval/README.md), floors a little under the figures of 2026-11-25.
+AFTER_UNRELATED = {
+    "licenses": dict(after_unrelated_hit_at_1=0.69, after_unrelated_hit_at_3=0.8,
+                     after_two_unrelated_hit_at_1=0.66, after_two_unrelated_hit_at_3=0.8),
+    "nodejs-docs": dict(after_unrelated_hit_at_1=0.65, after_unrelated_hit_at_3=0.88,
+                        after_two_unrelated_hit_at_1=0.68, after_two_unrelated_hit_at_3=0.88),
+    "nodejs-dev": dict(after_unrelated_hit_at_1=0.81, after_unrelated_hit_at_3=0.9,
+                       after_two_unrelated_hit_at_1=0.81, after_two_unrelated_hit_at_3=0.9),
+    "poetry-docs": dict(after_unrelated_hit_at_1=0.77, after_unrelated_hit_at_3=0.93,
+                        after_two_unrelated_hit_at_1=0.77, after_two_unrelated_hit_at_3=0.89),
+    "pkg-docs": dict(after_unrelated_hit_at_1=0.67, after_unrelated_hit_at_3=0.8,
+                     after_two_unrelated_hit_at_1=0.67, after_two_unrelated_hit_at_3=0.8),
+}
+ABSENT_TERM_COST = {"licenses": 0.25, "nodejs-docs": 0.05, "nodejs-dev": 0.03, "poetry-docs": 0.03, "pkg-docs": 0.03}
 
 
 @pytest.mark.parametrize("name", sorted(OTHER_SETS))
@@ -60,8 +84,9 @@ def test_quality_floors_on_other_corpora(name, tmp_path_factory, embedder):
     index_dir = tmp_path_factory.mktemp(name) / "index"
     build_index(EVAL.parent / name, index_dir, embedder=embedder)
     report = evaluate(Assistant.open(index_dir, embedder=embedder), load_questions(EVAL.parent / f"{name}.jsonl"))
-    for metric, floor in OTHER_SETS[name].items():
+    for metric, floor in {**OTHER_SETS[name], **AFTER_UNRELATED[name]}.items():
         assert getattr(report, metric) >= floor, (metric, getattr(report, metric))
+    assert report.after_unrelated > 0 and report.after_unrelated_abstentions <= 0.03
     assert report.false_abstentions <= 0.03
     assert report.offtopic_after_history > 0 and report.unrelated_after_history_flagged >= 0.95
     assert report.absent_term_abstentions <= ABSENT_TERM_COST[name]
@@ -100,8 +125,22 @@ def test_eval_command_json(seed_index_dir, tmp_path, capsys):
     assert report["offtopic_after_history"] == 1 and report["unrelated_after_history_flagged"] == 1.0
     for key in ("hit_at_3", "hit_at_5", "mrr", "answer_accuracy", "followup_hit_at_3", "false_abstentions",
                 "mean_seconds", "p95_seconds", "followup_hit_at_1", "offtopic_after_history",
-                "unrelated_after_history_flagged", "near_misses", "near_miss_flagged", "absent_term_abstentions"):
+                "unrelated_after_history_flagged", "near_misses", "near_miss_flagged", "absent_term_abstentions",
+                "after_unrelated", "after_unrelated_alone_hit_at_1", "after_unrelated_hit_at_1",
+                "after_unrelated_hit_at_3", "after_two_unrelated_hit_at_1", "after_two_unrelated_hit_at_3",
+                "after_unrelated_abstentions"):
         assert key in report
+
+
+def test_unrelated_histories_by_a_fixed_rule():
+    """The next self-contained answerable items of another document, in file order, wrapping round."""
+    items = [{"question": "a1", "answers": ["x"], "source": "a"}, {"question": "a2", "answers": ["x"], "source": "a"},
+             {"question": "f", "answers": ["x"], "source": "b", "history": ["a1"]},
+             {"question": "off", "answerable": False},
+             {"question": "b1", "answers": ["x"], "source": "b"}, {"question": "c1", "answers": ["x"], "source": "c"}]
+    found = {item["question"]: (one, two) for item, one, two in unrelated_histories(items)}
+    assert found == {"a1": (["b1"], ["c1", "b1"]), "a2": (["b1"], ["c1", "b1"]),
+                     "b1": (["c1"], ["a1", "c1"]), "c1": (["a1"], ["a2", "a1"])}
 
 
 def test_eval_command_rejects_a_bad_line(seed_index_dir, tmp_path, capsys):

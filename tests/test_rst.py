@@ -146,7 +146,7 @@ def rst_bot(rst_corpus, tmp_path_factory, embedder):
 
 def test_rst_files_go_to_the_rst_reader():
     assert format_of(".rst") == format_of(".REST") == "rst"
-    assert format_of(".txt") == format_of(".md") == "text"
+    assert format_of(".txt") == "text" and format_of(".md") == "markdown"
 
 
 def test_sections_are_headings_and_the_lone_top_section_is_the_title(page):
@@ -174,6 +174,14 @@ def test_inline_markup_becomes_its_words(page):
     assert "example.org" not in page.text
 
 
+def test_inline_literals_and_code_roles_are_remembered_as_code(page):
+    code = {page.text[s.start : s.end] for s in page.spans}
+    assert {"Kestrel Sound", "board_ship"} <= code
+    assert "the boarding rules" not in code and "tide tables" not in code
+    start = page.text.index("Kestrel Sound")
+    assert page.in_code(start, start + 7) and not page.in_code_block(start, start + 7)
+
+
 def test_blocks_lists_code_tables_and_admonitions(page):
     blocks = [(b.kind, page.text[b.start : b.end]) for b in page.blocks]
     assert ("list", "The launch carries two crew.") in blocks
@@ -197,7 +205,7 @@ def test_blocks_lists_code_tables_and_admonitions(page):
     "",
 ])
 def test_malformed_rst_is_read_or_refused_with_a_reason(text, capsys):
-    result = extract(text.encode("utf-8"))
+    result = extract(text)
     if isinstance(result, str):
         assert result and "\n" not in result
     else:
@@ -209,7 +217,7 @@ def test_malformed_rst_is_read_or_refused_with_a_reason(text, capsys):
 
 
 def test_a_table_docutils_cannot_parse_keeps_its_words():
-    builder, _ = extract(MALFORMED.encode("utf-8"))
+    builder, _ = extract(MALFORMED)
     rows = [builder.text()[b.start : b.end] for b in builder.blocks if b.kind == "table"]
     assert rows == ["bad | table"]
     assert "Some unclosed literal and unknown target and open emphasis and undefined." in builder.text()

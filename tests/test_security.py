@@ -30,13 +30,13 @@ The <script>alert('doc')</script> widget ships on Tuesday. See [the guide](javas
 # ---------------------------------------------------------------- text is never altered or interpreted
 
 
-def test_html_and_markdown_pass_through_the_library_as_plain_text(tmp_path, embedder):
+def test_markup_in_a_text_file_passes_through_the_library_as_plain_text(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "release.md").write_text(MARKUP)
+    (corpus / "release.txt").write_text(MARKUP)
     build_index(corpus, tmp_path / "index", embedder=embedder)
     bot = Assistant.open(tmp_path / "index", embedder=embedder)
-    assert bot.read_source("release.md") == MARKUP
+    assert bot.read_source("release.txt") == MARKUP
     assert bot.sources()[0].title == "Release <notes> & **tricks**"
     question = "When does the <script>alert('q')</script> **widget** ship? <img src=x onerror=alert(3)>"
     reply = bot.ask(question)
@@ -46,6 +46,24 @@ def test_html_and_markdown_pass_through_the_library_as_plain_text(tmp_path, embe
                 "&amp; &lt;b&gt;", "<b>bold</b>"):
         assert raw in text
     assert all(p.text == MARKUP[p.start:p.end] for p in reply.passages)
+
+
+def test_a_markdown_files_scripts_and_tags_are_not_its_text(tmp_path, embedder):
+    """Markdown is parsed: inline and block HTML tags, scripts with their content, and link
+    targets are not words of the clean text; the answer still cites an exact span of it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "release.md").write_text(MARKUP + "\n<script>\nvar decoy = 'moonbeam';\n</script>\n")
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    bot = Assistant.open(tmp_path / "index", embedder=embedder)
+    text = bot.read_source("release.md")
+    assert bot.sources()[0].title == "Release & tricks"
+    for raw in ("<script", "alert('doc')", "moonbeam", "<img", "<b>bold", "**", "`", "# "):
+        assert raw not in text, raw
+    assert "The widget ships on Tuesday." in text
+    reply = bot.ask("When does the widget ship?")
+    assert reply.answer_source == "release.md" and "Tuesday" in reply.answer
+    assert all(p.text == text[p.start:p.end] for p in reply.passages)
 
 
 # ---------------------------------------------------------------- only indexed files

@@ -1,8 +1,9 @@
 """Format readers: each turns a file's bytes into a `Document` of clean text and blocks.
 
-Plain text and Markdown are decoded as they are (the chunker reads their structure); PDF,
-Word, HTML and reStructuredText go through a maintained extraction library each. A reader
-never raises for a bad file: it returns the reason, and the file is skipped with it.
+Plain text is decoded as it is (the chunker reads its structure); Markdown is decoded and
+parsed by markdown-it-py, reStructuredText by docutils; PDF, Word and HTML go through a
+maintained extraction library each. A reader never raises for a bad file: it returns the
+reason, and the file is skipped with it.
 """
 
 from __future__ import annotations
@@ -12,23 +13,32 @@ from .build import TextBuilder
 PDF_SUFFIXES = frozenset({".pdf"})
 WORD_SUFFIXES = frozenset({".docx"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 RST_SUFFIXES = frozenset({".rst", ".rest"})
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown"})
-SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | RST_SUFFIXES | TEXT_SUFFIXES
+TEXT_SUFFIXES = frozenset({".txt", ".text"})
+SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | TEXT_SUFFIXES
+DECODED = frozenset({"markdown", "rst"})  # formats read from decoded text rather than bytes
 
 
 def format_of(suffix: str) -> str | None:
-    """"pdf", "docx", "html", "rst" or "text" for a file suffix; None for formats not read."""
+    """"pdf", "docx", "html", "markdown", "rst" or "text" for a file suffix; None for formats not read."""
     suffix = suffix.lower()
     for name, suffixes in (("pdf", PDF_SUFFIXES), ("docx", WORD_SUFFIXES), ("html", HTML_SUFFIXES),
-                           ("rst", RST_SUFFIXES), ("text", TEXT_SUFFIXES)):
+                           ("markdown", MARKDOWN_SUFFIXES), ("rst", RST_SUFFIXES), ("text", TEXT_SUFFIXES)):
         if suffix in suffixes:
             return name
     return None
 
 
-def extract_structured(kind: str, raw: bytes) -> tuple[TextBuilder, str] | str:
-    """(builder, title) for a PDF, Word, HTML or reStructuredText file, or the reason it cannot be read."""
+def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] | str:
+    """(builder, title) for a PDF, Word, HTML, Markdown or reStructuredText file, or the reason it cannot be read.
+
+    Markdown and reStructuredText come as decoded text (see DECODED); the other formats as the file's bytes.
+    """
+    if kind == "markdown":
+        from .markdown import extract as extract_markdown
+
+        return extract_markdown(raw)
     if kind == "pdf":
         from .pdf import extract
 

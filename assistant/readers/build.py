@@ -21,6 +21,7 @@ class TextBuilder:
         self.length = 0
         self.blocks: list[Block] = []
         self.pages: list[int] = []  # offsets where pages 2, 3, ... start
+        self.spans: list[Block] = []  # inline runs inside blocks (see Document.spans)
 
     def _append(self, piece: str) -> None:
         self._parts.append(piece)

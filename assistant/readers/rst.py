@@ -20,6 +20,8 @@ from docutils.parsers.rst import Directive, Parser, directives, roles, states
 from docutils.utils import unescape
 
 from .build import TextBuilder, squash, table_rows, usable_title
+from .markdown import _CLOSE, _OPEN
+from .markdown import _add as add_marking_code
 
 # Sphinx directives (compared without a domain: "py:currentmodule" is "currentmodule") that show
 # no text of their own: navigation, index entries, settings for later blocks, files read elsewhere.
@@ -31,6 +33,9 @@ CODE = frozenset({"testcode", "testsetup", "testcleanup", "testoutput", "doctest
                   "productionlist", "prompt"})
 # Directives whose argument is a condition, not text ("only:: html").
 CONDITIONS = frozenset({"only", "ifconfig"})
+# Sphinx roles that name code (shown as code, remembered as inline code); other unknown roles are words.
+CODE_ROLES = frozenset({"func", "meth", "class", "attr", "data", "exc", "obj", "mod", "const", "type", "member",
+                        "var", "macro", "struct", "enum", "option", "envvar", "file", "samp", "command", "program"})
 VERSIONS = {"versionadded": "Added in version", "versionchanged": "Changed in version",
             "deprecated": "Deprecated since version", "versionremoved": "Removed in version"}
 LABELS = {"seealso": "See also", "todo": "To do"}
@@ -43,15 +48,8 @@ SETTINGS = {
 }
 
 
-def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
-    """(clean text builder, title) of a .rst file, or the reason it cannot be read."""
-    from ..reader import decode
-
-    text, _ = decode(raw)
-    if text is None:
-        return "binary file"
-    if not text.strip():
-        return "empty file"
+def extract(text: str) -> tuple[TextBuilder, str] | str:
+    """(clean text builder, title) of a .rst file's decoded text, or the reason it cannot be read."""
     try:
         document = _parse(text)
         builder = TextBuilder()
@@ -170,7 +168,8 @@ def _generic_role(name, rawtext, text, lineno, inliner, options=None, content=No
         text = text[: text.rindex("<")].rstrip()
     elif text.startswith("~"):  # "~pkg.mod.name" shows as "name"
         text = text[1:].rpartition(".")[2]
-    return [nodes.literal(rawtext, text.lstrip("!"))], []
+    node = nodes.literal if name.rpartition(":")[2] in CODE_ROLES else nodes.inline
+    return [node(rawtext, text.lstrip("!"))], []
 
 
 def _interpreted(inliner, rawsource, text, role, lineno):
@@ -198,7 +197,9 @@ _SKIPPED = (nodes.Invisible, nodes.system_message, nodes.raw, nodes.decoration, 
 def _inline(node) -> str:
     """The words of inline markup: literals without backticks, references as their text, no messages."""
     if isinstance(node, nodes.Text):
-        return str(node)
+        return str(node).replace(_OPEN, "").replace(_CLOSE, "")
+    if isinstance(node, nodes.literal):  # inline code: marked, so that it becomes a span of the clean text
+        return _OPEN + "".join(_inline(child) for child in node.children) + _CLOSE
     if isinstance(node, (nodes.system_message, nodes.raw, nodes.comment, nodes.substitution_definition)):
         return ""
     if isinstance(node, nodes.image):
@@ -229,7 +230,10 @@ class _Walker:
     def add(self, kind: str, text: str, level: int = 0) -> None:
         if kind != "heading" and kind != "code" and self.prefix and text.strip():
             text, self.prefix = self.prefix + text, ""
-        self.builder.add(kind, text, level)
+        if kind == "code":
+            self.builder.add(kind, text, level)
+        else:
+            add_marking_code(self.builder, kind, text, level)
 
     def body(self, node, kind: str = "paragraph", depth: int = 0) -> None:
         for child in node.children:
@@ -272,7 +276,7 @@ class _Walker:
                     self.add("list", f"{field.tagname.title()}: {squash(_inline(field))}")
         elif isinstance(node, nodes.option_list):
             for item in node.children:
-                options = ", ".join(squash(group.astext()) for group in item.findall(nodes.option_group))
+                options = ", ".join(squash(_inline(group)) for group in item.findall(nodes.option_group))
                 description = next(item.findall(nodes.description), None)
                 self.item(description.children if description is not None else [], f"{options}: ", depth)
         elif isinstance(node, nodes.block_quote):

@@ -1,0 +1,129 @@
+"""Markdown read as structure: clean text a person reads, sections, lists, tables and code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant import Assistant
+from assistant.chunker import chunk_document
+from assistant.display import display_blocks
+from assistant.indexer import build_index
+from assistant.reader import read_document
+from assistant.web_render import render_blocks, render_reply
+
+PAGE = """---
+title: "Harbour Tools Guide"
+weight: 3
+---
+
+# Harbour Tools Guide
+
+<!-- YAML
+added: v0.1.0 moonbeam-decoy
+-->
+
+{{% note %}}
+Harbour runs on **every** dock listed in the [registry][reg].
+{{% /note %}}
+
+## Installing
+
+To install the harbour client, run:
+
+```bash
+harbour-cli install --tide-mode=spring
+```
+
+> **Warning:** never install during a *storm surge*.
+
+## Berths
+
+| Berth | Length | Crane |
+|-------|--------|-------|
+| Quayside North | 310 metres | Gantry 7 |
+| Eastern Mole | 95 metres | none |
+
+1. Book the berth with `harbour book`.
+2. Wait for the pilot.
+   - The pilot boards at the outer buoy.
+
+See the [pilot rules](https://example.org/pilots "Pilot rules") for details.
+
+[reg]: https://example.org/registry
+"""
+
+MARKUP = re.compile(r"```|`|\*\*|\]\(|\]\[|<!--|-->|\{\{|^#|^\||\|-{3}|^>|^\[reg\]", re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("md") / "corpus"
+    folder.mkdir()
+    (folder / "harbour.md").write_text(PAGE)
+    return folder
+
+
+def test_markdown_reads_as_clean_text_with_blocks(page):
+    doc = read_document(page / "harbour.md", "harbour.md")
+    assert doc.format == "markdown" and doc.title == "Harbour Tools Guide"
+    assert not MARKUP.search(doc.text), MARKUP.search(doc.text)
+    assert "moonbeam" not in doc.text and "weight: 3" not in doc.text  # comment and front matter
+    assert "Harbour runs on every dock listed in the registry." in doc.text
+    kinds = {doc.text[b.start:b.end]: b.kind for b in doc.blocks}
+    assert kinds["harbour-cli install --tide-mode=spring"] == "code"
+    assert kinds["Berth: Quayside North; Length: 310 metres; Crane: Gantry 7"] == "table"
+    assert kinds["1. Book the berth with harbour book."] == "list"
+    assert kinds["The pilot boards at the outer buoy."] == "list"
+    assert kinds["Warning: never install during a storm surge."] == "quote"
+    assert kinds["Installing"] == "heading"
+    assert [doc.text[s.start:s.end] for s in doc.spans] == ["harbour book"]
+    assert doc.in_code(*_find(doc.text, "harbour book")) and not doc.in_code(*_find(doc.text, "Wait for"))
+
+
+def test_the_viewer_shows_markdown_as_headings_lists_tables_and_code(page):
+    doc = read_document(page / "harbour.md", "harbour.md")
+    span = _find(doc.text, "310 metres")
+    html = render_blocks(doc.text, display_blocks(doc), span)
+    assert '<pre class="doc-code"><code>harbour-cli install --tide-mode=spring</code></pre>' in html
+    assert '<h4 class="doc-heading">Berths</h4>' in html and "<li>1. Book the berth" in html
+    assert '<mark class="cited">310 metres</mark>' in html
+    assert not re.search(r"```|\*\*|\]\(|&lt;!--|\{\{", html)
+
+
+def test_markdown_chunks_cite_exact_spans_under_their_sections(page):
+    doc = read_document(page / "harbour.md", "harbour.md")
+    chunks = chunk_document(doc)
+    assert all(doc.text[c.start:c.end] == c.text for c in chunks)
+    by_text = {c.section: c for c in chunks}
+    assert "harbour-cli install" in by_text["Installing"].text
+    assert "Quayside North" in by_text["Berths"].text
+    # The code block and the sentence introducing it are one answer unit.
+    units = [doc.text[s:e] for c in chunks for s, e in c.sentences]
+    assert "To install the harbour client, run:\n\nharbour-cli install --tide-mode=spring" in units
+
+
+def _find(text: str, words: str) -> tuple[int, int]:
+    start = text.index(words)
+    return start, start + len(words)
+
+
+def test_markdown_facts_are_found_and_shown_clean(page, tmp_path, embedder):
+    build_index(page, tmp_path / "index", embedder=embedder)
+    bot = Assistant.open(tmp_path / "index", embedder=embedder)
+    text = bot.read_source("harbour.md")
+    reply = bot.ask("How long is the Quayside North berth?")
+    top = reply.passages[:3]
+    assert any("310 metres" in p.text and p.section == "Berths" for p in top)
+    reply = bot.ask("What command installs the harbour client?")
+    assert reply.answer_source == "harbour.md" and "harbour-cli install --tide-mode=spring" in reply.answer
+    for p in reply.passages:
+        assert p.text == text[p.start:p.end] and not MARKUP.search(p.text)
+    assert not MARKUP.search(reply.answer)
+    # In the page, the command is shown as a code block with its line, after its lead-in.
+    html = render_reply(reply.to_dict(), bot.document(reply.answer_source))
+    assert '<pre class="answer-code"><code>harbour-cli install --tide-mode=spring</code></pre>' in html
+    assert '<div class="answer">' in html
+    inline = bot.ask("How do I book a berth?")
+    assert "<code>harbour book</code>" in render_reply(inline.to_dict(), bot.document(inline.answer_source))
