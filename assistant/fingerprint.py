@@ -2,7 +2,7 @@
 
 A file's chunks are a function of its bytes and of everything that turns bytes into chunks:
 the source of every `assistant` module on the read-and-chunk path, the chunk settings, the
-libraries that extract text (PDF, Word, HTML) and the Python that runs it all (`re`, `str.split`
+libraries that extract text (PDF, Word, HTML, reStructuredText) and the Python that runs it all (`re`, `str.split`
 and `str.isupper` follow its Unicode tables). `chunk_fingerprint` hashes all of those, so a
 re-index reuses a file only when its SHA-256 and this fingerprint both match; no one has to
 remember to bump a version number. The modules are found by following the imports of
@@ -46,6 +46,7 @@ LIBRARIES = (
     "mdurl",  # markdown-it's link parsing, which decides what reads as a link
     "pypdfium2",  # PDF text, characters and their boxes (its wheel carries the PDFium binary)
     "python-docx",  # Word paragraphs, styles, tables
+    "docutils",  # reStructuredText parsing: the document tree the .rst reader walks
     "trafilatura",  # which parts of an HTML page are content
     "jusText",  # trafilatura's fallback content finder (favor_recall)
     "lxml",  # HTML and XML parsing under trafilatura, python-docx and the HTML reader
@@ -67,6 +68,7 @@ IGNORED = {
     "urllib3": "HTTP client, for downloads trafilatura never makes here",
     "brotli": "decompression, whose output the Brotli format fixes",
     "typing_extensions": "type hints only",
+    "Pygments": "imported by docutils' code directive; the .rst reader sets syntax_highlight 'none', so it never lexes",
     "pytz": "time zones, imported with pandas; no text passes through it",
     # With the cluster extra installed (pymilvus, Ray): pandas imports pyarrow, pyarrow cloudpickle.
     "pyarrow": "imported by pandas when installed; factorize gets a NumPy object array and hashes it itself",

@@ -30,7 +30,7 @@ class Document:
     """A document as the assistant reads it; offsets everywhere refer to `text`.
 
     `text` is the clean text a reader extracted: for plain text and Markdown files it is the
-    decoded file, for PDF, Word and HTML the words a person reads (no markup, page furniture,
+    decoded file, for PDF, Word, HTML and reStructuredText the words a person reads (no markup, page furniture,
     scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
     `blocks` is the structure a reader found (empty: the chunker parses the text itself);
     `pages` the offsets where pages 2, 3, ... start (for plain text: after each form feed);
@@ -42,7 +42,7 @@ class Document:
     title: str
     sha256: str  # of the raw bytes, so a changed file is noticed even if it decodes the same
     encoding: str
-    format: str = "text"  # "text", "pdf", "docx", "html"
+    format: str = "text"  # "text", "pdf", "docx", "html", "rst"
     blocks: tuple[Block, ...] = ()
     pages: tuple[int, ...] = ()
     spans: tuple[Block, ...] = ()

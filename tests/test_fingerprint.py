@@ -50,6 +50,16 @@ pay --berth 12
 ```
 """
 
+RST = """Ferry Rules
+===========
+
+Tickets are sold on the quay by the :term:`purser`; see ``fares.txt``.
+
+.. code-block:: text
+
+   Sunday 12:00
+"""
+
 HTML = """<html><head><title>Ferry Timetable</title></head><body><nav>Home | News</nav><main>
 <h1>Ferry Timetable</h1><p>The ferry to Hollin Island leaves the pier at noon on Sundays and at nine on weekdays.</p>
 <h2>Fares</h2><ul><li>Adults pay four pounds.</li><li>Children travel free.</li></ul>
@@ -111,7 +121,7 @@ def _fingerprint_of(root: Path, cwd: Path) -> tuple[dict, str]:
 
 @pytest.fixture(scope="module")
 def every_format(tmp_path_factory) -> Path:
-    """One file of each format the readers take (PDF, Word, HTML, plain text, Markdown)."""
+    """One file of each format the readers take (PDF, Word, HTML, reStructuredText, plain text, Markdown)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} to print the PDF")
     folder = tmp_path_factory.mktemp("formats")
@@ -119,6 +129,7 @@ def every_format(tmp_path_factory) -> Path:
     make_docx(folder / "library.docx")
     (folder / "timetable.html").write_text(HTML, encoding="utf-8")
     (folder / "harbour.md").write_text(MARKDOWN, encoding="utf-8")
+    (folder / "ferry.rst").write_text(RST, encoding="utf-8")
     shutil.copy(sorted(CORPUS.glob("*.txt"))[0], folder / "seed.txt")
     return folder
 
@@ -153,7 +164,8 @@ def test_every_module_a_read_and_chunk_imports_is_fingerprinted(runs):
         assert Path(file).resolve().is_relative_to(PACKAGE), file
         assert hashlib.sha256(Path(file).read_bytes()).hexdigest() == inputs[name], name
     assert {"assistant.reader", "assistant.chunker", "assistant.text", "assistant.types",
-            "assistant.readers.pdf", "assistant.readers.word", "assistant.readers.webpage"} <= set(inputs)
+            "assistant.readers.pdf", "assistant.readers.word", "assistant.readers.webpage",
+            "assistant.readers.rst"} <= set(inputs)
 
 
 def test_every_library_a_read_and_chunk_imports_is_fingerprinted(runs):
@@ -177,6 +189,7 @@ def test_same_fingerprint_same_chunks_in_any_process(runs):
     ("types.py", 'BLOCK_KINDS = ("heading",', 'BLOCK_KINDS = ("title", "heading",'),
     ("readers/build.py", 'PAGE_BREAK = "\\n\\f\\n"', 'PAGE_BREAK = "\\n\\f\\n\\n"'),
     ("readers/pdf.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
+    ("readers/rst.py", 'CONDITIONS = frozenset({"only", "ifconfig"})', 'CONDITIONS = frozenset({"only"})'),
 ])
 def test_a_changed_constant_changes_the_fingerprint(tmp_path, file, old, new):
     same, changed = _copy(tmp_path, "same"), _copy(tmp_path, "changed")

@@ -1,8 +1,9 @@
 """Format readers: each turns a file's bytes into a `Document` of clean text and blocks.
 
 Plain text is decoded as it is (the chunker reads its structure); Markdown is decoded and
-parsed by markdown-it-py; PDF, Word and HTML go through a maintained extraction library each. A reader never raises for a
-bad file: it returns the reason, and the file is skipped with it.
+parsed by markdown-it-py, reStructuredText by docutils; PDF, Word and HTML go through a
+maintained extraction library each. A reader never raises for a bad file: it returns the
+reason, and the file is skipped with it.
 """
 
 from __future__ import annotations
@@ -13,25 +14,26 @@ PDF_SUFFIXES = frozenset({".pdf"})
 WORD_SUFFIXES = frozenset({".docx"})
 HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".rst"})
-SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | TEXT_SUFFIXES
-DECODED = frozenset({"markdown"})  # formats read from decoded text rather than bytes
+RST_SUFFIXES = frozenset({".rst", ".rest"})
+TEXT_SUFFIXES = frozenset({".txt", ".text"})
+SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | TEXT_SUFFIXES
+DECODED = frozenset({"markdown", "rst"})  # formats read from decoded text rather than bytes
 
 
 def format_of(suffix: str) -> str | None:
-    """"pdf", "docx", "html", "markdown" or "text" for a file suffix; None for formats not read."""
+    """"pdf", "docx", "html", "markdown", "rst" or "text" for a file suffix; None for formats not read."""
     suffix = suffix.lower()
     for name, suffixes in (("pdf", PDF_SUFFIXES), ("docx", WORD_SUFFIXES), ("html", HTML_SUFFIXES),
-                           ("markdown", MARKDOWN_SUFFIXES), ("text", TEXT_SUFFIXES)):
+                           ("markdown", MARKDOWN_SUFFIXES), ("rst", RST_SUFFIXES), ("text", TEXT_SUFFIXES)):
         if suffix in suffixes:
             return name
     return None
 
 
 def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] | str:
-    """(builder, title) for a PDF, Word, HTML or Markdown file, or the reason it cannot be read.
+    """(builder, title) for a PDF, Word, HTML, Markdown or reStructuredText file, or the reason it cannot be read.
 
-    Markdown comes as decoded text (see DECODED); the other formats as the file's bytes.
+    Markdown and reStructuredText come as decoded text (see DECODED); the other formats as the file's bytes.
     """
     if kind == "markdown":
         from .markdown import extract as extract_markdown
@@ -50,4 +52,8 @@ def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] |
         from .webpage import extract as extract_html
 
         return extract_html(raw)
+    if kind == "rst":
+        from .rst import extract as extract_rst
+
+        return extract_rst(raw)
     raise ValueError(kind)
