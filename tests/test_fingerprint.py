@@ -205,8 +205,8 @@ def test_a_changed_constant_changes_the_fingerprint(tmp_path, file, old, new):
 def test_a_new_module_on_the_chunk_path_is_fingerprinted_without_being_listed(tmp_path):
     root = _copy(tmp_path, "grown")
     (root / "assistant" / "hyphens.py").write_text("SOFT = '\\xad'\n", encoding="utf-8")
-    _edit(root / "assistant" / "readers" / "build.py", "from ..types import Block",
-          "from ..hyphens import SOFT  # noqa: F401\nfrom ..types import Block")
+    _edit(root / "assistant" / "readers" / "build.py", "from ..types import INLINE_CODE, Block",
+          "from ..hyphens import SOFT  # noqa: F401\nfrom ..types import INLINE_CODE, Block")
     grown, _ = _fingerprint_of(root, tmp_path)
     assert "assistant.hyphens" in grown["modules"]
     assert grown["digest"] != chunk_fingerprint(ChunkSettings())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..types import Block
+from ..types import INLINE_CODE, Block
 
 PAGE_BREAK = "\n\f\n"  # between pages of clean text; the viewer draws it as a page rule
 
@@ -48,6 +48,33 @@ class TextBuilder:
 
     def text(self) -> str:
         return "".join(self._parts)
+
+
+# Inline code is carried through squashing and table layout between these two marks, then
+# recorded as a span of the clean text (see add_marked).
+CODE_OPEN, CODE_CLOSE = "\x02", "\x03"
+_CODE_RUN = re.compile(f"{CODE_OPEN}([^{CODE_CLOSE}]*){CODE_CLOSE}")
+
+
+def add_marked(builder: TextBuilder, kind: str, text: str, level: int = 0) -> None:
+    """Add a block whose inline code a reader marked (CODE_OPEN ... CODE_CLOSE); each run of code
+    becomes an inline-code span of the clean text (Document.spans) and the marks are dropped."""
+    text = text.strip()
+    runs, plain, cursor, length = [], [], 0, 0
+    for match in _CODE_RUN.finditer(text):
+        before = text[cursor:match.start()].replace(CODE_OPEN, "").replace(CODE_CLOSE, "")
+        length += len(before)
+        runs.append((length, length + len(match.group(1))))
+        plain += [before, match.group(1)]
+        length += len(match.group(1))
+        cursor = match.end()
+    plain.append(text[cursor:])
+    joined = "".join(plain).replace(CODE_OPEN, "").replace(CODE_CLOSE, "")
+    lead = len(joined) - len(joined.lstrip())  # builder.add strips; code may open with a space
+    block = builder.add(kind, joined, level)
+    if block is not None:
+        builder.spans += [Block(INLINE_CODE, block.start + max(s - lead, 0), min(block.start + e - lead, block.end))
+                          for s, e in runs if e > s]
 
 
 def squash(text: str) -> str:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 
 from ..text import front_matter
-from ..types import INLINE_CODE, Block
-from .build import TextBuilder, squash, table_rows
+from .build import CODE_CLOSE, CODE_OPEN, TextBuilder, add_marked, squash, table_rows
 
 # Hugo shortcodes (`{{% note %}}`, `{{< relref "page" >}}`): instructions to a site generator,
 # removed before parsing so that a link whose target is one still reads as a link.
@@ -21,10 +20,6 @@ _TAG = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>\n
 _HIDDEN_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)  # inline: words up to its closing tag are not text
 # Admonition openers: MkDocs "!!! note" and GitHub "[!NOTE]" say what kind of aside follows.
 _ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]+(\w+)(?:[ \t]+\"([^\"]*)\")?[ \t]*|^\[!(\w+)\][ \t]*", re.MULTILINE)
-# Inline code is carried through squashing and table layout between these two marks, then
-# recorded as a span of the clean text (see _add).
-_OPEN, _CLOSE = "\x02", "\x03"
-_CODE_RUN = re.compile(f"{_OPEN}([^{_CLOSE}]*){_CLOSE}")
 _TITLE = re.compile(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*$", re.MULTILINE)
 
 
@@ -74,7 +69,7 @@ class _Walker:
                 self.rows.append([])
             elif kind == "table_close":
                 for line in table_rows(self.rows or []):
-                    _add(self.builder, "table", line)
+                    add_marked(self.builder, "table", line)
                 self.rows = None
             elif kind == "inline":
                 self._inline(token)
@@ -90,7 +85,7 @@ class _Walker:
                 self.rows[-1].append(words)
             return
         if self.heading:
-            _add(self.builder, "heading", squash(words), int(self.heading[1]))
+            add_marked(self.builder, "heading", squash(words), int(self.heading[1]))
             self.heading = ""
             return
         self._paragraph(words)
@@ -102,29 +97,9 @@ class _Walker:
         if self.lists:
             marker = self.lists[-1]
             self.lists[-1] = ""  # a second paragraph of the same item is not numbered again
-            _add(self.builder, "list", marker + words)
+            add_marked(self.builder, "list", marker + words)
         else:
-            _add(self.builder, "quote" if self.quotes else "paragraph", words)
-
-
-def _add(builder: TextBuilder, kind: str, text: str, level: int = 0) -> None:
-    """Add a block whose inline code is marked; each run of code becomes a span of the clean text."""
-    text = text.strip()
-    runs, plain, cursor, length = [], [], 0, 0
-    for match in _CODE_RUN.finditer(text):
-        before = text[cursor:match.start()].replace(_OPEN, "").replace(_CLOSE, "")
-        length += len(before)
-        runs.append((length, length + len(match.group(1))))
-        plain += [before, match.group(1)]
-        length += len(match.group(1))
-        cursor = match.end()
-    plain.append(text[cursor:])
-    joined = "".join(plain).replace(_OPEN, "").replace(_CLOSE, "")
-    lead = len(joined) - len(joined.lstrip())  # builder.add strips; code may open with a space
-    block = builder.add(kind, joined, level)
-    if block is not None:
-        builder.spans += [Block(INLINE_CODE, block.start + max(s - lead, 0), min(block.start + e - lead, block.end))
-                          for s, e in runs if e > s]
+            add_marked(self.builder, "quote" if self.quotes else "paragraph", words)
 
 
 def inline_text(children) -> str:
@@ -141,9 +116,9 @@ def inline_text(children) -> str:
         if opening:
             hidden = opening.group(1).lower()
         elif kind == "text":
-            parts.append(child.content.replace(_OPEN, "").replace(_CLOSE, ""))
+            parts.append(child.content.replace(CODE_OPEN, "").replace(CODE_CLOSE, ""))
         elif kind == "code_inline":
-            parts.append(f"{_OPEN}{child.content.replace(_OPEN, '').replace(_CLOSE, '')}{_CLOSE}")
+            parts.append(f"{CODE_OPEN}{child.content.replace(CODE_OPEN, '').replace(CODE_CLOSE, '')}{CODE_CLOSE}")
         elif kind in ("softbreak", "hardbreak"):
             parts.append("\n" if kind == "hardbreak" else " ")
         elif kind == "image":

@@ -19,9 +19,7 @@ from docutils.core import publish_doctree
 from docutils.parsers.rst import Directive, Parser, directives, roles, states
 from docutils.utils import unescape
 
-from .build import TextBuilder, squash, table_rows, usable_title
-from .markdown import _CLOSE, _OPEN
-from .markdown import _add as add_marking_code
+from .build import CODE_CLOSE, CODE_OPEN, TextBuilder, add_marked, squash, table_rows, usable_title
 
 # Sphinx directives (compared without a domain: "py:currentmodule" is "currentmodule") that show
 # no text of their own: navigation, index entries, settings for later blocks, files read elsewhere.
@@ -197,9 +195,9 @@ _SKIPPED = (nodes.Invisible, nodes.system_message, nodes.raw, nodes.decoration, 
 def _inline(node) -> str:
     """The words of inline markup: literals without backticks, references as their text, no messages."""
     if isinstance(node, nodes.Text):
-        return str(node).replace(_OPEN, "").replace(_CLOSE, "")
+        return str(node).replace(CODE_OPEN, "").replace(CODE_CLOSE, "")
     if isinstance(node, nodes.literal):  # inline code: marked, so that it becomes a span of the clean text
-        return _OPEN + "".join(_inline(child) for child in node.children) + _CLOSE
+        return CODE_OPEN + "".join(_inline(child) for child in node.children) + CODE_CLOSE
     if isinstance(node, (nodes.system_message, nodes.raw, nodes.comment, nodes.substitution_definition)):
         return ""
     if isinstance(node, nodes.image):
@@ -233,7 +231,7 @@ class _Walker:
         if kind == "code":
             self.builder.add(kind, text, level)
         else:
-            add_marking_code(self.builder, kind, text, level)
+            add_marked(self.builder, kind, text, level)
 
     def body(self, node, kind: str = "paragraph", depth: int = 0) -> None:
         for child in node.children:
