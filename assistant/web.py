@@ -135,11 +135,11 @@ class WebChat:
         lo, hi = _to_int(start), _to_int(end)
         if lo is None or hi is None or not 0 <= lo < hi <= len(text):
             return render_document(info.title, info.source, text, None, blocks=blocks,
-                                   original=self.original_of(document, None))
+                                   original=self.original_of(document, None), code=document.spans)
         page = document.page_at(lo)
         return render_document(info.title, info.source, text, (lo, hi), self.section_of(info.source, lo), page,
                                blocks=blocks, page_image=self.page_image(document, lo, hi),
-                               original=self.original_of(document, page))
+                               original=self.original_of(document, page), code=document.spans)
 
     def original_of(self, document: Any, page: int | None) -> tuple[str, str] | None:
         """(link, label) to the original file of a PDF, Word or HTML document; plain text is its own original."""

@@ -1,5 +1,6 @@
 """The web chat's HTML: replies, citations, snippets, the document viewer and the sources table, without Gradio."""
 
+import bisect
 import html
 import re
 from collections.abc import Mapping, Sequence
@@ -243,6 +244,7 @@ def render_upload_status(lines: Sequence[str], busy: bool) -> str:
 def render_document(
     title: str, source: str, text: str, span: tuple[int, int] | None, section: str = "", page: int | None = None,
     blocks: Sequence[Any] | None = None, page_image: Any | None = None, original: tuple[str, str] | None = None,
+    code: Sequence[Any] = (),
 ) -> str:
     """The viewer: a whole document with the cited span marked (the page scrolls to it).
 
@@ -256,7 +258,7 @@ def render_document(
     if original is not None:
         link += (f' <a class="original" href="{esc(original[0])}" target="_blank" rel="noopener noreferrer">'
                  f"{esc(original[1])}</a>")
-    body = render_blocks(text, blocks, span) if blocks else _marked(text, 0, len(text), span)
+    body = render_blocks(text, blocks, span, code) if blocks else _marked(text, 0, len(text), span)
     return (
         f'<div class="viewer"><div class="doc-head"><h2>{esc_name(title)}</h2>'
         f'<div class="place">{render_place(section, page, source)}</div>{link}</div>'
@@ -265,19 +267,37 @@ def render_document(
     )
 
 
-def _marked(text: str, start: int, end: int, span: tuple[int, int] | None) -> str:
-    """Escaped text[start:end], with the part inside the cited span in <mark class="cited">."""
-    if span is None or span[1] <= start or span[0] >= end:
+def _marked(text: str, start: int, end: int, span: tuple[int, int] | None,
+            code: Sequence[tuple[int, int]] = ()) -> str:
+    """Escaped text[start:end], with the part inside the cited span in <mark class="cited"> and
+    inline code (sorted (start, end) runs) in <code>."""
+    runs = [(max(s, start), min(e, end)) for s, e in code if s < end and e > start]
+    if not runs and (span is None or span[1] <= start or span[0] >= end):
         return _doc_text(text[start:end])
-    lo, hi = max(start, span[0]), min(end, span[1])
-    return _doc_text(text[start:lo]) + f'<mark class="cited">{_doc_text(text[lo:hi])}</mark>' + _doc_text(text[hi:end])
+    cuts = {start, end, *(x for run in runs for x in run)}
+    if span is not None:
+        cuts |= {min(max(x, start), end) for x in span}
+    out = []
+    edges = sorted(cuts)
+    for lo, hi in zip(edges, edges[1:]):
+        piece = _doc_text(text[lo:hi])
+        if any(s <= lo and hi <= e for s, e in runs):
+            piece = f"<code>{piece}</code>"
+        if span is not None and span[0] <= lo and hi <= span[1]:
+            piece = f'<mark class="cited">{piece}</mark>'
+        out.append(piece)
+    return "".join(out)
 
 
 _BLOCK_TAGS = {"paragraph": "p", "quote": "blockquote", "text": "div"}
 
 
-def render_blocks(text: str, blocks: Sequence[Any], span: tuple[int, int] | None) -> str:
-    """Blocks as HTML: consecutive list items in one list, table rows in one table, page breaks ruled."""
+def render_blocks(text: str, blocks: Sequence[Any], span: tuple[int, int] | None,
+                  code: Sequence[Any] = ()) -> str:
+    """Blocks as HTML: consecutive list items in one list, table rows in one table, page breaks ruled,
+    and `code` (the document's inline code spans, in order) as <code>."""
+    runs = [(c.start, c.end) for c in code]
+    starts = [s for s, _ in runs]
     out: list[str] = []
     group = ""  # "list" or "table" while one is open
     page = None
@@ -294,7 +314,8 @@ def render_blocks(text: str, blocks: Sequence[Any], span: tuple[int, int] | None
         if block.kind in ("list", "table") and not group:
             out.append('<ul class="doc-list">' if block.kind == "list" else '<div class="doc-table">')
             group = block.kind
-        inner = _marked(text, block.start, block.end, span)
+        inside = runs[bisect.bisect_left(starts, block.start):bisect.bisect_left(starts, block.end)]
+        inner = _marked(text, block.start, block.end, span, inside if block.kind != "code" else ())
         if block.kind == "heading":
             level = min(6, max(3, int(block.level) + 2))
             out.append(f'<h{level} class="doc-heading">{inner}</h{level}>')

@@ -45,10 +45,14 @@ def test_markdown_reads_as_clean_text_with_blocks(page):
 def test_the_viewer_shows_markdown_as_headings_lists_tables_and_code(page):
     doc = read_document(page / "harbour.md", "harbour.md")
     span = _find(doc.text, "310 metres")
-    html = render_blocks(doc.text, display_blocks(doc), span)
+    html = render_blocks(doc.text, display_blocks(doc), span, doc.spans)
     assert '<pre class="doc-code"><code>harbour-cli install --tide-mode=spring</code></pre>' in html
     assert '<h4 class="doc-heading">Berths</h4>' in html and "<li>1. Book the berth" in html
     assert '<mark class="cited">310 metres</mark>' in html
+    assert "<li>1. Book the berth with <code>harbour book</code>.</li>" in html  # inline code as code
+    cited = render_blocks(doc.text, display_blocks(doc), _find(doc.text, "Book the berth with harbour"), doc.spans)
+    assert ('<mark class="cited">Book the berth with </mark><mark class="cited"><code>harbour</code></mark>'
+            in cited)  # a cited span that ends inside inline code is still marked exactly
     assert not re.search(r"```|\*\*|\]\(|&lt;!--|\{\{", html)
 
 
