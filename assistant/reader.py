@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import AssistantError
 from .readers import DECODED, SUFFIXES, extract_structured, format_of
-from .text import front_matter
+from .text import front_matter, front_matter_title
 from .types import Document, Skipped
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a reason, not read into memory
@@ -186,9 +186,9 @@ def find_title(text: str, source: str) -> str:
     """The document's own title (front matter `title:`, `= Title =`, `# Title`, a line
     underlined with `===`, or an all-capitals or centred first line), else one from the file name."""
     meta = front_matter(text)
-    named = re.search(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*$", meta, re.MULTILINE)
+    named = front_matter_title(meta)
     if named:
-        return named.group(1)
+        return named
     lines = text[len(meta):].lstrip("\ufeff").splitlines()[:6]
     for i, line in enumerate(lines):
         if not line.strip():

@@ -80,6 +80,15 @@ def front_matter(text: str) -> str:
     return match.group() if match else ""
 
 
+_META_TITLE = re.compile(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*$", re.MULTILINE)
+
+
+def front_matter_title(meta: str) -> str:
+    """The `title:` of a front matter block (see front_matter), or "" when it names none."""
+    named = _META_TITLE.search(meta)
+    return named.group(1) if named else ""
+
+
 def word_count(text: str) -> int:
     """Words as a reader counts them: newline-joined words count separately."""
     return len(_WORD.findall(text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import front_matter
+from ..text import front_matter, front_matter_title
 from .build import CODE_CLOSE, CODE_OPEN, TextBuilder, add_marked, squash, table_rows
 
 # Hugo shortcodes (`{{% note %}}`, `{{< relref "page" >}}`): instructions to a site generator,
@@ -20,7 +20,6 @@ _TAG = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>\n
 _HIDDEN_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)  # inline: words up to its closing tag are not text
 # Admonition openers: MkDocs "!!! note" and GitHub "[!NOTE]" say what kind of aside follows.
 _ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]+(\w+)(?:[ \t]+\"([^\"]*)\")?[ \t]*|^\[!(\w+)\][ \t]*", re.MULTILINE)
-_TITLE = re.compile(r"^title:[ \t]*[\"']?(.+?)[\"']?[ \t]*$", re.MULTILINE)
 
 
 def _parser():
@@ -141,9 +140,9 @@ def _admonition(words: str) -> str:
 
 def _title(meta: str, builder: TextBuilder) -> str:
     """Front matter `title:`, else the first heading when it is the document's first block."""
-    named = _TITLE.search(meta)
+    named = front_matter_title(meta)
     if named:
-        return squash(named.group(1))
+        return squash(named)
     first = builder.blocks[0]
     if first.kind == "heading":
         return squash(builder.text()[first.start:first.end])
