@@ -56,7 +56,11 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
     sentence_vectors(store, [h.id for h in leading], query)
     chunks = store.chunks([h.id for h in leading])
     sources = {h.id: chunks[h.id].source for h in leading if h.id in chunks}
-    texts = {source: store.text(source) or "" for source in set(sources.values())}
+    kind = answer_type(query.text)
+    # A command question needs the document's code blocks and spans: read it whole, once.
+    documents = {source: store.document(source) for source in set(sources.values())} if kind == CODE else {}
+    texts = {source: documents[source].text if documents.get(source) else store.text(source) or ""
+             for source in set(sources.values())}
     for h_index, hit in enumerate(leading):
         if hit.id not in sources:
             continue
@@ -70,8 +74,6 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
     idfs = store.idfs(list(query.terms))
-    kind = answer_type(query.text)
-    documents = {source: store.document(source) for source in texts} if kind == CODE else {}
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         text = texts[sources[hits[h_index].id]]

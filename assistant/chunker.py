@@ -373,7 +373,7 @@ def _block_units(doc: Document, start: int, end: int):
             continue
         if block.kind == "code":
             for part in re.split(r"(\n[ \t]*\n)", text[s:e]):
-                if part.strip() and not part.isspace():
+                if part.strip():
                     yield s, s + len(part)
                 s += len(part)
         elif block.kind in ("list", "table") and word_count(text[s:e]) <= _ITEM_WORDS:

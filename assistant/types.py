@@ -29,9 +29,9 @@ class Block:
 class Document:
     """A document as the assistant reads it; offsets everywhere refer to `text`.
 
-    `text` is the clean text a reader extracted: for plain text and Markdown files it is the
-    decoded file, for PDF, Word, HTML and reStructuredText the words a person reads (no markup, page furniture,
-    scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
+    `text` is the clean text a reader extracted: for plain text files it is the decoded file,
+    for Markdown, reStructuredText, PDF, Word and HTML the words a person reads (no markup, page
+    furniture, scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
     `blocks` is the structure a reader found (empty: the chunker parses the text itself);
     `pages` the offsets where pages 2, 3, ... start (for plain text: after each form feed);
     `spans` marks runs inside blocks (inline code), stored with the blocks and split off here.
@@ -42,7 +42,7 @@ class Document:
     title: str
     sha256: str  # of the raw bytes, so a changed file is noticed even if it decodes the same
     encoding: str
-    format: str = "text"  # "text", "pdf", "docx", "html", "rst"
+    format: str = "text"  # "text", "markdown", "rst", "pdf", "docx", "html"
     blocks: tuple[Block, ...] = ()
     pages: tuple[int, ...] = ()
     spans: tuple[Block, ...] = ()
@@ -80,7 +80,7 @@ class Document:
 
     def in_code(self, start: int, end: int) -> bool:
         """Whether text[start:end] is or holds code: a code block or an inline code span."""
-        return self._overlaps(self.spans, start, end) or self._overlaps(self.blocks, start, end, "code")
+        return self._overlaps(self.spans, start, end) or self.in_code_block(start, end)
 
     @staticmethod
     def _overlaps(runs: tuple[Block, ...], start: int, end: int, kind: str | None = None) -> bool:
