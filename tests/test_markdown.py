@@ -91,3 +91,42 @@ def test_markdown_facts_are_found_and_shown_clean(page, tmp_path, embedder):
     assert '<div class="answer">' in html
     inline = bot.ask("How do I book a berth?")
     assert "<code>harbour book</code>" in render_reply(inline.to_dict(), bot.document(inline.answer_source))
+
+
+DUMP_PAGE = """# Harbour Archive
+
+## Exporting
+
+The harbour archive includes a `dump` command that exports a berth register to local JSON files.
+
+Export a local register:
+
+```
+harbour-archive dump --register ./berths.db --out ./export
+```
+
+The exported files can be loaded again with the `load` command.
+"""
+
+
+def test_code_lines_weigh_more_than_sentences_naming_code_for_a_command_question(tmp_path):
+    """A command question's type bonus: a code-block unit in full, a sentence with inline code half,
+    prose nothing (answer.code_weight), read from the Markdown reader's blocks and spans."""
+    from assistant.answer import _code_weight
+
+    (tmp_path / "archive.md").write_text(DUMP_PAGE)
+    doc = read_document(tmp_path / "archive.md", "archive.md")
+    units = {doc.text[s:e]: (s, e) for c in chunk_document(doc) for s, e in c.sentences}
+    code = units["Export a local register:\n\nharbour-archive dump --register ./berths.db --out ./export"]
+    naming = next(span for unit, span in units.items() if unit.startswith("The harbour archive includes a dump"))
+    assert _code_weight(doc, doc.text, *code) == 1.0
+    assert _code_weight(doc, doc.text, *naming) == 0.5
+    prose = next(span for unit, span in units.items() if unit.startswith("The exported files"))
+    assert _code_weight(doc, doc.text, prose[0], prose[0] + len("The exported files")) == 0.0
+    # A plain-text document has no blocks: the fences and backticks still in its text say it.
+    from assistant.types import Document
+
+    raw = "Run the `dump` command.\n\n```\nharbour-archive dump\n```\n"
+    plain = Document("notes.txt", raw, "Notes", "0" * 64, "utf-8")
+    assert _code_weight(plain, raw, raw.index("harbour-archive"), raw.index("harbour-archive") + 10) == 1.0
+    assert _code_weight(plain, raw, 0, raw.index(".") + 1) == 0.5
