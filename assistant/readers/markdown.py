@@ -15,11 +15,15 @@ from .build import CODE_CLOSE, CODE_OPEN, TextBuilder, add_marked, squash, table
 
 # Hugo shortcodes (`{{% note %}}`, `{{< relref "page" >}}`): instructions to a site generator,
 # removed before parsing so that a link whose target is one still reads as a link.
-_SHORTCODE = re.compile(r"\{\{<[^\n]*?>\}\}|\{\{%[^\n]*?%\}\}")
-_TAG = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^>\n]*>", re.DOTALL | re.IGNORECASE)
+# A scan stops at the next opener, so each character is looked at by one opener only (linear; a
+# scan to the end of the line from every "{{<" of a long line was quadratic).
+_SHORTCODE = re.compile(r"\{\{<(?:(?!\{\{[<%])[^\n])*?>\}\}|\{\{%(?:(?!\{\{[<%])[^\n])*?%\}\}")
+# A tag ends at the next "<" as well as at ">": from every "<" of `<div <<<<...` a scan to the end of
+# the line was quadratic.
+_TAG = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|\Z)|<!--.*?(?:-->|\Z)|<[^<>\n]*>", re.DOTALL | re.IGNORECASE)
 _HIDDEN_OPEN = re.compile(r"<(script|style)\b", re.IGNORECASE)  # inline: words up to its closing tag are not text
 # Admonition openers: MkDocs "!!! note" and GitHub "[!NOTE]" say what kind of aside follows.
-_ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]+(\w+)(?:[ \t]+\"([^\"]*)\")?[ \t]*|^\[!(\w+)\][ \t]*", re.MULTILINE)
+_ADMONITION = re.compile(r"^(?:!!!|\?\?\?\+?)[ \t]+(\w+)(?:[ \t]+\"([^\"\n]*)\")?[ \t]*|^\[!(\w+)\][ \t]*", re.MULTILINE)
 
 
 def _parser():

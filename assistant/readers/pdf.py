@@ -104,12 +104,18 @@ def _furniture(pages: list[list[_Line]]) -> set[tuple[int, int]]:
         order = sorted(range(len(lines)), key=lambda i: -lines[i].top)
         for i in order[:2] + order[-2:]:
             edges[(p, i)] = key(lines[i])
-    counts = Counter()
-    for p in range(len(pages)):
-        counts.update({k for (q, _), k in edges.items() if q == p})
+    counts = Counter(k for keys in _per_page(edges).values() for k in keys)  # pages each key stands on
     needed = max(2, (len(pages) + 1) // 2)
     return {place for place, k in edges.items()
             if counts[k] >= needed or _PAGE_NUMBER.match(squash(pages[place[0]][place[1]].text))}
+
+
+def _per_page(edges: dict[tuple[int, int], str]) -> dict[int, set[str]]:
+    """The distinct edge keys of each page, gathered in one pass (a page's count must not rescan every edge)."""
+    keys: dict[int, set[str]] = {}
+    for (page, _), key in edges.items():
+        keys.setdefault(page, set()).add(key)
+    return keys
 
 
 def _join(parts: list[_Line], words: set[str]) -> tuple[str, list[int]]:

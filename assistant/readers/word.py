@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import re
 
+from .archive import zip_problem
 from .build import TextBuilder, squash, table_rows, usable_title
 
 _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre|título)\s*(\d)$", re.IGNORECASE)
@@ -16,6 +17,9 @@ _HEADING_STYLE = re.compile(r"^(?:heading|überschrift|titre|título)\s*(\d)$", 
 
 def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
     """(clean text builder, title) of a .docx file, or the reason it cannot be read."""
+    problem = zip_problem(raw, "Word")
+    if problem:
+        return problem
     try:
         import docx
         from docx.document import Document as _DocxDocument

@@ -1,0 +1,40 @@
+"""Zip containers (DOCX, XLSX, PPTX, ODF, EPUB) checked before any parser inflates them.
+
+A 3 MB Word file can hold a `document.xml` that inflates to 1 GB, and a parser handed it
+builds a tree many times that size. The zip's central directory states every member's size;
+Python's `zipfile` (which python-docx, python-pptx and openpyxl read through) never returns
+more bytes than the size stated, so checking the stated sizes bounds what any parser sees.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+MAX_EXPANDED_BYTES = 512 * 1024 * 1024  # all members together, inflated
+MAX_MEMBERS = 20_000  # entries in one container
+MAX_RATIO = 200  # a member this many times its compressed size (and large) is a bomb, not a document
+RATIO_FLOOR = 16 * 1024 * 1024  # members smaller than this may compress as well as they like
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def zip_problem(raw: bytes, kind: str) -> str | None:
+    """Why a zip-based file must not be parsed (a bomb, too many members, not a zip), or None."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return f"unreadable {kind} file (not a valid zip container)"
+    if len(members) > MAX_MEMBERS:
+        return f"unreadable {kind} file ({len(members):,} parts; the limit is {MAX_MEMBERS:,})"
+    total = sum(m.file_size for m in members)
+    if total > MAX_EXPANDED_BYTES:
+        return f"expands past {_size(MAX_EXPANDED_BYTES)} ({_size(total)} inflated from {_size(len(raw))}; a zip bomb?)"
+    for m in members:
+        if m.file_size > RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            return (f"{m.filename[:80]} inflates {m.file_size // max(m.compress_size, 1):,} times "
+                    f"(to {_size(m.file_size)}; the limit is {MAX_RATIO} times above {_size(RATIO_FLOOR)}): a zip bomb?")
+    return None
