@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from . import __version__
 from .bm25 import SETTINGS as KEYWORD_SETTINGS
+from .changes import plan_reads, remembered_skips, skip_entries, with_verified
 from .chunker import ChunkSettings, chunks_within_limit
 from .dense import quantize_rows
 from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
@@ -22,7 +23,8 @@ from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .folder import fault_point
 from .keys import chunk_id
-from .reader import iter_files, read_document
+from .reader import iter_files
+from .sandbox import Sandbox
 from .segment import SegmentData
 from .stores import open_store, open_writer, writing
 from .stores.base import VectorsByContent
@@ -90,22 +92,15 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     vectors_ok = base is not None and compatible(old_encoder.get("variant"), variant)
     chunks_ok = (vectors_ok and (base.manifest.get("fingerprint") or {}).get("digest") == fingerprint.digest
                  and base.manifest.get("keyword") == KEYWORD_SETTINGS)
-    indexed = base.file_stats() if base is not None else {}  # source -> (sha256, size, mtime_ns)
+    manifest = base.manifest if base is not None else {}
+    indexed = with_verified(base.file_stats(), manifest) if base is not None else {}  # source -> (sha256, size, mtime_ns)
     keep = {source: known[0] for source, known in indexed.items()} if chunks_ok else {}  # bytes reused as indexed
-    untouched: list[str] = []  # files not read: same size and modification time as when indexed
-    stats: dict[str, tuple[int, int]] = {}
-    to_read: list[tuple[str, Path | None, str | None]] = []  # (source, path, None) or (source, None, why skipped)
-    for source, path, reason in iter_files(corpus):
-        stat = _stat(path, started) if path is not None else None
-        if chunks_ok and stat is not None and stat[1] >= 0 and indexed.get(source, ())[1:] == stat:
-            untouched.append(source)
-            continue
-        to_read.append((source, path, reason))
-        if stat is not None:
-            stats[source] = stat
+    plan = plan_reads(iter_files(corpus), indexed, remembered_skips(manifest), chunks_ok, allow_hard_links)
+    untouched, stats = plan.untouched, plan.stats
     read = engine.read_and_chunk if engine is not None else read_and_chunk
-    documents, skipped, chunks, cut = read(corpus, to_read, keep, settings, allow_hard_links,
+    documents, skipped, chunks, cut = read(corpus, plan.to_read, keep, settings, allow_hard_links,
                                            notify or (lambda note: None), progress)
+    skipped = plan.skipped_again + skipped
     if not documents and not untouched:
         raise AssistantError(f"no readable documents in {corpus} ({skipped_reasons(skipped)}); "
                              "the index was not changed")
@@ -152,8 +147,11 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
                            file_stats={d.source: stats[d.source] for d in changed if d.source in stats}))
     encoder = {"variant": variant, "sha256": made_by if fresh is not None
                else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
+    kept = set(untouched)
+    verified = {source: entry for source, entry in (manifest.get("verified") or {}).items()
+                if source in kept and source not in texts} | plan.verified
     writer.commit(manifest_fields(encoder, settings.to_dict(), fingerprint.to_dict(), str(corpus.resolve()),
-                                  [{"source": s.source, "reason": s.reason} for s in skipped]))
+                                  skip_entries(skipped, plan), verified))
     return IndexSummary(
         documents=len(current), chunks=len(chunks) + _unchanged_chunks(base, current, changed),
         embedded=len(chunk_todo), reused=len(current) - len(changed), removed=len(removed), skipped=skipped, cut=cut,
@@ -191,17 +189,19 @@ def read_and_chunk(corpus: Path, files: list[tuple[str, Path | None, str | None]
     """
     documents: list[Document] = []
     skipped: list[Skipped] = []
-    for source, path, reason in tqdm(files, desc="reading", unit=" files", leave=False, disable=not progress):
-        result = (read_document(path, source, allow_hard_links) if path is not None
-                  else Skipped(source, reason or "skipped"))
-        (skipped if isinstance(result, Skipped) else documents).append(result)
+    with Sandbox() as sandbox:  # every file parsed in a worker with memory and time limits (sandbox.py)
+        for source, path, reason in tqdm(files, desc="reading", unit=" files", leave=False, disable=not progress):
+            result = (sandbox.read(path, source, allow_hard_links) if path is not None
+                      else Skipped(source, reason or "skipped"))
+            (skipped if isinstance(result, Skipped) else documents).append(result)
     cut: list[Skipped] = []
     chunks = [c for d in documents if keep.get(d.source) != d.sha256
               for c in chunks_within_limit(d, settings, notify, cut)]
     return Prepared(documents, skipped, chunks, cut)
 
 
-def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: str, skipped: list[dict]) -> dict:
+def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: str, skipped: list[dict],
+                    verified: dict[str, list] | None = None) -> dict:
     """What the manifest says built the index, besides its segments and files (the writer adds those)."""
     return {
         "package_version": __version__,
@@ -213,7 +213,8 @@ def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: st
         "keyword": KEYWORD_SETTINGS,
         "corpus": corpus,
         "counts": {"skipped": len(skipped)},
-        "skipped": skipped,
+        "skipped": skipped,  # with sha256, size and mtime_ns when skipped for the bytes: not read again until they change
+        "verified": verified or {},  # source -> [sha256, size, mtime_ns]: times confirmed by hash after the racy window
     }
 
 
@@ -272,20 +273,3 @@ def _unchanged_chunks(base, current: set[str], changed: list[Document]) -> int:
     counts = {s.source: s.chunks for s in base.sources()}
     fresh = {d.source for d in changed}
     return sum(counts.get(source, 0) for source in current if source not in fresh)
-
-
-RACY_SECONDS = 2.0  # a file modified this close to the run may change again within its timestamp's granularity
-
-
-def _stat(path: Path, started: float) -> tuple[int, int] | None:
-    """(size, mtime_ns) of a corpus file, as recorded to skip reading it next time if both are equal.
-
-    A modification time within RACY_SECONDS of the run is recorded as -1 (never equal), as git does
-    for "racily clean" files: a write in the same timestamp tick would otherwise go unnoticed.
-    """
-    try:
-        st = path.lstat()
-    except OSError:
-        return None
-    racy = st.st_mtime_ns >= (time.time() - RACY_SECONDS) * 1e9
-    return st.st_size, -1 if racy else st.st_mtime_ns

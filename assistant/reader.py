@@ -90,16 +90,16 @@ def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Do
         return _structured(kind, raw, source)
     text, encoding = decode(raw)
     if text is None:
-        return Skipped(source, "binary file")
+        return Skipped(source, "binary file", _sha256(raw))
     if not text.strip():
-        return Skipped(source, "empty file")
+        return Skipped(source, "empty file", _sha256(raw))
     if kind in DECODED:
         return _structured(kind, raw, source, text, encoding)
     return Document(
         source=source,
         text=text,
         title=find_title(text, source),
-        sha256=hashlib.sha256(raw).hexdigest(),
+        sha256=_sha256(raw),
         encoding=encoding,
     )
 
@@ -109,19 +109,35 @@ def _structured(kind: str, raw: bytes, source: str, decoded: str | None = None,
     """A file through its format's reader; the reason it failed becomes the skip reason."""
     try:
         result = extract_structured(kind, raw if decoded is None else decoded)
+    except MemoryError:
+        raise  # the sandbox's memory limit: its worker names the limit (sandbox.py)
     except Exception as exc:  # noqa: BLE001 - a reader library's own bug must skip the file, not stop the run
         result = f"unreadable {kind} file ({exc.__class__.__name__})"
     if isinstance(result, str):
-        return Skipped(source, result)
+        return Skipped(source, result, _sha256(raw))
     builder, title = result
     text = builder.text()
     if not text.strip():
-        return Skipped(source, "no text in this file")
+        return Skipped(source, "no text in this file", _sha256(raw))
     return Document(
         source=source, text=text, title=title or file_name_title(source),
-        sha256=hashlib.sha256(raw).hexdigest(), encoding=encoding or kind, format=kind,
+        sha256=_sha256(raw), encoding=encoding or kind, format=kind,
         blocks=tuple(builder.blocks), pages=tuple(builder.pages), spans=tuple(builder.spans),
     )
+
+
+def _sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def file_sha256(path: Path, allow_hard_links: bool = False) -> str | None:
+    """SHA-256 of a corpus file's bytes, opened with the same checks as for reading; None if it cannot be.
+
+    Hashing parses nothing, so the indexing process may do it itself: it tells an unchanged file
+    whose timestamp is not to be trusted from a changed one without handing it to a reader.
+    """
+    raw = _read_regular_file(path, allow_hard_links)
+    return None if isinstance(raw, str) else _sha256(raw)
 
 
 def _read_regular_file(path: Path, allow_hard_links: bool = False) -> bytes | str:

@@ -153,19 +153,19 @@ def test_files_that_vanish_change_or_turn_into_links_during_indexing(tmp_path, e
         (corpus / f"{name}.txt").write_text(f"Note {name}: the {name}-clinic opens at nine on weekdays.\n")
     (tmp_path / "secret.txt").write_text(f"{SECRET}\n")
     changed = "Note c: the c-clinic moved and now opens at ten on Saturdays.\n"
-    from assistant import indexer
+    from assistant.sandbox import Sandbox
 
-    real_read = indexer.read_document
+    real_read = Sandbox.read
 
-    def read_while_the_corpus_changes(path: Path, source: str, *options):
+    def read_while_the_corpus_changes(self, path: Path, source: str, *options):
         if source == "a.txt":  # the folder was listed already; now the files move under us
             (corpus / "b.txt").unlink()
             (corpus / "c.txt").write_text(changed)
             (corpus / "d.txt").unlink()
             (corpus / "d.txt").symlink_to(tmp_path / "secret.txt")
-        return real_read(path, source, *options)
+        return real_read(self, path, source, *options)
 
-    monkeypatch.setattr(indexer, "read_document", read_while_the_corpus_changes)
+    monkeypatch.setattr(Sandbox, "read", read_while_the_corpus_changes)
     summary = build_index(corpus, tmp_path / "index", embedder=embedder)
     assert {(s.source, s.reason) for s in summary.skipped} == {
         ("b.txt", "vanished while indexing"), ("d.txt", "symbolic link (not followed)")}

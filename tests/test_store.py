@@ -215,7 +215,7 @@ def test_a_failed_commit_during_a_merge_leaves_the_old_index(corpus, tmp_path, m
 
 def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, monkeypatch):
     """Size and modification time as recorded: an unchanged corpus costs a stat per file, not a read."""
-    from assistant import indexer
+    from assistant.sandbox import Sandbox
 
     old = 1_600_000_000
     for path in corpus.iterdir():
@@ -224,8 +224,8 @@ def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, mon
     index = tmp_path / "index"
     build_index(corpus, index, embedder=encoder)
     read = []
-    real = indexer.read_document
-    monkeypatch.setattr(indexer, "read_document", lambda path, *a: read.append(path.name) or real(path, *a))
+    real = Sandbox.read
+    monkeypatch.setattr(Sandbox, "read", lambda self, path, *a: read.append(path.name) or real(self, path, *a))
     again = build_index(corpus, index, embedder=encoder)
     assert read == [] and (again.documents, again.reused, again.embedded) == (6, 6, 0)
     (corpus / "doc1.md").write_text(_doc(1, "Now open on Sundays."), encoding="utf-8")  # new size, new time
