@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AssistantError
+from .reader import MAX_FILE_BYTES, iter_files
 from .readers import SUFFIXES
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # a larger upload would be saved, then skipped by the indexer
 UPLOAD_ENV = "ASSISTANT_UPLOAD"  # "0" turns the Add documents control off
 ALLOWED = ", ".join(sorted(SUFFIXES))
 
@@ -64,7 +65,7 @@ def save_upload(corpus: Path, name: str, data_path: Path) -> str:
     target_name = safe_name(name)
     stem, suffix = Path(target_name).stem, Path(target_name).suffix
     corpus.mkdir(parents=True, exist_ok=True)
-    tmp = corpus / f".upload-{uuid.uuid4().hex}.tmp"
+    tmp = corpus / f"{PARTIAL}{os.getpid()}-{uuid.uuid4().hex}.tmp"
     try:
         with open(data_path, "rb") as source, open(tmp, "xb") as target:
             copied = 0
@@ -88,6 +89,48 @@ def save_upload(corpus: Path, name: str, data_path: Path) -> str:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+PARTIAL = ".upload-"  # an upload being written: hidden, so never indexed; named by the writing process's pid
+
+
+def remove_partial_uploads(corpus: Path) -> list[str]:
+    """Delete uploads left half-written by a process that died (kill -9 while saving); returns their names.
+
+    A partial file carries the pid of the process writing it, so one still being written by a
+    live process is left alone (older names without a pid are always leftovers).
+    """
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(corpus) as entries:
+        for entry in entries:
+            if not (entry.name.startswith(PARTIAL) and entry.name.endswith(".tmp")) or not entry.is_file(follow_symlinks=False):
+                continue
+            pid = entry.name[len(PARTIAL):].split("-", 1)[0]
+            if pid.isdigit() and "-" in entry.name[len(PARTIAL):] and pid_alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a leftover's owner is gone when it does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def unindexed_files(corpus: Path, indexed: set[str]) -> list[str]:
+    """Readable-looking corpus files the index does not name: saved, but not indexed before a crash."""
+    try:
+        return [source for source, path, _ in iter_files(corpus) if path is not None and source not in indexed]
+    except AssistantError:
+        return []
 
 
 REMOVED = ".removed"  # inside the corpus; hidden, so never indexed

@@ -19,9 +19,18 @@ from starlette.middleware import Middleware
 from assistant.assistant import MAX_QUESTION_CHARS, clean_question
 from assistant.display import display_blocks
 from assistant.errors import AssistantError
-from assistant.pdfview import page_view
 from assistant.readers import SUFFIXES
-from assistant.uploads import MAX_UPLOAD_BYTES, UPLOAD_ENV, Reindexer, check_upload, remove_source, save_upload
+from assistant.sandbox import Sandbox
+from assistant.uploads import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_ENV,
+    Reindexer,
+    check_upload,
+    remove_partial_uploads,
+    remove_source,
+    save_upload,
+    unindexed_files,
+)
 from assistant.web_files import original_link, original_route
 from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
 from assistant.web_render import (
@@ -80,6 +89,7 @@ class WebChat:
         self.bot = bot
         self.k = k
         self.reindexer = reindexer
+        self.sandbox = Sandbox()  # PDF pages are rendered by a worker process, never by the web process
 
     # -- chat
 
@@ -154,7 +164,7 @@ class WebChat:
         if document.format != "pdf":
             return None
         try:
-            return page_view(self.bot.original(document.source), start, end)
+            return self.sandbox.page_view(self.bot.original(document.source), start, end)
         except AssistantError as exc:
             log.info("no page image: %s", exc)
             return None
@@ -224,8 +234,12 @@ class WebChat:
 
     # -- page load
 
-    def load(self, request: gr.Request) -> tuple[str, str, str, str, Any]:
-        """Fill the page from the current index; a ?source=&start=&end= URL opens that span."""
+    def load(self, request: gr.Request) -> tuple[str, str, str, str, Any, str, Any]:
+        """Fill the page from the current index; a ?source=&start=&end= URL opens that span.
+
+        While the background indexer runs (files found unindexed at start, or an upload), the
+        page shows its status and polls until it ends.
+        """
         params = dict(request.query_params) if request is not None else {}
         source = params.get("source")
         if source:
@@ -238,7 +252,14 @@ class WebChat:
             render_sources(self.bot.sources(), removable=self.reindexer is not None),
             viewer,
             gr.Tabs(selected=tab),
+            *self._status_on_load(),
         )
+
+    def _status_on_load(self) -> tuple[str, Any]:
+        status = self.reindexer.status if self.reindexer else None
+        if status is None or not status.running:
+            return gr.skip(), gr.skip()
+        return render_upload_status([status.message], True), gr.Timer(active=True)
 
     # -- HTTP API
 
@@ -326,7 +347,8 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
         transcript.click(chat.open_link, None, [viewer, tabs], show_progress="hidden", api_visibility="private")
         sources.click(chat.source_click, None, [viewer, tabs, upload_status, poll], show_progress="hidden",
                       api_visibility="private")
-        app.load(chat.load, None, [header, examples, sources, viewer, tabs], api_visibility="private")
+        app.load(chat.load, None, [header, examples, sources, viewer, tabs, upload_status, poll],
+                 api_visibility="private")
         upload.upload(chat.add_documents, [upload], [upload_status, poll], api_visibility="private")
         poll.tick(chat.poll, None, [upload_status, sources, header, poll], show_progress="hidden",
                   api_visibility="private")
@@ -342,7 +364,18 @@ def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, 
     bot = Assistant.open(index_dir)
     bot.verify_in_background()
     reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
+    if reindexer is not None:
+        catch_up(reindexer, {s.source for s in bot.sources()})
     return build_blocks(bot, reindexer), bot
+
+
+def catch_up(reindexer: Reindexer, indexed: set[str]) -> None:
+    """After a crash: half-written uploads are deleted, and files saved but never indexed are indexed now."""
+    for name in remove_partial_uploads(reindexer.corpus):
+        log.warning("removed a partial upload left by a stopped app: %s", name)
+    waiting = unindexed_files(reindexer.corpus, indexed)
+    if waiting:
+        reindexer.request(f"{len(waiting)} file{'s' if len(waiting) != 1 else ''} in the corpus not indexed yet")
 
 
 def uploads_allowed(server_name: str, refused: bool = False) -> bool:

@@ -15,15 +15,17 @@ import stat
 import tempfile
 from pathlib import Path
 
+from .uploads import MAX_UPLOAD_BYTES, pid_alive
+
 MAX_REQUEST_BYTES = 256 * 1024  # a question (2,000 characters) and 20 earlier ones, even \u-escaped
 MAX_UPLOAD_REQUEST_BYTES = 10 * 1024 * 1024  # one POST to the upload route
 MAX_UPLOAD_FILES = 20  # files in one upload request
 MAX_UPLOAD_TOTAL_BYTES = 100 * 1024 * 1024  # all uploads kept in the app's temporary folder
 MAX_UPLOAD_TOTAL_FILES = 1000
 UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
-# With "Add documents" on (uploads.py: 50 MiB a document), the upload route takes two such
-# documents per request, and the app's folder holds four until they are moved into the corpus.
-UPLOAD_LIMITS = {"upload_request_bytes": 2 * 50 * 1024 * 1024 + 1024 * 1024, "upload_total_bytes": 4 * 50 * 1024 * 1024}
+# With "Add documents" on (uploads.py: 20 MiB a document, the corpus's own limit), the upload route
+# takes five such documents per request, and the app's folder holds ten until they are moved into the corpus.
+UPLOAD_LIMITS = {"upload_request_bytes": 5 * MAX_UPLOAD_BYTES + 1024 * 1024, "upload_total_bytes": 10 * MAX_UPLOAD_BYTES}
 
 
 class _TooLarge(Exception):
@@ -223,22 +225,12 @@ def _base() -> Path:
     return base
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def make_temp_folder() -> Path:
     """A new folder for Gradio's uploads, owned by this process; folders left by dead ones are removed."""
     base = _base()
     for entry in base.iterdir():
         pid = entry.name.split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=base))
 

@@ -205,11 +205,13 @@ def render_transcript(turns: Sequence[Mapping[str, Any]]) -> str:
 
 
 def render_header(description: str) -> str:
-    return f'<header class="app-head"><h1>Document assistant</h1><p class="corpus">{esc(description)}</p></header>'
+    """The page's heading; the description names documents, so it is escaped as names are (no bidi overrides)."""
+    return f'<header class="app-head"><h1>Document assistant</h1><p class="corpus">{esc_name(description)}</p></header>'
 
 
 def render_examples(questions: Sequence[str]) -> str:
-    buttons = "".join(f'<button type="button" class="example">{esc(q)}</button>' for q in questions)
+    """Suggestion buttons; each quotes a document's title and section, escaped as names are."""
+    buttons = "".join(f'<button type="button" class="example">{esc_name(q)}</button>' for q in questions)
     return f'<div class="examples"><span class="try">Try:</span>{buttons}</div>' if buttons else ""
 
 

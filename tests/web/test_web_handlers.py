@@ -123,7 +123,7 @@ def test_a_bad_span_opens_the_whole_document_unmarked(chat, bot, start, end):
 def test_load_opens_the_span_named_in_the_url(chat, bot):
     passage = bot.ask(SHARED_CARE).passages[0]
     request = SimpleNamespace(query_params={"source": passage.source, "start": str(passage.start), "end": str(passage.end)})
-    header, examples, sources, viewer, tabs = chat.load(request)
+    header, examples, sources, viewer, tabs, *_ = chat.load(request)
     assert "5 documents" in header
     assert examples.count('class="example"') == 4
     assert sources.count('class="open-source"') == len(bot.sources())
@@ -132,7 +132,7 @@ def test_load_opens_the_span_named_in_the_url(chat, bot):
 
 
 def test_load_without_a_url_shows_the_sources(chat):
-    *_, viewer, tabs = chat.load(SimpleNamespace(query_params={}))
+    _, _, _, viewer, tabs, *_ = chat.load(SimpleNamespace(query_params={}))
     assert viewer == render.VIEWER_START and tabs.selected == "sources"
 
 
