@@ -79,6 +79,43 @@ def test_text_work_grows_linearly_with_the_input(what, kind, base):
     assert times[8] / max(times[1], 1e-3) < 24, times
 
 
+# Each reader on the input that was (or could be) super-linear for it: a long line of tag or
+# shortcode openers with no closer (Markdown's tag and shortcode strippers scanned to the end of
+# the line from each one), link openers, table bars, paragraphs. Same bound as above.
+_MEASURE_READER = r"""
+import gc, json, sys, time
+gc.disable()
+from assistant.readers import extract_structured
+
+kind, head, unit, base = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+times = {}
+for factor in (1, 2, 4, 8):
+    text = head + unit * (base * factor // len(unit))
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        extract_structured(kind, text if kind in ("markdown", "rst") else text.encode())
+        best = min(best, time.perf_counter() - started)
+    times[factor] = best
+print(json.dumps(times))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind, head, unit, base", [
+    ("markdown", "<div ", "<", 25_000), ("markdown", "# Title\n\n", "{{<", 25_000), ("markdown", "", "[", 4_000),
+    ("rst", "", "|", 50_000), ("html", "", "<p>a", 2_000),
+])
+def test_every_reader_grows_linearly_on_hostile_input(kind, head, unit, base):
+    try:
+        done = subprocess.run([sys.executable, "-c", _MEASURE_READER, kind, head, unit, str(base)], capture_output=True,
+                              text=True, timeout=240, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the {kind} reader on {unit!r} did not finish in 240 s: not linear")
+    times = {int(k): v for k, v in json.loads(done.stdout).items()}
+    assert times[8] / max(times[1], 1e-3) < 24, times
+
+
 def test_giant_words_are_left_out_of_keyword_search_and_split_into_bounded_passages():
     word = "z" * 5000
     assert tokenize(f"alpha {word} beta") == ["alpha", "beta"]
