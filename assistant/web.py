@@ -33,6 +33,7 @@ from assistant.uploads import (
 )
 from assistant.web_files import original_link, original_route
 from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
+from assistant.web_origin import GuardCheck, allowed_hosts, install_outermost
 from assistant.web_render import (
     VIEWER_START,
     render_document,
@@ -399,13 +400,20 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     folder left by a process that was killed is removed by the next start. With `bot`, the app
     also serves the originals of its indexed documents (web_files.py); with `uploads`, the upload
     route takes documents up to the "Add documents" limit.
+
+    The app answers only to its own host names and origin (web_origin.py): the lifespan wraps the
+    whole app in HostOriginGuard before the server accepts a connection, and GuardCheck refuses
+    everything should that ever not have happened. A bad ASSISTANT_ALLOWED_HOSTS raises AssistantError.
     """
+    server_name = server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    hosts = allowed_hosts(server_name)
     folder = make_temp_folder()
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
     atexit.register(remove_temp_folder, folder)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app):
+    async def lifespan(app):
+        install_outermost(app, hosts)
         try:
             yield
         finally:
@@ -413,10 +421,10 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
 
     limits = Middleware(RequestLimits, upload_dir=folder, **(UPLOAD_LIMITS if uploads else {}))
     return {
-        "app_kwargs": {"middleware": [limits], "lifespan": lifespan,
+        "app_kwargs": {"middleware": [Middleware(GuardCheck), limits], "lifespan": lifespan,
                        "routes": [original_route(bot)] if bot is not None else []},
         "enable_monitoring": os.environ.get(MONITORING_ENV) == "1",
-        "server_name": server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+        "server_name": server_name,
         "server_port": server_port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
         "share": False,
         "show_error": False,
@@ -448,6 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"
     uploads = uploads_allowed(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1", args.no_upload)
     try:
+        allowed_hosts(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1")  # a bad setting stops us before the model loads
         app, bot = build_app(index_dir, uploads=uploads)
     except AssistantError as exc:
         raise SystemExit(f"error: {exc}") from None
