@@ -6,7 +6,8 @@ libraries that extract text (PDF, Word, HTML, reStructuredText) and the Python t
 and `str.isupper` follow its Unicode tables). `chunk_fingerprint` hashes all of those, so a
 re-index reuses a file only when its SHA-256 and this fingerprint both match; no one has to
 remember to bump a version number. The modules are found by following the imports of
-`assistant.reader` and `assistant.chunker` in their source, so a new module on that path is
+`assistant.reader` and `assistant.chunker` in their source, and of every reader module the
+format table (`assistant.readers.FORMATS`) imports by name, so a new module on that path is
 hashed without anyone listing it (tests/test_fingerprint.py checks this against what a real
 read-and-chunk of every format imports).
 
@@ -28,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .readers import reader_modules
 from .text import normalize
 
 if TYPE_CHECKING:
@@ -125,7 +127,7 @@ def fingerprint(settings: ChunkSettings) -> Fingerprint:
 def _environment() -> tuple[dict[str, str], dict[str, str], str, str]:
     libraries = {name: _version(name) for name in LIBRARIES}
     python = f"{sys.implementation.name} {sys.version_info.major}.{sys.version_info.minor}"
-    return module_hashes(), libraries, python, unicodedata.unidata_version
+    return module_hashes(ROOTS + reader_modules()), libraries, python, unicodedata.unidata_version
 
 
 def _version(distribution: str) -> str:

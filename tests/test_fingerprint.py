@@ -212,6 +212,20 @@ def test_a_new_module_on_the_chunk_path_is_fingerprinted_without_being_listed(tm
     assert grown["digest"] != chunk_fingerprint(ChunkSettings())
 
 
+def test_a_new_reader_registered_in_the_format_table_is_fingerprinted(tmp_path):
+    """Reader modules are imported by name from the table, not by an import statement: one new
+    module and one table line must still be hashed (and a change to that module noticed)."""
+    root = _copy(tmp_path, "registered")
+    (root / "assistant" / "readers" / "tally.py").write_text("def extract(raw):\n    return 'no tally'\n", encoding="utf-8")
+    _edit(root / "assistant" / "readers" / "__init__.py", 'Format("text", (".txt", ".text"), None),',
+          'Format("text", (".txt", ".text"), None),\n    Format("tally", (".tally",), "tally"),')
+    grown, _ = _fingerprint_of(root, tmp_path)
+    assert "assistant.readers.tally" in grown["modules"]
+    (root / "assistant" / "readers" / "tally.py").write_text("def extract(raw):\n    return 'none'\n", encoding="utf-8")
+    changed, _ = _fingerprint_of(root, tmp_path)
+    assert Fingerprint(**changed).changes(grown) == ["assistant.readers.tally changed"]
+
+
 def test_modules_off_the_chunk_path_do_not_move_it(tmp_path):
     """Answering, search and the web are not hashed: changing them must not re-chunk a corpus."""
     root = _copy(tmp_path, "answers")
