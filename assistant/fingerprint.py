@@ -63,6 +63,10 @@ LIBRARIES = (
     "numpy",  # the keyword postings arrays (assistant/bm25.py)
     "pandas",  # numbers the keyword vocabulary (factorize) for the postings
     "scipy",  # counts the (term, chunk) pairs of the postings
+    "python-pptx",  # PowerPoint slides, shapes, tables and notes
+    "openpyxl",  # Excel .xlsx cells and their number formats
+    "et_xmlfile",  # imported by openpyxl (its XML writer; reading goes through it too)
+    "xlrd",  # Excel 97-2003 .xls cells and their number formats
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {
@@ -75,6 +79,8 @@ IGNORED = {
     # With the cluster extra installed (pymilvus, Ray): pandas imports pyarrow, pyarrow cloudpickle.
     "pyarrow": "imported by pandas when installed; factorize gets a NumPy object array and hashes it itself",
     "cloudpickle": "imported by pyarrow for pickling, which reading and chunking never do",
+    "pillow": "imported by python-pptx for pictures, whose pixels the reader never looks at",
+    "XlsxWriter": "imported by python-pptx to write chart data, which reading never does",
 }
 
 

@@ -30,6 +30,8 @@ from assistant.fingerprint import (
 from assistant.types import Document
 
 PACKAGE = Path(assistant.__file__).resolve().parent
+REAL = Path(__file__).resolve().parent / "data" / "real"
+REAL_FILES = ("testPPT.pptx", "testEXCEL.xlsx", "testEXCEL.xls", "testCSV.csv")
 
 MARKDOWN = """---
 title: Harbour Rules
@@ -121,7 +123,8 @@ def _fingerprint_of(root: Path, cwd: Path) -> tuple[dict, str]:
 
 @pytest.fixture(scope="module")
 def every_format(tmp_path_factory) -> Path:
-    """One file of each format the readers take (PDF, Word, HTML, reStructuredText, plain text, Markdown)."""
+    """One file of each format the readers take (PDF, Word, HTML, reStructuredText, plain text, Markdown,
+    and the real files of REAL_FILES); test_every_format_is_in_the_folder keeps it complete."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM} to print the PDF")
     folder = tmp_path_factory.mktemp("formats")
@@ -131,6 +134,9 @@ def every_format(tmp_path_factory) -> Path:
     (folder / "harbour.md").write_text(MARKDOWN, encoding="utf-8")
     (folder / "ferry.rst").write_text(RST, encoding="utf-8")
     shutil.copy(sorted(CORPUS.glob("*.txt"))[0], folder / "seed.txt")
+    for name in REAL_FILES:  # real files of the formats the library readers take
+        shutil.copy(REAL / name, folder / name)
+    (folder / "stock.tsv").write_text("Item\tShelf\nRope\tB4\n", encoding="utf-8")
     return folder
 
 
@@ -166,6 +172,13 @@ def test_every_module_a_read_and_chunk_imports_is_fingerprinted(runs):
     assert {"assistant.reader", "assistant.chunker", "assistant.text", "assistant.types",
             "assistant.readers.pdf", "assistant.readers.word", "assistant.readers.webpage",
             "assistant.readers.rst"} <= set(inputs)
+
+
+def test_every_format_is_in_the_folder(every_format):
+    """The import checks above see only the readers this folder makes run: it must hold every format."""
+    from assistant.readers import FORMATS, format_of
+
+    assert {format_of(p.suffix) for p in every_format.iterdir()} == {f.name for f in FORMATS}
 
 
 def test_every_library_a_read_and_chunk_imports_is_fingerprinted(runs):

@@ -24,7 +24,9 @@ class Format:
 
     name: str  # Document.format, and the word skip reasons use
     suffixes: tuple[str, ...]  # lower case, with the dot
-    module: str | None  # module of this package whose extract(raw) reads it; None: plain text, the chunker's
+    # The module of this package that reads it, and its function if not `extract` ("sheets:extract_xls");
+    # None: plain text, whose structure the chunker reads.
+    module: str | None
     decoded: bool = False  # extract() gets the decoded text (reader.decode) rather than the bytes
 
 
@@ -35,6 +37,11 @@ FORMATS: tuple[Format, ...] = (
     Format("markdown", (".md", ".markdown"), "markdown", decoded=True),
     Format("rst", (".rst", ".rest"), "rst", decoded=True),
     Format("text", (".txt", ".text"), None),
+    Format("pptx", (".pptx",), "slides"),
+    Format("xlsx", (".xlsx", ".xlsm"), "sheets"),
+    Format("xls", (".xls",), "sheets:extract_xls"),
+    Format("csv", (".csv",), "delimited", decoded=True),
+    Format("tsv", (".tsv", ".tab"), "delimited:extract_tsv", decoded=True),
 )
 
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
@@ -52,7 +59,7 @@ def format_of(suffix: str) -> str | None:
 def reader_modules() -> tuple[str, ...]:
     """Full names of the reader modules the table imports by name (the fingerprint hashes them:
     no import statement shows them)."""
-    return tuple(f"{__name__}.{fmt.module}" for fmt in FORMATS if fmt.module)
+    return tuple(sorted({f"{__name__}.{fmt.module.partition(':')[0]}" for fmt in FORMATS if fmt.module}))
 
 
 def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] | str:
@@ -65,7 +72,8 @@ def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] |
         raise ValueError(kind)
     if not raw:
         return "empty file"
-    result = importlib.import_module(f"{__name__}.{fmt.module}").extract(raw)
+    module, _, function = fmt.module.partition(":")
+    result = getattr(importlib.import_module(f"{__name__}.{module}"), function or "extract")(raw)
     if isinstance(result, str | tuple):
         return result
     return result.builder, result.title  # the PDF reader returns its pages' boxes as well

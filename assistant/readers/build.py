@@ -101,7 +101,9 @@ def table_rows(rows: list[list[str]]) -> list[str]:
     return [" | ".join(cell for cell in row if cell) for row in rows]
 
 
-_BAD_TITLE = re.compile(r"^(?:untitled|document\d*|microsoft word\b.*|.*\.(?:docx?|pdf|html?|txt))$", re.IGNORECASE)
+_BAD_TITLE = re.compile(r"^(?:untitled|document\d*|microsoft (?:word|powerpoint|excel)\b.*"
+                        r"|(?:slide|book|sheet|presentation)\s*\d*|powerpoint presentation"
+                        r"|.*\.(?:docx?|pptx?|xlsx?|pdf|html?|txt))$", re.IGNORECASE)
 
 
 def usable_title(title: object) -> str:
