@@ -67,6 +67,7 @@ LIBRARIES = (
     "openpyxl",  # Excel .xlsx cells and their number formats
     "et_xmlfile",  # imported by openpyxl (its XML writer; reading goes through it too)
     "xlrd",  # Excel 97-2003 .xls cells and their number formats
+    "striprtf",  # RTF control words removed, the text kept
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {

@@ -34,7 +34,8 @@ def copy_as(tmp_path: Path, name: str, raw: bytes) -> Path:
 
 
 def test_one_table_says_every_format_and_its_suffixes():
-    assert {".pptx", ".xlsx", ".xls", ".csv", ".tsv"} <= SUFFIXES
+    assert {".pptx", ".xlsx", ".xls", ".csv", ".tsv", ".eml", ".mbox", ".msg", ".epub", ".odt", ".ods", ".odp",
+            ".rtf", ".org", ".doc", ".ppt"} <= SUFFIXES
     assert format_of(".PPTX") == "pptx" and format_of(".Xls") == "xls" and format_of(".exe") is None
     suffixes = [s for f in FORMATS for s in f.suffixes]
     assert len(suffixes) == len(set(suffixes)), "a suffix belongs to one format"
@@ -156,16 +157,181 @@ def test_a_zip_bomb_is_refused_before_parsing(tmp_path, real, member):
     assert isinstance(skipped, Skipped) and "zip bomb" in skipped.reason and member in skipped.reason
 
 
-@pytest.mark.parametrize("name", ["testEXCEL_protected_passtika.xlsx"])
-def test_encrypted_files_are_skipped_as_encrypted(name):
-    skipped = read(name)
-    assert isinstance(skipped, Skipped) and skipped.reason.startswith("encrypted ")
-
-
-@pytest.mark.parametrize("suffix", [".pptx", ".xlsx", ".xls", ".csv"])
+@pytest.mark.parametrize("suffix", [".pptx", ".xlsx", ".xls", ".csv", ".odt", ".epub", ".eml", ".rtf", ".doc", ".org"])
 def test_empty_and_garbage_files_say_why(tmp_path, suffix):
     copy_as(tmp_path, "empty" + suffix, b"")
     assert read("empty" + suffix, tmp_path) == Skipped("empty" + suffix, "empty file")
     copy_as(tmp_path, "junk" + suffix, b"PK\x03\x04 not really a zip \x00\x01" * 20)
     junk = read("junk" + suffix, tmp_path)
     assert isinstance(junk, Skipped) and junk.reason
+
+
+@pytest.mark.parametrize("name", ["testEXCEL_protected_passtika.xlsx", "testODTEncrypted.odt"])
+def test_encrypted_office_and_odf_files_are_skipped_as_encrypted(name):
+    skipped = read(name)
+    assert isinstance(skipped, Skipped) and skipped.reason.startswith("encrypted ")
+
+
+# ---------------------------------------------------------------- e-mail
+
+
+def test_eml_subject_is_the_title_headers_are_findable_and_attachments_named():
+    doc = read("testRFC822_multipart_attachments.eml")
+    assert isinstance(doc, Document) and doc.format == "eml"
+    assert doc.title == "EML 1"
+    assert "From: Bugs Bunny <Bugs.Bunny@acme.com>\nTo: Bugs Bunny <Bugs.Bunny@acme.com>" in blocks(doc, "paragraph")
+    assert "This is test email for EML1" in blocks(doc, "paragraph")  # the plain body, not the HTML one
+    assert "This is the html body" not in doc.text
+    assert "Attachments: Test TxtA.txt, Test TxtB.txt" in blocks(doc)
+    assert "VGhpcyBpcyBUZXN0" not in doc.text  # no base64
+
+
+def test_eml_date_header_and_html_only_body(tmp_path):
+    assert "Date: Wed, 21 Nov 2012 21:11:32 +0100" in read("testThunderbirdEml.eml").text
+    (tmp_path / "notice.eml").write_bytes(
+        b"From: Harbour Office <office@harbour.example>\r\nTo: members@harbour.example\r\nSubject: Crane repairs\r\n"
+        b"Date: Mon, 2 Jun 2025 09:00:00 +0000\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
+        b"<html><head><style>p{color:red}</style></head><body><h2>Repairs</h2>"
+        b"<p>The crane is out of use until the 14th; caf\xe9 open as usual.</p><script>var x=1</script></body></html>")
+    doc = read("notice.eml", tmp_path)
+    assert doc.title == "Crane repairs"
+    assert "The crane is out of use until the 14th; café open as usual." in blocks(doc, "paragraph")
+    assert "Repairs" in blocks(doc, "heading") and "color:red" not in doc.text and "var x" not in doc.text
+
+
+def test_mbox_each_message_a_section(tmp_path):
+    doc = read("single_mail.mbox")
+    assert isinstance(doc, Document) and doc.format == "mbox" and "imagem da parti" in doc.text
+    (tmp_path / "two.mbox").write_bytes(
+        b"From a@example Mon Jun  2 09:00:00 2025\nSubject: First\nFrom: a@example\n\nThe gate code is 4417.\n"
+        b">From the office: nothing.\n\n"
+        b"From b@example Tue Jun  3 09:00:00 2025\nSubject: Second\nFrom: b@example\n\nThe bins go out on Tuesday.\n")
+    two = read("two.mbox", tmp_path)
+    assert blocks(two, "heading") == ["First", "Second"]
+    assert "From the office: nothing." in two.text and "The bins go out on Tuesday." in two.text
+
+
+def test_msg_is_skipped_with_the_reason_and_what_to_do():
+    skipped = read("testMSG.msg")
+    assert isinstance(skipped, Skipped) and "GPL" in skipped.reason and ".eml" in skipped.reason
+
+
+# ---------------------------------------------------------------- e-books and OpenDocument
+
+
+def test_epub_chapters_in_spine_order_with_their_headings():
+    doc = read("testEPUB.epub")
+    assert isinstance(doc, Document) and doc.format == "epub"
+    assert doc.title == "An ePub for Tika"
+    text = doc.text
+    assert text.index("This is the text for chapter One") < text.index("This is the text for chapter Two")
+    assert {"Chapter 1", "Chapter 2", "Subchapter 2.1"} <= set(blocks(doc, "heading"))
+    assert blocks(doc, "list") == ["First item", "Second item"]
+    assert "nothing to see here" not in text and "nor here" not in text  # style and script
+
+
+def test_opendocument_text_spreadsheet_and_presentation():
+    odt = read("LibreOfficeWriter_odt_1.3.odt")
+    assert isinstance(odt, Document) and odt.format == "odf" and "This is an example document" in blocks(odt)
+    ods = read("LibreOfficeCalc_ods_1.3.ods")
+    assert blocks(ods, "heading")[0] == "Sheet1" and ods.title == "LibreOfficeCalc ods 1.3"
+    assert "This: 0; is: 1; an: 2; example: 3; spreadsheet: 4" in blocks(ods, "table")
+    odp = read("LibreOfficeImpress_odp_1.3.odp")
+    assert blocks(odp, "heading")[0] == "This is" and odp.page_at(odp.text.index("An example Impress file")) == 1
+    assert len(odp.pages) == 1  # two slides
+
+
+def test_opendocument_repeated_cells_stay_bounded(tmp_path):
+    """A row "repeated" a million times with text in it is formatting gone wrong, not a million rows."""
+    content = ('<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+               '<table:table table:name="Rota"><table:table-row><table:table-cell><text:p>Day</text:p></table:table-cell>'
+               '<table:table-cell><text:p>Warden</text:p></table:table-cell></table:table-row>'
+               '<table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="16384">'
+               '<text:p>Sunday</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet></office:body>'
+               '</office:document-content>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+    copy_as(tmp_path, "rota.ods", out.getvalue())
+    started = time.perf_counter()
+    doc = read("rota.ods", tmp_path)
+    assert time.perf_counter() - started < 10
+    assert isinstance(doc, Document) and len(doc.blocks) < 200
+
+
+# ---------------------------------------------------------------- RTF and Org mode
+
+
+def test_rtf_text_and_title():
+    doc = read("testRTF.rtf")
+    assert isinstance(doc, Document) and doc.format == "rtf"
+    assert doc.title == "Test d’indexation Word" and "Test d’indexation Word" in blocks(doc, "paragraph")
+    assert "\\" not in doc.text and "Times New Roman" not in doc.text
+
+
+ORG = """#+TITLE: Harbour handbook
+#+AUTHOR: Harbour office
+* TODO Moorings                                                  :boats:
+:PROPERTIES:
+:ID: 1234
+:END:
+Boats moor on the /east/ wall; run =pay --berth 12= to pay.
+See [[https://example.org][the office page]].
+
+- Moorings are booked at the office.
+- The crane is run by
+  the harbour master.
+** Fees
+| Berth | Fee per night |
+|-------+---------------|
+| A1    | £18           |
+#+BEGIN_SRC sh
+pay --berth 12
+#+END_SRC
+# a comment nobody reads
+"""
+
+
+def test_org_mode_structure(tmp_path):
+    (tmp_path / "handbook.org").write_text(ORG, encoding="utf-8")
+    doc = read("handbook.org", tmp_path)
+    assert isinstance(doc, Document) and doc.format == "org" and doc.title == "Harbour handbook"
+    assert [(doc.text[b.start:b.end], b.level) for b in doc.blocks if b.kind == "heading"] == [("Moorings", 1), ("Fees", 2)]
+    assert "Boats moor on the east wall; run pay --berth 12 to pay. See the office page." in blocks(doc, "paragraph")
+    assert blocks(doc, "list") == ["Moorings are booked at the office.", "The crane is run by the harbour master."]
+    assert blocks(doc, "table") == ["Berth: A1; Fee per night: £18"] and blocks(doc, "code") == ["pay --berth 12"]
+    assert [doc.text[s.start:s.end] for s in doc.spans] == ["pay --berth 12"]
+    assert "PROPERTIES" not in doc.text and "comment" not in doc.text and "AUTHOR" not in doc.text
+
+
+# ---------------------------------------------------------------- legacy Office and text encodings
+
+
+@pytest.mark.parametrize("name, needle", [("testWORD.doc", "This is a sample Microsoft Word Document."),
+                                          ("testPPT.ppt", "Sample Powerpoint Slide")])
+def test_legacy_office_files_through_a_converter(name, needle):
+    import shutil
+
+    if not (shutil.which("antiword") or shutil.which("catppt") or shutil.which("soffice")):
+        pytest.skip("no converter installed (apt-get install antiword catdoc)")
+    doc = read(name)
+    assert isinstance(doc, Document) and needle in doc.text
+
+
+@pytest.mark.parametrize("name, install", [("testWORD.doc", "antiword"), ("testPPT.ppt", "catdoc")])
+def test_legacy_office_without_a_converter_names_what_to_install(monkeypatch, name, install):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    skipped = read(name)
+    assert isinstance(skipped, Skipped) and "need a converter" in skipped.reason and install in skipped.reason
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path, codec):
+    (tmp_path / "notes.txt").write_bytes("Harbour notes\r\nThe café opens at nine.\r\n".encode(codec))
+    doc = read("notes.txt", tmp_path)
+    assert isinstance(doc, Document) and doc.encoding == codec and "The café opens at nine." in doc.text
+    (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    assert read("blob.txt", tmp_path) == Skipped("blob.txt", "binary file")

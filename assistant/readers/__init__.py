@@ -42,6 +42,15 @@ FORMATS: tuple[Format, ...] = (
     Format("xls", (".xls",), "sheets:extract_xls"),
     Format("csv", (".csv",), "delimited", decoded=True),
     Format("tsv", (".tsv", ".tab"), "delimited:extract_tsv", decoded=True),
+    Format("eml", (".eml",), "mail"),
+    Format("mbox", (".mbox",), "mail:extract_mbox"),
+    Format("odf", (".odt", ".ods", ".odp"), "opendocument"),
+    Format("epub", (".epub",), "ebook"),
+    Format("rtf", (".rtf",), "richtext"),
+    Format("org", (".org",), "org", decoded=True),
+    Format("doc", (".doc",), "legacy:extract_doc"),
+    Format("ppt", (".ppt", ".pps"), "legacy:extract_ppt"),
+    Format("msg", (".msg",), "outlook"),
 )
 
 _BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
