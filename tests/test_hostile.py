@@ -79,6 +79,54 @@ def test_text_work_grows_linearly_with_the_input(what, kind, base):
     assert times[8] / max(times[1], 1e-3) < 24, times
 
 
+# Hostile input to the format readers that work on text (their regular expressions and loops):
+# runs of the characters their patterns look for, one long line, no structure.
+_MEASURE_READERS = r"""
+import gc, json, sys, time
+gc.disable()
+from assistant.readers import extract_structured
+
+UNITS = {
+    "org": ("org", "=~*/_+[[a]" * 3 + "\n* h :t:" + "- [ ] x\n  | a | b |\n#+BEGIN_SRC\n"),
+    "csv": ("csv", '"a,"b;c\t"' * 3 + "\n"),
+    "rtf": ("rtf", "{\\b\\'e9 x{\\*\\x y} \\par "),
+    "eml": ("eml", "> > From x\n\n"),
+    "mbox": ("mbox", "From a@b x\nSubject: s\n\n>From y\n"),
+}
+name = sys.argv[1]
+kind, unit = UNITS[name]
+base = int(sys.argv[2])
+times = {}
+for factor in (1, 2, 4, 8):
+    n = base * factor
+    body = (unit * (n // len(unit) + 1))[:n]
+    head = {"rtf": "{\\rtf1 ", "eml": "Subject: s\nFrom: a@b\n\n", "mbox": "From a@b x\n"}.get(name, "")
+    data = head + body
+    raw = data if kind in ("org", "csv") else data.encode("latin-1")
+    best = float("inf")
+    for _ in range(3 if factor == 1 else 2):
+        started = time.perf_counter()
+        extract_structured(kind, raw)
+        best = min(best, time.perf_counter() - started)
+    times[factor] = best
+print(json.dumps(times))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("reader", ["org", "csv", "rtf", "eml", "mbox"])
+def test_text_readers_grow_linearly_with_the_input(reader):
+    """Org mode, CSV, RTF and e-mail readers on 64-512 KB of the characters their patterns look
+    for: 8 times the input may take at most 24 times as long (quadratic would be 64 times)."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _MEASURE_READERS, reader, str(64 * 1024)], capture_output=True,
+                              text=True, timeout=240, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the {reader} reader did not finish in 240 s: not linear")
+    times = {int(k): v for k, v in json.loads(done.stdout).items()}
+    assert times[8] / max(times[1], 1e-3) < 24, times
+
+
 def test_giant_words_are_left_out_of_keyword_search_and_split_into_bounded_passages():
     word = "z" * 5000
     assert tokenize(f"alpha {word} beta") == ["alpha", "beta"]

@@ -335,3 +335,67 @@ def test_utf16_without_a_byte_order_mark_is_read(tmp_path, codec):
     assert isinstance(doc, Document) and doc.encoding == codec and "The café opens at nine." in doc.text
     (tmp_path / "blob.txt").write_bytes(bytes(range(256)) * 8)
     assert read("blob.txt", tmp_path) == Skipped("blob.txt", "binary file")
+
+
+# ---------------------------------------------------------------- questions through the real model
+
+IN_FOLDER = ("testPPT.pptx", "testEXCEL.xlsx", "testCSV.csv", "testThunderbirdEml.eml", "single_mail.mbox",
+             "LibreOfficeWriter_odt_1.3.odt", "LibreOfficeCalc_ods_1.3.ods", "LibreOfficeImpress_odp_1.3.odp",
+             "testEPUB.epub", "testRTF.rtf", "testWORD.doc", "testPPT.ppt", "testMSG.msg", "testODTEncrypted.odt")
+
+
+@pytest.fixture(scope="module")
+def office_bot(tmp_path_factory, embedder):
+    import shutil
+
+    from assistant import Assistant
+    from assistant.indexer import build_index
+
+    corpus = tmp_path_factory.mktemp("office") / "corpus"
+    corpus.mkdir()
+    for name in IN_FOLDER:
+        shutil.copy(REAL / name, corpus / name)
+    (corpus / "handbook.org").write_text(ORG, encoding="utf-8")
+    (corpus / "stock.tsv").write_text("Item\tShelf\tCount\nMooring rope\tB4\t12\nFender\tC1\t30\n", encoding="utf-8")
+    index = tmp_path_factory.mktemp("office-index") / "index"
+    summary = build_index(corpus, index, embedder=embedder)
+    reasons = {s.source: s.reason for s in summary.skipped}
+    assert set(reasons) <= {"testMSG.msg", "testODTEncrypted.odt", "testWORD.doc", "testPPT.ppt"}, reasons
+    assert reasons["testODTEncrypted.odt"].startswith("encrypted")
+    return Assistant.open(index, embedder=embedder)
+
+
+@pytest.mark.parametrize("question, needle, source", [
+    ("Who developed the test file data for tika content parsing?", "Rajiv Kumar Nistala", "testPPT.pptx"),
+    ("What is the square of 13?", "Number: 13; Square: 169", "testEXCEL.xlsx"),
+    ("What is the square of 14?", "Number: 14; Square: 196", "testCSV.csv"),
+    ("Who sent the JUnit test message?", "vladimir_l@example.com", "testThunderbirdEml.eml"),
+    ("Where is the ReFS overview?", "refs-overview", "single_mail.mbox"),
+    ("Which file is an example Impress file?", "An example Impress file", "LibreOfficeImpress_odp_1.3.odp"),
+    ("What is the text for chapter two?", "This is the text for chapter Two", "testEPUB.epub"),
+    ("Test d'indexation Word", "indexation Word", "testRTF.rtf"),
+    ("On which shelf is the mooring rope?", "Item: Mooring rope; Shelf: B4", "stock.tsv"),
+    ("Who runs the crane?", "The crane is run by the harbour master.", "handbook.org"),
+])
+def test_a_question_finds_its_passage_in_each_format(office_bot, question, needle, source):
+    reply = office_bot.ask(question, k=5)
+    hit = next((p for p in reply.passages if needle in p.text and p.source == source), None)
+    assert hit is not None, [(p.source, p.text[:80]) for p in reply.passages]
+    assert office_bot.read_source(hit.source)[hit.start:hit.end] == hit.text
+
+
+def test_a_slide_is_cited_by_its_number(office_bot):
+    reply = office_bot.ask("Who developed the test file data for tika content parsing?", k=3)
+    hit = next(p for p in reply.passages if "Rajiv Kumar Nistala" in p.text)
+    assert hit.page == 2
+
+
+@pytest.mark.parametrize("question, needle, source", [
+    ("What does the sample Word document include in bold and italic?", "BOLD and ITALIC", "testWORD.doc"),
+    ("Which Powerpoint release created the sample slide?", "Service Release 1", "testPPT.ppt"),
+])
+def test_legacy_office_questions_when_a_converter_is_installed(office_bot, question, needle, source):
+    if source not in {s.source for s in office_bot.sources()}:
+        pytest.skip("no converter for legacy Office files on this machine")
+    reply = office_bot.ask(question, k=5)
+    assert any(needle in p.text and p.source == source for p in reply.passages)
