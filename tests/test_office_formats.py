@@ -399,3 +399,11 @@ def test_legacy_office_questions_when_a_converter_is_installed(office_bot, quest
         pytest.skip("no converter for legacy Office files on this machine")
     reply = office_bot.ask(question, k=5)
     assert any(needle in p.text and p.source == source for p in reply.passages)
+
+
+def test_every_registered_suffix_can_be_uploaded():
+    from assistant.uploads import check_upload
+
+    for suffix in SUFFIXES:
+        assert check_upload(f"Quarterly Report{suffix.upper()}", 1000) is None, suffix
+    assert "not a supported type" in check_upload("setup.exe", 1000)
