@@ -6,7 +6,8 @@ libraries that extract text (PDF, Word, HTML, reStructuredText) and the Python t
 and `str.isupper` follow its Unicode tables). `chunk_fingerprint` hashes all of those, so a
 re-index reuses a file only when its SHA-256 and this fingerprint both match; no one has to
 remember to bump a version number. The modules are found by following the imports of
-`assistant.reader` and `assistant.chunker` in their source, so a new module on that path is
+`assistant.reader` and `assistant.chunker` in their source, and of every reader module the
+format table (`assistant.readers.FORMATS`) imports by name, so a new module on that path is
 hashed without anyone listing it (tests/test_fingerprint.py checks this against what a real
 read-and-chunk of every format imports).
 
@@ -28,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .readers import reader_modules
 from .text import normalize
 
 if TYPE_CHECKING:
@@ -61,6 +63,11 @@ LIBRARIES = (
     "numpy",  # the keyword postings arrays (assistant/bm25.py)
     "pandas",  # numbers the keyword vocabulary (factorize) for the postings
     "scipy",  # counts the (term, chunk) pairs of the postings
+    "python-pptx",  # PowerPoint slides, shapes, tables and notes
+    "openpyxl",  # Excel .xlsx cells and their number formats
+    "et_xmlfile",  # imported by openpyxl (its XML writer; reading goes through it too)
+    "xlrd",  # Excel 97-2003 .xls cells and their number formats
+    "striprtf",  # RTF control words removed, the text kept
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {
@@ -73,6 +80,8 @@ IGNORED = {
     # With the cluster extra installed (pymilvus, Ray): pandas imports pyarrow, pyarrow cloudpickle.
     "pyarrow": "imported by pandas when installed; factorize gets a NumPy object array and hashes it itself",
     "cloudpickle": "imported by pyarrow for pickling, which reading and chunking never do",
+    "pillow": "imported by python-pptx for pictures, whose pixels the reader never looks at",
+    "XlsxWriter": "imported by python-pptx to write chart data, which reading never does",
 }
 
 
@@ -125,7 +134,7 @@ def fingerprint(settings: ChunkSettings) -> Fingerprint:
 def _environment() -> tuple[dict[str, str], dict[str, str], str, str]:
     libraries = {name: _version(name) for name in LIBRARIES}
     python = f"{sys.implementation.name} {sys.version_info.major}.{sys.version_info.minor}"
-    return module_hashes(), libraries, python, unicodedata.unidata_version
+    return module_hashes(ROOTS + reader_modules()), libraries, python, unicodedata.unidata_version
 
 
 def _version(distribution: str) -> str:

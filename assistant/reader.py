@@ -175,7 +175,7 @@ def _read_regular_file(path: Path, allow_hard_links: bool = False) -> bytes | st
 
 
 def decode(raw: bytes) -> tuple[str | None, str]:
-    """UTF-8 first, UTF-16/32 by BOM, then a legacy 8-bit encoding; None for binary data."""
+    """UTF-8 first, UTF-16/32 by BOM, UTF-16 by its NUL bytes, then a legacy 8-bit encoding; None for binary data."""
     for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe\x00\x00", "utf-32"),
                        (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if raw.startswith(bom):
@@ -184,7 +184,7 @@ def decode(raw: bytes) -> tuple[str | None, str]:
             except UnicodeDecodeError:
                 return None, codec
     if b"\x00" in raw[:8192]:
-        return None, "binary"
+        return _bomless_utf16(raw)
     try:
         text, codec = raw.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -196,6 +196,23 @@ def decode(raw: bytes) -> tuple[str | None, str]:
     if controls > 0.05 * min(len(text), 8192):
         return None, "binary"
     return text, codec
+
+
+def _bomless_utf16(raw: bytes) -> tuple[str | None, str]:
+    """UTF-16 without a byte-order mark (Windows tools write it): mostly-ASCII text has a NUL in every
+    other byte, at odd offsets for little-endian and even ones for big-endian. Else binary."""
+    sample = raw[:8192 - 8192 % 2]
+    pairs = len(sample) // 2
+    odd, even = sample[1::2].count(0), sample[0::2].count(0)
+    for codec, nuls, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if pairs >= 2 and len(raw) % 2 == 0 and nuls >= 0.3 * pairs and other <= 0.02 * pairs:
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError:
+                return None, "binary"
+            controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+            return (None, "binary") if controls > 0.05 * min(len(text), 4096) else (text, codec)
+    return None, "binary"
 
 
 def find_title(text: str, source: str) -> str:

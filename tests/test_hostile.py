@@ -81,11 +81,12 @@ def test_text_work_grows_linearly_with_the_input(what, kind, base):
 
 # Each reader on the input that was (or could be) super-linear for it: a long line of tag or
 # shortcode openers with no closer (Markdown's tag and shortcode strippers scanned to the end of
-# the line from each one), link openers, table bars, paragraphs. Same bound as above.
+# the line from each one), link openers, table bars, paragraphs, and runs of the characters the
+# Org, CSV, RTF and e-mail readers' patterns look for. Same bound as above.
 _MEASURE_READER = r"""
 import gc, json, sys, time
 gc.disable()
-from assistant.readers import extract_structured
+from assistant.readers import DECODED, extract_structured
 
 kind, head, unit, base = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 times = {}
@@ -94,7 +95,7 @@ for factor in (1, 2, 4, 8):
     best = float("inf")
     for _ in range(2):
         started = time.perf_counter()
-        extract_structured(kind, text if kind in ("markdown", "rst") else text.encode())
+        extract_structured(kind, text if kind in DECODED else text.encode())
         best = min(best, time.perf_counter() - started)
     times[factor] = best
 print(json.dumps(times))
@@ -105,6 +106,11 @@ print(json.dumps(times))
 @pytest.mark.parametrize("kind, head, unit, base", [
     ("markdown", "<div ", "<", 25_000), ("markdown", "# Title\n\n", "{{<", 25_000), ("markdown", "", "[", 4_000),
     ("rst", "", "|", 50_000), ("html", "", "<p>a", 2_000),
+    ("org", "", "=~*/_+[[a]" * 3 + "\n* h :t:" + "- [ ] x\n  | a | b |\n#+BEGIN_SRC\n", 64 * 1024),
+    ("csv", "", '"a,"b;c\t"' * 3 + "\n", 64 * 1024),
+    ("rtf", "{\\rtf1 ", "{\\b\\'e9 x{\\*\\x y} \\par ", 64 * 1024),
+    ("eml", "Subject: s\nFrom: a@b\n\n", "> > From x\n\n", 64 * 1024),
+    ("mbox", "From a@b x\n", "From a@b x\nSubject: s\n\n>From y\n", 64 * 1024),
 ])
 def test_every_reader_grows_linearly_on_hostile_input(kind, head, unit, base):
     try:

@@ -1,59 +1,88 @@
 """Format readers: each turns a file's bytes into a `Document` of clean text and blocks.
 
-Plain text is decoded as it is (the chunker reads its structure); Markdown is decoded and
-parsed by markdown-it-py, reStructuredText by docutils; PDF, Word and HTML go through a
-maintained extraction library each. A reader never raises for a bad file: it returns the
-reason, and the file is skipped with it.
+`FORMATS` is the one table of what is read: a format's name, its suffixes, the module of this
+package whose `extract` reads it, and whether that takes decoded text or the file's bytes. A new
+format is one new module and one line here; `SUFFIXES`, `format_of` and `extract_structured`
+(and so the folder walk, uploads, the web picker and the chunk fingerprint) follow from it.
+Reader modules are imported only when a file of theirs is read, so the command line starts fast.
+
+Plain text is decoded as it is (the chunker reads its structure). A reader never raises for a
+bad file: it returns the reason, and the file is skipped with it.
 """
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+
 from .build import TextBuilder
 
-PDF_SUFFIXES = frozenset({".pdf"})
-WORD_SUFFIXES = frozenset({".docx"})
-HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
-MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
-RST_SUFFIXES = frozenset({".rst", ".rest"})
-TEXT_SUFFIXES = frozenset({".txt", ".text"})
-SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | TEXT_SUFFIXES
-DECODED = frozenset({"markdown", "rst"})  # formats read from decoded text rather than bytes
+
+@dataclass(frozen=True)
+class Format:
+    """One format the assistant reads."""
+
+    name: str  # Document.format, and the word skip reasons use
+    suffixes: tuple[str, ...]  # lower case, with the dot
+    # The module of this package that reads it, and its function if not `extract` ("sheets:extract_xls");
+    # None: plain text, whose structure the chunker reads.
+    module: str | None
+    decoded: bool = False  # extract() gets the decoded text (reader.decode) rather than the bytes
+
+
+FORMATS: tuple[Format, ...] = (
+    Format("pdf", (".pdf",), "pdf"),
+    Format("docx", (".docx",), "word"),
+    Format("html", (".html", ".htm", ".xhtml"), "webpage"),
+    Format("markdown", (".md", ".markdown"), "markdown", decoded=True),
+    Format("rst", (".rst", ".rest"), "rst", decoded=True),
+    Format("text", (".txt", ".text"), None),
+    Format("pptx", (".pptx",), "slides"),
+    Format("xlsx", (".xlsx", ".xlsm"), "sheets"),
+    Format("xls", (".xls",), "sheets:extract_xls"),
+    Format("csv", (".csv",), "delimited", decoded=True),
+    Format("tsv", (".tsv", ".tab"), "delimited:extract_tsv", decoded=True),
+    Format("eml", (".eml",), "mail"),
+    Format("mbox", (".mbox",), "mail:extract_mbox"),
+    Format("odf", (".odt", ".ods", ".odp"), "opendocument"),
+    Format("epub", (".epub",), "ebook"),
+    Format("rtf", (".rtf",), "richtext"),
+    Format("org", (".org",), "org", decoded=True),
+    Format("doc", (".doc",), "legacy:extract_doc"),
+    Format("ppt", (".ppt", ".pps"), "legacy:extract_ppt"),
+    Format("msg", (".msg",), "outlook"),
+)
+
+_BY_SUFFIX = {suffix: fmt for fmt in FORMATS for suffix in fmt.suffixes}
+_BY_NAME = {fmt.name: fmt for fmt in FORMATS}
+SUFFIXES = frozenset(_BY_SUFFIX)
+DECODED = frozenset(fmt.name for fmt in FORMATS if fmt.decoded)  # formats read from decoded text rather than bytes
 
 
 def format_of(suffix: str) -> str | None:
-    """"pdf", "docx", "html", "markdown", "rst" or "text" for a file suffix; None for formats not read."""
-    suffix = suffix.lower()
-    for name, suffixes in (("pdf", PDF_SUFFIXES), ("docx", WORD_SUFFIXES), ("html", HTML_SUFFIXES),
-                           ("markdown", MARKDOWN_SUFFIXES), ("rst", RST_SUFFIXES), ("text", TEXT_SUFFIXES)):
-        if suffix in suffixes:
-            return name
-    return None
+    """The format name for a file suffix ("pdf", "docx", "text", ...); None for formats not read."""
+    fmt = _BY_SUFFIX.get(suffix.lower())
+    return fmt.name if fmt else None
+
+
+def reader_modules() -> tuple[str, ...]:
+    """Full names of the reader modules the table imports by name (the fingerprint hashes them:
+    no import statement shows them)."""
+    return tuple(sorted({f"{__name__}.{fmt.module.partition(':')[0]}" for fmt in FORMATS if fmt.module}))
 
 
 def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] | str:
-    """(builder, title) for a PDF, Word, HTML, Markdown or reStructuredText file, or the reason it cannot be read.
+    """(builder, title) for a file of a registered format, or the reason it cannot be read.
 
-    Markdown and reStructuredText come as decoded text (see DECODED); the other formats as the file's bytes.
+    Formats marked `decoded` come as decoded text; the others as the file's bytes.
     """
-    if kind == "markdown":
-        from .markdown import extract as extract_markdown
-
-        return extract_markdown(raw)
-    if kind == "pdf":
-        from .pdf import extract
-
-        result = extract(raw)
-        return result if isinstance(result, str) else (result.builder, result.title)
-    if kind == "docx":
-        from .word import extract as extract_word
-
-        return extract_word(raw)
-    if kind == "html":
-        from .webpage import extract as extract_html
-
-        return extract_html(raw)
-    if kind == "rst":
-        from .rst import extract as extract_rst
-
-        return extract_rst(raw)
-    raise ValueError(kind)
+    fmt = _BY_NAME.get(kind)
+    if fmt is None or fmt.module is None:
+        raise ValueError(kind)
+    if not raw:
+        return "empty file"
+    module, _, function = fmt.module.partition(":")
+    result = getattr(importlib.import_module(f"{__name__}.{module}"), function or "extract")(raw)
+    if isinstance(result, str | tuple):
+        return result
+    return result.builder, result.title  # the PDF reader returns its pages' boxes as well

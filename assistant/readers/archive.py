@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 MAX_EXPANDED_BYTES = 512 * 1024 * 1024  # all members together, inflated
 MAX_MEMBERS = 20_000  # entries in one container
 MAX_RATIO = 200  # a member this many times its compressed size (and large) is a bomb, not a document
 RATIO_FLOOR = 16 * 1024 * 1024  # members smaller than this may compress as well as they like
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: how Office stores a password-protected DOCX/XLSX/PPTX
 
 
 def _size(n: int) -> str:
@@ -22,7 +24,9 @@ def _size(n: int) -> str:
 
 
 def zip_problem(raw: bytes, kind: str) -> str | None:
-    """Why a zip-based file must not be parsed (a bomb, too many members, not a zip), or None."""
+    """Why a zip-based file must not be parsed (encrypted, a bomb, too many members, not a zip), or None."""
+    if raw.startswith(OLE_MAGIC) and "EncryptedPackage".encode("utf-16-le") in raw:
+        return f"encrypted {kind} file (password-protected; save it without a password to index it)"
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             members = archive.infolist()
@@ -37,4 +41,18 @@ def zip_problem(raw: bytes, kind: str) -> str | None:
         if m.file_size > RATIO_FLOOR and m.file_size > MAX_RATIO * max(m.compress_size, 1):
             return (f"{m.filename[:80]} inflates {m.file_size // max(m.compress_size, 1):,} times "
                     f"(to {_size(m.file_size)}; the limit is {MAX_RATIO} times above {_size(RATIO_FLOOR)}): a zip bomb?")
+    if any(m.flag_bits & 0x1 for m in members) or _odf_encrypted(raw, members):
+        return f"encrypted {kind} file (password-protected; save it without a password to index it)"
     return None
+
+
+def _odf_encrypted(raw: bytes, members: list[zipfile.ZipInfo]) -> bool:
+    """Whether an OpenDocument file's manifest says its parts are encrypted (ODF encrypts inside the zip)."""
+    manifest = next((m for m in members if m.filename == "META-INF/manifest.xml"), None)
+    if manifest is None or manifest.file_size > 4 * 1024 * 1024:
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            return b"encryption-data" in archive.read(manifest)
+    except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError, zlib.error):
+        return False

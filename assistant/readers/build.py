@@ -50,6 +50,22 @@ class TextBuilder:
         return "".join(self._parts)
 
 
+def add_built(builder: TextBuilder, other: TextBuilder, level_offset: int = 0) -> None:
+    """Add every block of another builder (a part read by another reader: an e-mail's HTML body,
+    an e-book's chapter), headings `level_offset` deeper, inline spans kept."""
+    text = other.text()
+    spans = iter(sorted(other.spans, key=lambda s: s.start))
+    span = next(spans, None)
+    for block in other.blocks:
+        level = block.level + level_offset if block.kind == "heading" else block.level
+        added = builder.add(block.kind, text[block.start:block.end], level, block.page)
+        while span is not None and span.start < block.end:
+            if added is not None and span.start >= block.start:
+                shift = added.start - block.start
+                builder.spans.append(Block(span.kind, span.start + shift, span.end + shift, span.level, span.page))
+            span = next(spans, None)
+
+
 # Inline code is carried through squashing and table layout between these two marks, then
 # recorded as a span of the clean text (see add_marked).
 CODE_OPEN, CODE_CLOSE = "\x02", "\x03"
@@ -101,7 +117,9 @@ def table_rows(rows: list[list[str]]) -> list[str]:
     return [" | ".join(cell for cell in row if cell) for row in rows]
 
 
-_BAD_TITLE = re.compile(r"^(?:untitled|document\d*|microsoft word\b.*|.*\.(?:docx?|pdf|html?|txt))$", re.IGNORECASE)
+_BAD_TITLE = re.compile(r"^(?:untitled|document\d*|microsoft (?:word|powerpoint|excel)\b.*"
+                        r"|(?:slide|book|sheet|presentation)\s*\d*|powerpoint presentation"
+                        r"|.*\.(?:docx?|pptx?|xlsx?|pdf|html?|txt))$", re.IGNORECASE)
 
 
 def usable_title(title: object) -> str:

@@ -68,8 +68,8 @@ def _own_text(item) -> str:
     """An item's words without those of a list nested in it (its items come on their own)."""
     parts = [item.text or ""]
     for child in item:
-        if child.tag != "list":
-            parts.append("".join(child.itertext()))
+        if child.tag not in ("list", "ul", "ol"):
+            parts.append("".join(t for t in child.itertext() if isinstance(t, str)))
         parts.append(child.tail or "")
     return "".join(parts)
 
@@ -88,3 +88,61 @@ def _title(raw: bytes, root, builder: TextBuilder) -> str:
             return found
     text = builder.text()
     return next((squash(text[b.start:b.end]) for b in builder.blocks if b.kind == "heading"), "")
+
+
+# --- HTML that is all content ---------------------------------------------------------------------
+
+_SKIP = frozenset({"script", "style", "head", "nav", "noscript", "template", "svg", "math", "button", "form"})
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+_BLOCKS = frozenset({"p", "div", "section", "article", "main", "body", "header", "footer", "aside", "figure",
+                     "figcaption", "dl", "dt", "dd", "address", "center", "hr", "br", "caption", "details", "summary",
+                     *_HEADINGS, "ul", "ol", "table", "pre", "blockquote"})
+
+
+def extract_body(raw: bytes) -> tuple[TextBuilder, str] | str:
+    """(clean text builder, <title>) of HTML whose whole body is content: an e-book chapter or an
+    e-mail body, where a main-content finder would drop short chapters or run them together.
+    Headings, paragraphs, list items, tables, code and quotes become blocks; scripts and styles go."""
+    import lxml.html
+
+    try:
+        root = lxml.html.document_fromstring(raw)
+    except Exception as exc:  # noqa: BLE001 - empty or unparseable markup
+        return f"unreadable HTML ({exc.__class__.__name__})"
+    title = usable_title(squash(root.findtext(".//title") or ""))
+    builder = TextBuilder()
+    body = root.find("body")
+    _walk_body(builder, body if body is not None else root)
+    if not builder.blocks:
+        return "no readable text in this HTML"
+    return builder, title
+
+
+def _walk_body(builder: TextBuilder, element) -> None:
+    inline: list[str] = [element.text or ""]
+    for child in element:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag in _SKIP or not tag:
+            inline.append(child.tail or "")
+            continue
+        if tag not in _BLOCKS:
+            inline += [child.text_content(), child.tail or ""]
+            continue
+        builder.add("paragraph", squash("".join(inline)))
+        if tag in _HEADINGS:
+            builder.add("heading", squash(child.text_content()), _HEADINGS[tag])
+        elif tag in ("ul", "ol"):
+            for item in child.iter("li"):
+                builder.add("list", squash(_own_text(item)))
+        elif tag == "table":
+            rows = [[cell.text_content() for cell in row if cell.tag in ("td", "th")] for row in child.iter("tr")]
+            for line in table_rows(rows):
+                builder.add("table", line)
+        elif tag == "pre":
+            builder.add("code", child.text_content().strip("\n"))
+        elif tag == "blockquote":
+            builder.add("quote", squash(child.text_content()))
+        else:
+            _walk_body(builder, child)
+        inline = [child.tail or ""]
+    builder.add("paragraph", squash("".join(inline)))
