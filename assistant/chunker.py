@@ -130,7 +130,12 @@ def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> 
     chunks = _merge_small(doc, chunks, settings, noise)
     chunks = _with_lead_ins(doc, chunks, noise) if settings.lead_in else chunks
     _breaks.cache_clear()  # do not keep a large document alive after it is chunked
-    return chunks
+    return [c for c in chunks if _WORD_CHAR.search(c.text)]
+
+
+# A passage with no letter or digit (a run of '<', a rule of dashes) can match no question and
+# would cost an embedding each: 200 KB of '<' was 47 passages, as long to embed as the seed corpus.
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 # A reader's block kinds as the packer treats them: list items and table rows stay whole.

@@ -195,9 +195,17 @@ def read_and_chunk(corpus: Path, files: list[tuple[str, Path | None, str | None]
                       else Skipped(source, reason or "skipped"))
             (skipped if isinstance(result, Skipped) else documents).append(result)
     cut: list[Skipped] = []
-    chunks = [c for d in documents if keep.get(d.source) != d.sha256
-              for c in chunks_within_limit(d, settings, notify, cut)]
-    return Prepared(documents, skipped, chunks, cut)
+    chunks: list[Chunk] = []
+    wordless: set[str] = set()
+    for d in documents:
+        if keep.get(d.source) == d.sha256:
+            continue
+        own = chunks_within_limit(d, settings, notify, cut)
+        if not own:  # nothing but symbols: a file that can answer nothing is not a document to list
+            skipped.append(Skipped(d.source, "no words to index (only symbols and punctuation)", d.sha256))
+            wordless.add(d.source)
+        chunks.extend(own)
+    return Prepared([d for d in documents if d.source not in wordless], skipped, chunks, cut)
 
 
 def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: str, skipped: list[dict],

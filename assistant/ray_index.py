@@ -29,7 +29,7 @@ from .chunker import ChunkSettings, chunks_within_limit
 from .embedder import DIMENSION
 from .errors import AssistantError
 from .indexer import Prepared
-from .reader import read_document
+from .sandbox import Sandbox
 from .types import Chunk, Document, Skipped
 
 BLOCK_TEXTS = 256  # most texts per dataset block (a block is one actor task)
@@ -194,12 +194,23 @@ class EncodeTorch(Encode):
 ENCODERS = {"fp32": Encode, "int8": EncodeInt8, "torch": EncodeTorch}
 
 
+_SANDBOX: Sandbox | None = None
+
+
+def _sandbox() -> Sandbox:
+    """One reader worker per Ray worker process: files are parsed under the same limits as on one machine."""
+    global _SANDBOX
+    if _SANDBOX is None:
+        _SANDBOX = Sandbox()
+    return _SANDBOX
+
+
 def _read_and_chunk(row: dict, corpus: str, settings: ChunkSettings, allow_hard_links: bool) -> dict:
     """One file, read on a Ray worker; chunked unless its bytes are the indexed ones (`known`)."""
     out = {"i": row["i"], "missing": "", "skipped": "", "document": "", "chunks": "[]", "cut": ""}
     if not os.path.isdir(corpus):
         return {**out, "missing": socket.gethostname()}
-    doc = read_document(Path(row["path"]), row["source"], allow_hard_links)
+    doc = _sandbox().read(Path(row["path"]), row["source"], allow_hard_links)
     if isinstance(doc, Skipped):
         return {**out, "skipped": doc.reason}
     # JSON (ASCII, so any text survives Arrow's UTF-8) rather than Python objects Ray would serialize itself.

@@ -105,7 +105,7 @@ class Skipped:
 
     source: str
     reason: str
-    sha256: str | None = None  # of the bytes judged unreadable; set only when the reason is about the content,
+    sha256: str | None = field(default=None, compare=False)  # of the bytes judged unreadable; set only when the reason is about the content,
     # so the file is not read again until it changes (a link, a permission or the size limit is re-checked)
 
 

@@ -93,7 +93,7 @@ def test_cli_skips_every_kind_of_unusable_file_with_its_reason(corpus_copy, seed
         "unreadable.txt": "unreadable (Permission denied)",
         "locked/": "unreadable folder (Permission denied)",
         "report.pdf": "unreadable PDF: Failed to load document (PDFium: Data format error)",
-        "sheet.xlsx": "unsupported file type '.xlsx'",
+        "sheet.xlsx": "unreadable Excel file (not a valid zip container)",
         "folder.txt/inner.bin": "unsupported file type '.bin'",
         "caf\\xe9.txt": "file name is not valid UTF-8",
     }

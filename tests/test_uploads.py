@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -97,3 +100,24 @@ def test_uploads_at_once_and_during_a_rebuild_are_all_indexed(live_copy, embedde
     sources = {s.source for s in bot.sources()}
     assert {"upload0.txt", "upload1.txt", "upload2.txt"} <= sources
     assert bot.ask("When did the Scar quarry shut?", k=3).passages[0].source == "upload2.txt"
+
+
+def test_partial_uploads_left_by_a_dead_app_are_removed_and_a_live_ones_kept(tmp_path):
+    from assistant.uploads import remove_partial_uploads
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    names = {"old": ".upload-0123abcd.tmp", "dead": f".upload-{dead.stdout.strip()}-abcd.tmp",
+             "live": f".upload-{os.getpid()}-abcd.tmp", "doc": "notes.txt"}
+    for name in names.values():
+        (corpus / name).write_text("half a file")
+    assert sorted(remove_partial_uploads(corpus)) == sorted([names["old"], names["dead"]])
+    assert sorted(p.name for p in corpus.iterdir()) == sorted([names["live"], names["doc"]])
+
+
+def test_an_upload_is_refused_past_the_corpus_file_limit():
+    from assistant.reader import MAX_FILE_BYTES
+
+    assert check_upload("big.pdf", MAX_FILE_BYTES) is None
+    assert "too large" in check_upload("big.pdf", MAX_FILE_BYTES + 1)  # it would be saved, then skipped

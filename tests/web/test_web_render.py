@@ -73,3 +73,14 @@ def test_snippet_is_short_and_keeps_the_answer():
 def test_span_link_is_a_relative_query():
     assert render.span_link("dir/a b.txt", 3, 9) == "?source=dir%2Fa+b.txt&start=3&end=9"
     assert render.span_link("a.txt") == "?source=a.txt"
+
+
+def test_the_header_and_suggestions_show_control_and_bidi_characters_as_escapes():
+    """A file named with U+202E (right-to-left override) reversed the header; names are escaped as the CLI shows them."""
+    title = "Report\u202ecod.exe\x1b[31m"
+    header = render.render_header(f"1 documents, 3 passages: {title}")
+    suggestions = render.render_examples([f"What does {title} say about costs?"])
+    for html_ in (header, suggestions):
+        assert "\u202e" not in html_ and "\x1b" not in html_
+        assert "Report\\u202ecod.exe\\x1b[31m" in html_
+
