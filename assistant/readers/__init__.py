@@ -16,14 +16,15 @@ HTML_SUFFIXES = frozenset({".html", ".htm", ".xhtml"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
 RST_SUFFIXES = frozenset({".rst", ".rest"})
 TEXT_SUFFIXES = frozenset({".txt", ".text"})
-SUFFIXES = PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | TEXT_SUFFIXES
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})  # read by OCR (readers/image.py)
+SUFFIXES = IMAGE_SUFFIXES | PDF_SUFFIXES | WORD_SUFFIXES | HTML_SUFFIXES | MARKDOWN_SUFFIXES | RST_SUFFIXES | TEXT_SUFFIXES
 DECODED = frozenset({"markdown", "rst"})  # formats read from decoded text rather than bytes
 
 
 def format_of(suffix: str) -> str | None:
     """"pdf", "docx", "html", "markdown", "rst" or "text" for a file suffix; None for formats not read."""
     suffix = suffix.lower()
-    for name, suffixes in (("pdf", PDF_SUFFIXES), ("docx", WORD_SUFFIXES), ("html", HTML_SUFFIXES),
+    for name, suffixes in (("image", IMAGE_SUFFIXES), ("pdf", PDF_SUFFIXES), ("docx", WORD_SUFFIXES), ("html", HTML_SUFFIXES),
                            ("markdown", MARKDOWN_SUFFIXES), ("rst", RST_SUFFIXES), ("text", TEXT_SUFFIXES)):
         if suffix in suffixes:
             return name
@@ -39,10 +40,11 @@ def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] |
         from .markdown import extract as extract_markdown
 
         return extract_markdown(raw)
-    if kind == "pdf":
+    if kind in ("pdf", "image"):
+        from .image import extract as extract_image
         from .pdf import extract
 
-        result = extract(raw)
+        result = (extract if kind == "pdf" else extract_image)(raw)
         return result if isinstance(result, str) else (result.builder, result.title)
     if kind == "docx":
         from .word import extract as extract_word
