@@ -15,7 +15,7 @@ from assistant.readers.ocr import OCR_MAX_PAGES, engine
 from assistant.readers.pdf import extract
 
 REAL = Path(__file__).parent / "data" / "real" / "pdf"
-pytestmark = pytest.mark.skipif(engine() is None, reason="no OCR engine (tesseract-ocr or rapidocr)")
+pytestmark = pytest.mark.skipif(engine() is None, reason="no OCR engine (make run installs tesseract-ocr)")
 
 FACT = ["The night ferry to Hollin Island", "leaves the harbour at eleven", "o'clock on Fridays in summer."]
 

@@ -24,7 +24,7 @@ def extract(raw: bytes) -> PdfText | str:
     from .ocr import engine, ocr_image
 
     if engine() is None:
-        return "no OCR engine installed (tesseract-ocr or rapidocr) to read an image"
+        return "no OCR engine installed (tesseract-ocr) to read an image"
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         image = Image.open(io.BytesIO(raw))

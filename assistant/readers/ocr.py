@@ -1,10 +1,11 @@
 """OCR for pages with no text layer (scans) and for image files, with a box for every word.
 
 Tesseract (Debian `tesseract-ocr`, Apache-2.0) is run as a program with TSV output: one
-thread, about 1 s a page, 60-100 MB resident, and word boxes to highlight a cited span on
-the page image. RapidOCR (PyPI `rapidocr`, Apache-2.0, PP-OCR ONNX models) is used when the
-program is absent: slower (about 4 s a page) and it finds lines, not words. BENCHMARKS.md has
-the measurements behind the choice. Work is bounded per file: at most OCR_MAX_PAGES pages
+thread, a few seconds a page at 300 dpi, under 300 MB in its own process, and a box for every
+word to highlight a cited span on the page image. RapidOCR (PyPI, PP-OCR ONNX models) was
+measured too and not taken: as accurate on clean pages but several times slower, lines rather
+than words, and over 1 GB inside the reader process, past the reader worker's address-space
+limit (BENCHMARKS.md, "PDFs as printed"). Work is bounded per file: at most OCR_MAX_PAGES pages
 and OCR_SECONDS seconds; pages past either limit stay unread.
 """
 
@@ -30,14 +31,8 @@ Boxes = list[tuple[float, float, float, float]]  # per OCR'd character: (left, t
 
 
 def engine() -> str | None:
-    """"tesseract", "rapidocr" or None: the OCR engine this machine has."""
-    if shutil.which("tesseract"):
-        return "tesseract"
-    try:
-        import rapidocr  # noqa: F401
-    except ImportError:
-        return None
-    return "rapidocr"
+    """"tesseract", or None when it is not installed (`make run` installs it; scans are then skipped)."""
+    return "tesseract" if shutil.which("tesseract") else None
 
 
 def ocr_pages(pdf, pages: list[int]) -> dict[int, tuple[list[Line], Boxes]]:
@@ -64,7 +59,7 @@ def ocr_image(image, page: int, width: float, height: float, seconds: float = OC
         factor = (MAX_PIXELS / (image.width * image.height)) ** 0.5
         image = image.resize((max(1, int(image.width * factor)), max(1, int(image.height * factor))))
     image = image.convert("L")
-    words = _tesseract(image, seconds) if engine() == "tesseract" else _rapidocr(image)
+    words = _tesseract(image, seconds)
     return _lines(words, page, image.width, image.height, width, height)
 
 
@@ -90,19 +85,6 @@ def _tesseract(image, seconds: float) -> list[tuple[tuple[int, int, int], str, i
             continue
         if text and confidence >= MIN_CONFIDENCE:
             words.append((key, text, *box))
-    return words
-
-
-def _rapidocr(image) -> list[tuple[tuple[int, int, int], str, int, int, int, int]]:
-    """RapidOCR's lines as words of the same shape as Tesseract's (one line, one block each)."""
-    import numpy as np
-    from rapidocr import RapidOCR
-
-    output = RapidOCR(params={"Global.use_cls": False})(np.asarray(image.convert("RGB")))
-    words = []
-    for n, (box, text) in enumerate(zip(output.boxes if output.boxes is not None else [], output.txts or ())):
-        xs, ys = [int(x) for x, _ in box], [int(y) for _, y in box]
-        words.append(((n, 0, 0), text, min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)))
     return words
 
 

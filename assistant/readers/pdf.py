@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .build import TextBuilder, squash, usable_title
-from .ocr import ocr_pages
+from .ocr import engine, ocr_pages
 from .pdf_layout import Line, page_lines
 
 HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
@@ -130,7 +130,9 @@ def extract(raw: bytes, ocr: bool = True) -> PdfText | str:
     finally:
         pdf.close()
     if not any(pages):
-        return "no text layer (a scanned PDF, and OCR found no text in it)" if ocr else "no text layer"
+        if not ocr or engine() is None:
+            return "no text layer (a scanned PDF? install tesseract-ocr to read it)"
+        return "no text layer (a scanned PDF, and OCR found no text in it)"
     result = layout(pages, metadata.get("Title"))
     result.ocr_boxes, result.ocr_pages = ocr_boxes, len(ocr_boxes)
     return result
