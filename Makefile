@@ -8,11 +8,11 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint eval index browser bench clean
+.PHONY: run test lint eval index browser ocr bench clean
 
 # `assistant index` is incremental: with nothing changed it takes well under a second and does
 # not load the model, so running it every time is how a missing or stale index gets rebuilt.
-run: index
+run: ocr index
 	ASSISTANT_INDEX=$(INDEX) $(BIN)/python app.py
 
 # The venv is rebuilt only when pyproject.toml changes. `make run` installs the app alone; the
@@ -30,6 +30,10 @@ $(BIN)/.installed-test: $(BIN)/.installed
 index: $(BIN)/.installed
 	$(BIN)/assistant index --corpus $(CORPUS) --index $(INDEX)
 
+# Debian's Tesseract for scanned PDF pages and images (assistant/readers/ocr.py); without it scans are skipped.
+ocr:
+	@command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+
 # Debian's Chromium for the browser tests (Playwright's own browser download fails offline).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
@@ -37,7 +41,7 @@ browser:
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check assistant tests app.py benchmarks docs
 
-test: $(BIN)/.installed-test browser lint
+test: $(BIN)/.installed-test browser ocr lint
 	$(BIN)/python -m pytest -q
 
 # The seed set's test half in all four modes, then the other corpora (eval/README.md), each

@@ -32,7 +32,7 @@ from .types import Document, Skipped
 MEMORY_ENV = "ASSISTANT_READ_MEMORY_MB"
 SECONDS_ENV = "ASSISTANT_READ_SECONDS"
 MEMORY_MB = 1024  # the worker's whole address space, interpreter and libraries included (about 70 MB)
-SECONDS = 120  # per file; a 20 MiB text PDF reads in seconds
+SECONDS = 240  # per file; a 20 MiB text PDF reads in seconds, OCR stops itself at 150 s (readers/ocr.py)
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
 
 

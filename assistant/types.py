@@ -7,6 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 
 BLOCK_KINDS = ("heading", "paragraph", "list", "table", "code", "quote")
+PAGED_FORMATS = frozenset({"pdf", "image"})  # formats whose every passage cites a page, even with one page
 INLINE_CODE = "inline_code"  # a span inside a block: code written inline (`path.basename()` in Markdown)
 
 
@@ -57,8 +58,8 @@ class Document:
             object.__setattr__(self, "pages", tuple(m.end() for m in re.finditer("\f", self.text)))
 
     def page_at(self, offset: int) -> int | None:
-        """1-based page of a character offset, None for documents without pages."""
-        if self.pages:
+        """1-based page of a character offset, None for documents without pages (a one-page PDF has page 1)."""
+        if self.pages or self.format in PAGED_FORMATS:
             return bisect.bisect_right(self.pages, offset) + 1
         return None
 

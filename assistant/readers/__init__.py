@@ -32,6 +32,7 @@ class Format:
 
 FORMATS: tuple[Format, ...] = (
     Format("pdf", (".pdf",), "pdf"),
+    Format("image", (".png", ".jpg", ".jpeg", ".tif", ".tiff"), "image"),  # read by OCR, one page each
     Format("docx", (".docx",), "word"),
     Format("html", (".html", ".htm", ".xhtml"), "webpage"),
     Format("markdown", (".md", ".markdown"), "markdown", decoded=True),

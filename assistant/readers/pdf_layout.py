@@ -1,0 +1,248 @@
+"""A PDF page's lines in reading order, from the geometry of its characters.
+
+PDFium's own font-size field is 1.0 for every character of many real PDFs (the size sits in
+the text matrix), so sizes here are the rendered glyph size: font size times the scale of the
+character's matrix. Lines are PDFium's lines cut at wide horizontal gaps (columns, table
+cells); the page is then cut recursively along empty horizontal strips (bands) and empty
+vertical strips between columns of running text (XY-cut), and each piece is read top to
+bottom, left to right. A page whose text runs sideways (a landscape table on a portrait page)
+is read in its text's own direction; text at another angle (an arXiv margin stamp) is kept
+apart, after the page's body, and never becomes a title or heading.
+
+Every character of a line keeps the PDF character index it came from (-1 for a separator this
+module inserts), so cited spans can be drawn exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
+WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
+DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
+BAND_GAP = 0.5  # em: an empty horizontal strip this tall separates bands of a page
+COLUMN_GAP = 0.9  # em: an empty vertical strip this wide separates columns of running text
+COLUMN_WORDS = 3  # running text: its pieces hold at least this many words (median); table cells fewer
+BOLD_WEIGHT = 600
+CELL_SEPARATOR = " | "  # between pieces of one row that are not columns of text (table cells, form fields)
+SOFT_HYPHENS = "\x02\xad\ufffe"  # PDFium's marks for a hyphen that only breaks a word at a line end
+LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+SAMPLES = 8  # characters per piece whose size and weight are read
+
+
+@dataclass
+class Line:
+    """One printed line (or table row) of a page, in reading order."""
+
+    page: int  # 0-based
+    text: str
+    indices: list[int]  # PDF char index of each character of `text`; -1 for inserted separators
+    size: float  # rendered glyph size, PDF units
+    bold: bool
+    top: float  # in the text's own frame: y up, x along the text
+    bottom: float
+    left: float
+    right: float
+    column: int = 0  # the piece of the page (band or column) it was read in, in reading order
+    column_left: float = 0.0
+    column_right: float = 0.0
+    cells: int = 1  # pieces joined with CELL_SEPARATOR
+    vertical: bool = False  # at an angle to the page's text (a margin stamp)
+    soft_break: bool = False  # ends in a word broken by a soft hyphen (join the next line without space)
+    ocr: bool = False
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # OCR: a box per char (page units)
+
+
+class _Piece:
+    """Characters of one line between wide gaps, with their extent (in the text's frame)."""
+
+    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top")
+
+    def __init__(self, chars: list[tuple[int, str, float, float, float, float]]) -> None:
+        self.chars = chars  # (index, char, left, bottom, right, top)
+        self.direction, self.size, self.bold, self.soft_break = 0, 0.0, False, False
+        self.extent()
+
+    def extent(self) -> None:
+        inked = [c for c in self.chars if not c[1].isspace()] or self.chars
+        self.left, self.bottom = min(c[2] for c in inked), min(c[3] for c in inked)
+        self.right, self.top = max(c[4] for c in inked), max(c[5] for c in inked)
+
+    def words(self) -> int:
+        return len("".join(c[1] for c in self.chars).split())
+
+
+def _rotate(direction: int, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+    """A page-space box in the frame where text running at `direction` degrees reads left to right."""
+    if direction == 90:
+        return bottom, -right, top, -left
+    if direction == 180:
+        return -right, -top, -left, -bottom
+    if direction == 270:
+        return -top, left, -bottom, right
+    return left, bottom, right, top
+
+
+def _direction(matrix) -> int:
+    return round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) % 4 * 90
+
+
+def page_lines(textpage, page_number: int) -> list[Line]:
+    """The page's lines in reading order (body first, then text at another angle)."""
+    import pypdfium2.raw as pdfium_c
+
+    count = textpage.count_chars()
+    if count <= 0:
+        return []
+    text = textpage.get_text_range(0, count)
+    if len(text) != count:  # characters outside the BMP: one call per character keeps indices aligned
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 32) for i in range(count))
+    matrix = pdfium_c.FS_MATRIX()
+    step = max(1, count // 64)
+    directions = []
+    for i in range(0, count, step):
+        if not text[i].isspace() and pdfium_c.FPDFText_GetMatrix(textpage, i, matrix):
+            directions.append(_direction(matrix))
+    page_direction = statistics.mode(directions) if directions else 0
+    rect = pdfium_c.FS_RECTF()
+    loose_box = pdfium_c.FPDFText_GetLooseCharBox
+    pieces: list[_Piece] = []
+    current: list = []
+    last = None  # the current piece's last inked character
+    for i, ch in enumerate(text):
+        if ch in "\r\n\x00":
+            if ch == "\n" and current:
+                pieces.append(_Piece(current))
+                current, last = [], None
+            continue
+        if not loose_box(textpage, i, rect):
+            continue
+        if page_direction:
+            left, bottom, right, top = _rotate(page_direction, rect.left, rect.bottom, rect.right, rect.top)
+        else:
+            left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
+        if ch.isspace():
+            current.append((i, ch, left, bottom, right, top))
+            continue
+        if last is not None:
+            em = max(last[5] - last[3], 1.0)
+            gap = left - last[4]
+            spaced = current[-1] is not last  # PDFium saw a word break: justified text may space words widely
+            if gap > (WIDE_GAP if spaced else SPLIT_GAP) * em or (left < last[2] - 2 * em and top < (last[3] + last[5]) / 2):
+                pieces.append(_Piece(current))
+                current = []
+            elif not spaced and last[1].isdigit() and ch.isdigit() and gap > DIGIT_GAP * em:
+                current.append((-1, " ", last[4], last[3], left, last[5]))
+        last = (i, ch, left, bottom, right, top)
+        current.append(last)
+    if current:
+        pieces.append(_Piece(current))
+    body, stamps = [], []
+    for piece in pieces:
+        _measure(textpage, piece, matrix)
+        if "".join(c[1] for c in piece.chars).strip():
+            (body if piece.direction == page_direction else stamps).append(piece)
+    lines: list[Line] = []
+    em = statistics.median(p.size for p in body) if body else 10.0
+    for column, leaf in enumerate(_cut(body, em)):
+        left, right = min(p.left for p in leaf), max(p.right for p in leaf)
+        for row in _rows(leaf):
+            line = _line(row, page_number)
+            line.column, line.column_left, line.column_right = column, left, right
+            lines.append(line)
+    for piece in stamps:
+        line = _line([piece], page_number)
+        line.vertical, line.column = True, len(lines) + 1
+        lines.append(line)
+    return lines
+
+
+def _measure(textpage, piece: _Piece, matrix) -> None:
+    """Rendered size, weight and direction of a piece from a sample of its characters."""
+    import pypdfium2.raw as pdfium_c
+
+    chars = piece.chars
+    step = max(1, len(chars) // SAMPLES)
+    sample = [c[0] for c in chars[::step] if c[0] >= 0 and not c[1].isspace()] or [c[0] for c in chars if c[0] >= 0]
+    sizes, weights, directions = [], [], []
+    for i in sample:
+        scale = 1.0
+        if pdfium_c.FPDFText_GetMatrix(textpage, i, matrix):
+            scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
+            directions.append(_direction(matrix))
+        sizes.append(pdfium_c.FPDFText_GetFontSize(textpage, i) * scale)
+        weights.append(pdfium_c.FPDFText_GetFontWeight(textpage, i))
+    piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
+    piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT
+    piece.direction = statistics.mode(directions) if directions else 0
+    while piece.chars and piece.chars[-1][1].isspace():
+        piece.chars.pop()
+    if piece.chars and piece.chars[-1][1] in SOFT_HYPHENS:
+        piece.chars.pop()
+        piece.soft_break = True
+    if piece.chars:
+        piece.extent()
+
+
+def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:
+    """Pieces grouped by empty strips at least `min_gap` wide: bands top to bottom, or columns left to right."""
+    span = (lambda p: (-p.top, -p.bottom)) if not vertical else (lambda p: (p.left, p.right))
+    ordered = sorted(pieces, key=span)
+    groups: list[list[_Piece]] = []
+    reach = -math.inf
+    for piece in ordered:
+        start, end = span(piece)
+        if not groups or start - reach >= min_gap:
+            groups.append([])
+        groups[-1].append(piece)
+        reach = max(reach, end)
+    return groups
+
+
+def _cut(pieces: list[_Piece], em: float) -> list[list[_Piece]]:
+    """XY-cut: bands first, then columns of running text (never between a table's cells), recursively."""
+    if len(pieces) <= 1:
+        return [pieces] if pieces else []
+    bands = _split(pieces, False, BAND_GAP * em)
+    if len(bands) > 1:
+        return [leaf for band in bands for leaf in _cut(band, em)]
+    columns = _split(pieces, True, COLUMN_GAP * em)
+    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns):
+        return [leaf for column in columns for leaf in _cut(column, em)]
+    return [pieces]
+
+
+def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Pieces of one leaf as rows, top to bottom; pieces side by side on a baseline share a row."""
+    rows: list[list[_Piece]] = []
+    for piece in sorted(pieces, key=lambda p: -p.top):
+        if rows:
+            last = rows[-1][0]
+            overlap = min(last.top, piece.top) - max(last.bottom, piece.bottom)
+            if overlap > 0.5 * min(last.top - last.bottom, piece.top - piece.bottom):
+                rows[-1].append(piece)
+                continue
+        rows.append([piece])
+    return [sorted(row, key=lambda p: p.left) for row in rows]
+
+
+def _line(row: list[_Piece], page_number: int) -> Line:
+    """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated."""
+    text: list[str] = []
+    indices: list[int] = []
+    for n, piece in enumerate(row):
+        if n:
+            text.append(CELL_SEPARATOR)
+            indices.extend([-1] * len(CELL_SEPARATOR))
+        for index, ch, *_ in piece.chars:
+            if ch in SOFT_HYPHENS:
+                continue
+            ch = LIGATURES.get(ch, ch)
+            text.append(ch)
+            indices.extend([index] * len(ch))
+    first = max(row, key=lambda p: len(p.chars))
+    return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
+                top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
+                cells=len(row), soft_break=row[-1].soft_break)

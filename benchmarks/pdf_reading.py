@@ -1,0 +1,111 @@
+"""PDF reading: pages/s and words per paragraph on real PDFs, and OCR accuracy and time per engine.
+
+Usage: python benchmarks/pdf_reading.py PDF... [--ocr N]   (run with PYTHONPATH at the tree to measure)
+Words per paragraph is the median over paragraph blocks; "words found" is the share of
+pdftotext's words (poppler-utils, when installed) that the reader's clean text also has.
+OCR renders the first N pages of each PDF with a text layer at OCR_DPI, OCRs the picture with
+each engine, and scores its words against the page's own text layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+
+def _words(text: str) -> Counter:
+    return Counter(w.casefold() for w in re.findall(r"\w+", text))
+
+
+def recall(reference: str, text: str) -> float:
+    want, have = _words(reference), _words(text)
+    return sum(min(n, have[w]) for w, n in want.items()) / max(1, sum(want.values()))
+
+
+def read(paths: list[Path]) -> None:
+    from assistant.readers.pdf import extract
+
+    print("| file | pages | s | pages/s | paragraphs | words/paragraph | words found vs pdftotext |")
+    print("|---|---|---|---|---|---|---|")
+    total_pages = total_seconds = 0.0
+    for path in paths:
+        raw = path.read_bytes()
+        start = time.perf_counter()
+        result = extract(raw)
+        seconds = time.perf_counter() - start
+        if isinstance(result, str):
+            print(f"| {path.name} | - | - | - | - | - | {result} |")
+            continue
+        text = result.builder.text()
+        pages = len(result.builder.pages) + 1
+        words = [len(text[b.start:b.end].split()) for b in result.builder.blocks if b.kind == "paragraph"]
+        found = ""
+        if shutil.which("pdftotext"):
+            reference = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True).stdout.decode()
+            found = f"{recall(reference, text):.3f}"
+        total_pages += pages
+        total_seconds += seconds
+        print(f"| {path.name} | {pages} | {seconds:.2f} | {pages / seconds:.1f} | {len(words)} | "
+              f"{statistics.median(words) if words else 0:.0f} | {found} |")
+    print(f"\nall: {total_pages:.0f} pages in {total_seconds:.2f} s, {total_pages / total_seconds:.1f} pages/s")
+
+
+@functools.lru_cache(maxsize=1)
+def _rapidocr():
+    """RapidOCR 3 (PP-OCR ONNX models in its wheel), angle classifier off: it garbled lines."""
+    import numpy as np
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(params={"Global.use_cls": False, "Global.log_level": "error"})
+    return lambda image: engine(np.asarray(image.convert("RGB")))
+
+
+def ocr(paths: list[Path], pages: int) -> None:
+    import resource
+
+    import pypdfium2 as pdfium
+
+    from assistant.readers import ocr as ocr_module
+
+    print("\n| engine | pages | s/page | words found vs text layer |")
+    print("|---|---|---|---|")
+    for name in ("tesseract", "rapidocr"):
+        seconds, scores = 0.0, []
+        for path in paths:
+            pdf = pdfium.PdfDocument(path.read_bytes())
+            for p in range(min(pages, len(pdf))):
+                page = pdf[p]
+                reference = page.get_textpage().get_text_range()
+                if len(reference.split()) < 30:
+                    continue
+                image = page.render(scale=ocr_module.OCR_DPI / 72).to_pil()
+                start = time.perf_counter()
+                if name == "tesseract":
+                    found = " ".join(line.text for line in ocr_module.ocr_image(image, p, *page.get_size())[0])
+                else:
+                    found = " ".join(_rapidocr()(image).txts or ())
+                seconds += time.perf_counter() - start
+                scores.append(recall(reference, found))
+        print(f"| {name} | {len(scores)} | {seconds / max(1, len(scores)):.2f} | {statistics.mean(scores):.3f} |")
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak = next((line.split()[1] for line in open("/proc/self/status") if line.startswith("VmPeak")), "?")
+    print(f"\nmax RSS: this process {own:.0f} MB (RapidOCR runs in it), tesseract child {child:.0f} MB;"
+          f" VmPeak {int(peak) // 1024} MB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("pdfs", nargs="+", type=Path)
+    parser.add_argument("--ocr", type=int, default=0, help="OCR the first N pages of each PDF with each engine")
+    args = parser.parse_args()
+    read(args.pdfs)
+    if args.ocr:
+        ocr(args.pdfs, args.ocr)

@@ -1,0 +1,51 @@
+"""Small PDFs drawn with PDFium for the PDF tests: text at exact places, sizes in the matrix, any /Rotate."""
+
+from __future__ import annotations
+
+import io
+
+
+def make_pdf(items: list[tuple[float, float, float, str]], rotate: int = 0, angle: dict[int, int] | None = None,
+             width: float = 612, height: float = 792, title: str | None = None) -> bytes:
+    """A one-page PDF with each (x, y, size, text) set in Helvetica at size 1 scaled by its matrix.
+
+    `angle` maps an item's position in `items` to a text rotation in degrees (a margin stamp).
+    """
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as c
+
+    pdf = pdfium.PdfDocument.new()
+    page = pdf.new_page(width, height)
+    for n, (x, y, size, text) in enumerate(items):
+        obj = c.FPDFPageObj_NewTextObj(pdf, b"Helvetica", 1.0)
+        encoded = (text + "\0").encode("utf-16-le")
+        c.FPDFText_SetText(obj, (c.FPDF_WCHAR * (len(encoded) // 2)).from_buffer_copy(encoded))
+        turn = (angle or {}).get(n, 0)
+        a, b = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[turn]
+        c.FPDFPageObj_Transform(obj, a * size, b * size, -b * size, a * size, x, y)
+        c.FPDFPage_InsertObject(page, obj)
+    c.FPDFPage_GenerateContent(page)
+    if rotate:
+        page.set_rotation(rotate)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def image_only_pdf(raw: bytes, page: int = 0, dpi: int = 200) -> bytes:
+    """A page of a text PDF rendered to a picture and wrapped in a PDF with no text layer (a scan)."""
+    import pypdfium2 as pdfium
+
+    source = pdfium.PdfDocument(raw)
+    width, height = source[page].get_size()
+    bitmap = source[page].render(scale=dpi / 72)
+    pdf = pdfium.PdfDocument.new()
+    new = pdf.new_page(width, height)
+    image = pdfium.PdfImage.new(pdf)
+    image.set_bitmap(bitmap)
+    image.set_matrix(pdfium.PdfMatrix().scale(width, height))
+    new.insert_obj(image)
+    new.gen_content()
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()

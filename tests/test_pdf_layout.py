@@ -1,0 +1,142 @@
+"""PDFs as printed: paragraphs, reading order, tables, titles, pages, rotations and messages (issue 20)."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import pytest
+from pdf_make import make_pdf
+
+from assistant.pdfview import render_page, span_boxes
+from assistant.reader import read_document
+from assistant.readers.pdf import ENCRYPTED, extract
+from assistant.readers.pdf_layout import _line, _Piece
+
+REAL = Path(__file__).parent / "data" / "real" / "pdf"
+
+
+@pytest.fixture(scope="module")
+def federal_register():
+    result = extract((REAL / "testPDF_bad_page_303226.pdf").read_bytes())
+    assert not isinstance(result, str)
+    return result
+
+
+def test_three_column_prose_is_read_as_paragraphs_not_printed_lines(federal_register):
+    # Sizes sit in the text matrix here (PDFium's font size is 1.0 for every character).
+    text = federal_register.builder.text()
+    blocks = [text[b.start:b.end] for b in federal_register.builder.blocks]
+    opium = next(b for b in blocks if b.startswith("(c) Opium derivatives."))
+    assert "within the specific chemical designation:" in opium and len(opium.split()) > 40
+    long = [len(b.split()) for b in blocks if len(b.split()) > 12]
+    assert len(long) > 60 and statistics.median(long) > 25
+
+
+def test_sizes_come_from_the_glyphs_rendered(federal_register):
+    text = federal_register.builder.text()
+    headings = [text[b.start:b.end] for b in federal_register.builder.blocks if b.kind == "heading"]
+    assert "PART 1308—SCHEDULES OF CONTROLLED SUBSTANCES" in headings
+    assert federal_register.title == "PART 1308—SCHEDULES OF CONTROLLED SUBSTANCES"
+
+
+def test_every_clean_character_maps_to_its_pdf_character(federal_register):
+    import pypdfium2 as pdfium
+
+    text = federal_register.builder.text()
+    pdf = pdfium.PdfDocument((REAL / "testPDF_bad_page_303226.pdf").read_bytes())
+    pages = {}
+    mismatched = 0
+    for offset, (page, index) in enumerate(federal_register.char_map):
+        if page < 0 or not text[offset].isalnum():
+            continue
+        if page not in pages:
+            textpage = pdf[page].get_textpage()
+            pages[page] = textpage.get_text_range(0, textpage.count_chars())
+        mismatched += pages[page][index] != text[offset]
+    assert mismatched == 0
+
+
+def test_a_table_row_keeps_every_cell_and_close_numbers_apart():
+    raw = make_pdf([(72, 700, 10, "Territory"), (150, 700, 10, "A"), (200, 700, 10, "B"), (250, 700, 10, "C"),
+                    (72, 680, 10, "Guam"), (150, 680, 10, "0"), (200, 680, 10, "100"), (250, 680, 10, "55"),
+                    (300, 680, 10, "12"), (350, 680, 10, "3"), (357, 680, 10, "0")])
+    text = extract(raw).builder.text()
+    row = next(line for line in text.split("\n") if line.startswith("Guam"))
+    cells = [cell for part in row.split(" | ") for cell in part.split()]
+    assert cells == ["Guam", "0", "100", "55", "12", "3", "0"]
+
+
+def test_title_is_the_largest_text_at_the_top_never_a_margin_stamp_or_date():
+    raw = make_pdf([(20, 200, 20, "arXiv:2101.00001v1 [cs.CL] 1 Jan 2021"), (72, 740, 12, "3 March 2021"),
+                    (72, 700, 18, "Reading Printed Pages"), (72, 660, 10, "Body text of the paper starts here."),
+                    (72, 500, 14, "0.5"), (72, 480, 14, "Loss")], angle={0: 90})
+    result = extract(raw)
+    assert result.title == "Reading Printed Pages"
+    assert not any(result.builder.text()[b.start:b.end] in ("0.5", "3 March 2021")
+                   for b in result.builder.blocks if b.kind == "heading")
+    assert "arXiv:2101.00001v1" in result.builder.text()  # kept as text, after the page's body
+
+
+def test_a_template_metadata_title_is_not_used():
+    from assistant.readers.pdf import _metadata_title
+
+    printed = extract(make_pdf([(72, 700, 18, "Reading Printed Pages"),
+                                (72, 660, 10, "Body text of a page, longer than its title.")]))
+    assert printed.title == "Reading Printed Pages"
+    assert _metadata_title("Paper Title (use style: paper title)", [[]]) == ""
+
+
+def test_ligatures_are_expanded_and_soft_hyphens_dropped_with_exact_indices():
+    piece = _Piece([(0, "\ufb01", 0, 0, 5, 10), (1, "nd", 5, 0, 10, 10), (2, "\xad", 10, 0, 11, 10), (3, "s", 11, 0, 15, 10)])
+    line = _line([piece], 0)
+    assert line.text == "finds" and line.indices == [0, 0, 1, 1, 3]
+
+
+def test_a_single_page_pdf_cites_page_one(tmp_path):
+    path = tmp_path / "notice.pdf"
+    path.write_bytes(make_pdf([(72, 700, 12, "The ferry leaves at noon.")]))
+    document = read_document(path, "notice.pdf")
+    assert document.page_at(0) == 1 and document.blocks[0].page == 1
+
+
+def test_empty_and_encrypted_pdfs_say_so(tmp_path):
+    assert extract(b"") == "empty file"
+    assert extract((REAL / "testPassword4Spaces.pdf").read_bytes()) == ENCRYPTED == \
+        "encrypted PDF: a password-free copy is needed"
+    (tmp_path / "empty.pdf").write_bytes(b"")
+    assert read_document(tmp_path / "empty.pdf", "empty.pdf").reason == "empty file"
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_highlight_lands_on_the_ink_on_rotated_pages(rotate):
+    from io import BytesIO
+
+    from PIL import Image
+
+    raw = make_pdf([(100, 600, 24, "Harbour")], rotate=rotate)
+    result = extract(raw)
+    start = result.builder.text().index("Harbour")
+    (left, top, width, height), = span_boxes(raw, start, start + 7)[1]
+    image = Image.open(BytesIO(render_page(raw, 1, 600))).convert("L")
+    inked = image.point(lambda v: 255 if v < 128 else 0).getbbox()  # the word's ink, in pixels
+    w, h = image.size
+    ink = (inked[0] / w, inked[1] / h, inked[2] / w, inked[3] / h)
+    assert abs(left - ink[0]) < 0.02 and abs(top - ink[1]) < 0.02
+    assert abs(left + width - ink[2]) < 0.02 and abs(top + height - ink[3]) < 0.02
+
+
+def test_real_rotated_page_highlight_is_on_its_words():
+    from io import BytesIO
+
+    from PIL import Image
+
+    raw = (REAL / "testPDF_rotated.pdf").read_bytes()
+    result = extract(raw)
+    start = result.builder.text().index("Tika - Content Analysis Toolkit")
+    (left, top, width, height), = span_boxes(raw, start, start + 31)[1]
+    assert height > 10 * width  # /Rotate 90 turns its lines to run down the displayed page
+    image = Image.open(BytesIO(render_page(raw, 1, 900))).convert("L")
+    w, h = image.size
+    crop = image.crop((int(left * w), int(top * h), int((left + width) * w), int((top + height) * h)))
+    assert crop.getextrema()[0] < 100  # ink under the box
