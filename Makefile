@@ -30,9 +30,14 @@ $(BIN)/.installed-test: $(BIN)/.installed
 index: $(BIN)/.installed
 	$(BIN)/assistant index --corpus $(CORPUS) --index $(INDEX)
 
-# Debian's Tesseract for scanned PDF pages and images (assistant/readers/ocr.py); without it scans are skipped.
+# Debian packages some readers use when present: Tesseract for scanned PDF pages and images
+# (readers/ocr.py), antiword and catdoc for legacy .doc/.ppt (readers/legacy.py). Installed when
+# missing and apt-get may run (as root); otherwise those files are skipped with a reason.
+READER_TOOLS := tesseract:tesseract-ocr antiword:antiword catppt:catdoc
 ocr:
-	@command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+	@missing=""; for pair in $(READER_TOOLS); do command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then { apt-get update -qq && apt-get install -y -qq $$missing tesseract-ocr-eng >/dev/null; } \
+		|| echo "note: could not install$$missing: scanned pages, images and legacy .doc/.ppt files will be skipped" >&2; fi
 
 # Debian's Chromium for the browser tests (Playwright's own browser download fails offline).
 browser:

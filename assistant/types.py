@@ -106,8 +106,9 @@ class Skipped:
 
     source: str
     reason: str
-    sha256: str | None = field(default=None, compare=False)  # of the bytes judged unreadable; set only when the reason is about the content,
-    # so the file is not read again until it changes (a link, a permission or the size limit is re-checked)
+    # Of the bytes judged unreadable; set only when the reason is about the content, so the file is
+    # not read again until it changes (a link, a permission or the size limit is re-checked).
+    sha256: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ class WebChat:
 
     def page_image(self, document: Any, start: int, end: int) -> Any:
         """The PDF page of a span with the span drawn on it; None for other formats or a changed file."""
-        if document.format != "pdf":
+        if document.format not in ("pdf", "image"):  # an image is a one-page scan, drawn the same way
             return None
         try:
             return self.sandbox.page_view(self.bot.original(document.source), start, end)
