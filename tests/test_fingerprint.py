@@ -142,7 +142,16 @@ def every_format(tmp_path_factory) -> Path:
         shutil.copy(REAL / name, folder / name)
     (folder / "stock.tsv").write_text("Item\tShelf\nRope\tB4\n", encoding="utf-8")
     (folder / "notes.org").write_text("#+TITLE: Notes\n* Moorings\nBoats moor on the east wall.\n", encoding="utf-8")
+    _scan(folder / "scan.png", "Boats moor on the east wall.")  # an image, read by OCR
     return folder
+
+
+def _scan(path: Path, line: str) -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("L", (1200, 300), 255)
+    ImageDraw.Draw(image).text((40, 120), line, fill=0, font=ImageFont.load_default(size=48))
+    image.save(path)
 
 
 @pytest.fixture(scope="module")

@@ -242,7 +242,10 @@ def _run(app, scope: dict) -> list[dict]:
     async def send(message) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: a browser test earlier in the session can leave an event loop running in this one.
+    worker = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
+    worker.start()
+    worker.join(30)
     return sent
 
 
