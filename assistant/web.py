@@ -31,6 +31,7 @@ from assistant.uploads import (
     save_upload,
     unindexed_files,
 )
+from assistant.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from assistant.web_files import original_link, original_route
 from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
 from assistant.web_origin import GuardCheck, allowed_hosts, install_outermost
@@ -367,7 +368,20 @@ def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, 
     reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
     if reindexer is not None:
         catch_up(reindexer, {s.source for s in bot.sources()})
+        start_watching(reindexer)
     return build_blocks(bot, reindexer), bot
+
+
+def start_watching(reindexer: Reindexer) -> CorpusWatcher | None:
+    """Keep the index in step with files changed in the corpus folder by other means than the page
+    (a copy, an editor, a sync tool); off with ASSISTANT_WATCH=0. Runs go through the one Reindexer."""
+    setting = watch_setting()
+    if setting == "off" or not reindexer.corpus.is_dir():
+        return None
+    watcher = CorpusWatcher(reindexer.corpus, lambda sources: reindexer.request(describe(sources)),
+                            ignore=reindexer.index_dir, polling=setting == "poll").start()
+    atexit.register(watcher.stop)
+    return watcher
 
 
 def catch_up(reindexer: Reindexer, indexed: set[str]) -> None:
@@ -450,7 +464,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the document assistant's web chat.")
     parser.add_argument("--no-upload", action="store_true",
                         help=f"no 'Add documents' control (also: {UPLOAD_ENV}=0); it is on by default only on 127.0.0.1")
+    parser.add_argument("--no-watch", action="store_true",
+                        help=f"do not watch the corpus folder for changed files (also: {WATCH_ENV}=0)")
     args = parser.parse_args(argv)
+    if args.no_watch:
+        os.environ[WATCH_ENV] = "0"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"
