@@ -18,7 +18,7 @@ from .manifest import REBUILD_HINT, manifest_stamp
 from .search import SearchSettings, make_query, resolve
 from .stores import open_store
 from .stores.base import Store
-from .types import Chunk, Document, Passage, Reply, SourceInfo
+from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
 # Only this much of a question is ever looked at: a 50 MB question costs what a 16,000-character
@@ -244,6 +244,15 @@ class Assistant:
 
     def sources(self) -> list[SourceInfo]:
         return self.data.sources()
+
+    def skipped(self) -> list[Skipped]:
+        """Every corpus file the last index run did not read, and why (from the manifest, in folder order).
+
+        So the page and other callers can show what is missing from the answers, not only what is there.
+        """
+        entries = self.data.manifest.get("skipped") or []
+        return [Skipped(str(e["source"]), str(e.get("reason") or "skipped"), e.get("sha256"))
+                for e in entries if isinstance(e, dict) and e.get("source")]
 
     def document(self, source: str) -> Document:
         """An indexed document: its clean text, title, blocks and pages (what the viewer shows)."""

@@ -57,6 +57,7 @@ MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds each file Gradio's
 UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
 MAX_TURNS = 30  # turns the page keeps in its transcript; older ones leave the page, not the index
 MAX_TYPED_CHARS = 10 * MAX_QUESTION_CHARS  # the question box's own limit; the server cuts to MAX_QUESTION_CHARS
+WATCH_TICK_SECONDS = 3.0  # how soon a page notices a run started by a change in the corpus folder
 MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring dashboard (off by default)
 
 
@@ -216,6 +217,22 @@ class WebChat:
         self.reindexer.request(f"removed {source}")
         return render_upload_status([self.reindexer.status.message], True), gr.Timer(active=True)
 
+    def sources_html(self) -> str:
+        """The Sources view as it stands: indexed documents, then the files not read and why."""
+        return render_sources(self.bot.sources(), removable=self.reindexer is not None, skipped=self.bot.skipped())
+
+    def refresh(self, seen: Any) -> tuple[Any, Any, Any, Any, int]:
+        """Every few seconds: a run the page did not start (a file changed in the corpus folder) shows its
+        status while it runs, and the new Sources list once it ends; otherwise nothing is sent."""
+        if self.reindexer is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), 0
+        status, runs = self.reindexer.status, self.reindexer.runs
+        if status.running:
+            return render_upload_status([status.message], True), gr.skip(), gr.skip(), gr.Timer(active=True), runs
+        if runs == _to_int(seen):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), runs
+        return gr.skip(), self.sources_html(), render_header(self.bot.describe()), gr.skip(), runs
+
     def source_click(self, evt: gr.EventData) -> tuple[Any, Any, Any, Any]:
         """A click in the Sources view: open a document, or remove one."""
         removed = getattr(evt, "remove", None)
@@ -231,7 +248,7 @@ class WebChat:
         lines = [status.message, *[f"Skipped {line}" for line in status.skipped]]
         if status.running:
             return render_upload_status(lines, True), gr.skip(), gr.skip(), gr.Timer(active=True)
-        return (render_upload_status(lines, False), render_sources(self.bot.sources(), removable=True),
+        return (render_upload_status(lines, False), self.sources_html(),
                 render_header(self.bot.describe()), gr.Timer(active=False))
 
     # -- page load
@@ -251,7 +268,7 @@ class WebChat:
         return (
             render_header(self.bot.describe()),
             render_examples(self.bot.example_questions(4)),
-            render_sources(self.bot.sources(), removable=self.reindexer is not None),
+            self.sources_html(),
             viewer,
             gr.Tabs(selected=tab),
             *self._status_on_load(),
@@ -337,9 +354,11 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
                             "Add documents", file_count="multiple", file_types=sorted(SUFFIXES), type="filepath",
                             size="sm", elem_id="add-documents", visible=reindexer is not None)
                         upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False)
-                        sources = gr.HTML(render_sources(bot.sources(), removable=reindexer is not None),
-                                          elem_id="sources", **links)
+                        sources = gr.HTML(chat.sources_html(), elem_id="sources", **links)
                         poll = gr.Timer(1.0, active=False)
+                        # Runs the page did not start (the corpus folder watched): the status and new Sources
+                        watch = gr.Timer(WATCH_TICK_SECONDS, active=reindexer is not None)
+                        seen_runs = gr.State(0)
 
         chat_out = [transcript, turns, question]
         # One event for Enter and the button, so a second submit waits for the pending answer.
@@ -354,6 +373,8 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
         upload.upload(chat.add_documents, [upload], [upload_status, poll], api_visibility="private")
         poll.tick(chat.poll, None, [upload_status, sources, header, poll], show_progress="hidden",
                   api_visibility="private")
+        watch.tick(chat.refresh, [seen_runs], [upload_status, sources, header, poll, seen_runs], show_progress="hidden",
+                   api_visibility="private")
         gr.api(chat.ask, api_name="ask", concurrency_id="assistant")
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     return app

@@ -73,3 +73,12 @@ def test_snippet_is_short_and_keeps_the_answer():
 def test_span_link_is_a_relative_query():
     assert render.span_link("dir/a b.txt", 3, 9) == "?source=dir%2Fa+b.txt&start=3&end=9"
     assert render.span_link("a.txt") == "?source=a.txt"
+
+
+def test_files_not_read_are_listed_with_their_reasons_escaped():
+    skipped = [SimpleNamespace(source=XSS + ".pdf", reason="unreadable PDF"), SimpleNamespace(source="a\x1b.txt", reason=XSS)]
+    html_ = render.render_sources([], skipped=skipped)
+    assert "<img" not in html_ and "2 files not read" in html_
+    assert "a\\x1b.txt" in html_ and "\x1b" not in html_
+    assert "unreadable PDF" in html_
+    assert "not read" not in render.render_sources([])
