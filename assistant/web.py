@@ -6,6 +6,7 @@
 import atexit
 import contextlib
 import inspect
+import json
 import logging
 import os
 import signal
@@ -64,6 +65,11 @@ MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring das
 def _static_js(name: str) -> str:
     """Client-side glue for gr.HTML's js_on_load, kept as plain .js files beside the CSS."""
     return (STATIC_DIR / name).read_text(encoding="utf-8")
+
+
+def _upload_js() -> str:
+    """upload.js with the picker's `accept` list: every suffix a reader is registered for."""
+    return _static_js("upload.js").replace("__ACCEPT__", json.dumps(",".join(sorted(SUFFIXES))))
 
 
 # ---------------------------------------------------------------- handlers
@@ -350,10 +356,12 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
                             VIEWER_START, elem_id="viewer", js_on_load=_static_js("viewer.js"), apply_default_css=False
                         )
                     with gr.Tab("Sources", id="sources"):
+                        # No file_types: see upload.js (the picker still offers only the supported suffixes)
                         upload = gr.UploadButton(
-                            "Add documents", file_count="multiple", file_types=sorted(SUFFIXES), type="filepath",
+                            "Add documents", file_count="multiple", type="filepath",
                             size="sm", elem_id="add-documents", visible=reindexer is not None)
-                        upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False)
+                        upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False,
+                                                js_on_load=_upload_js())
                         sources = gr.HTML(chat.sources_html(), elem_id="sources", **links)
                         poll = gr.Timer(1.0, active=False)
                         # Runs the page did not start (the corpus folder watched): the status and new Sources
