@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _index_arg(index)
     index.add_argument("--max-words", type=_bounded(20, 400), default=None,
                        help="largest chunk in words (20-400, default 120)")
-    index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every few seconds)")
     index.add_argument("--watch", action="store_true",
                        help="after indexing, keep watching CORPUS and index what is added, changed or deleted "
                             "(after 2 s without changes) until Ctrl-C; one line per run")
@@ -203,7 +203,7 @@ def _index_once(args, settings) -> None:
 
     with _engine(args.ray, args.ray_actors) as engine:
         summary = build_index(args.corpus, _index_dir(args), settings,
-                              progress=not args.quiet and sys.stderr.isatty(), allow_hard_links=args.allow_hard_links,
+                              progress=not args.quiet, allow_hard_links=args.allow_hard_links,
                               notify=lambda note: print(f"{terminal_safe(note.source)}: {note.reason}",
                                                         file=sys.stderr, flush=True),
                               engine=engine)
