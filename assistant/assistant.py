@@ -258,8 +258,18 @@ class Assistant:
         """An indexed document: its clean text, title, blocks and pages (what the viewer shows)."""
         doc = self.data.document(source) if isinstance(source, str) else None
         if doc is None:
-            raise AssistantError(f"not an indexed document: {str(source)[:200]!r}")
+            near = self.sources_named(source) if isinstance(source, str) else []
+            hint = f" (did you mean {' or '.join(map(repr, near[:5]))}{' or another' if len(near) > 5 else ''}?)" if near else ""
+            raise AssistantError(f"not an indexed document: {str(source)[:200]!r}{hint}")
         return doc
+
+    def sources_named(self, name: str) -> list[str]:
+        """Indexed sources whose file name is `name`'s (any folder, any case): "report.pdf" finds
+        "gov/report.pdf", so a caller who gave the bare file name is told the name to use."""
+        wanted = name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
+        if not wanted:
+            return []
+        return sorted(s.source for s in self.sources() if s.source.rsplit("/", 1)[-1].casefold() == wanted)
 
     def read_source(self, source: str) -> str:
         """Text of an indexed document, as indexed; nothing else on disk is reachable."""
