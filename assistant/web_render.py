@@ -240,7 +240,7 @@ def render_skipped(skipped: Sequence[Any]) -> str:
     """The files the index could not read (`Assistant.skipped()`), each with its reason; nothing when none."""
     if not skipped:
         return ""
-    items = "".join(f'<li><span class="file">{esc_name(s.source)}</span>: <span class="reason">{esc_name(s.reason)}</span></li>'
+    items = "".join(f'<li><span class="name">{esc_name(s.source)}</span>: <span class="reason">{esc_name(s.reason)}</span></li>'
                     for s in skipped)
     count = len(skipped)
     return (f'<details class="skipped" open><summary>{count} file{"s" if count != 1 else ""} not read</summary>'

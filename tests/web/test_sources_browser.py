@@ -48,7 +48,7 @@ def test_files_not_read_are_listed_from_the_start(browser, watched_app):
         page.goto(url)
         page.wait_for_selector("textarea")
         item = page.locator("#sources details.skipped li")
-        assert item.locator(".file").inner_text() == BROKEN
+        assert item.locator(".name").inner_text() == BROKEN
         assert "PDF" in item.locator(".reason").inner_text()
 
 
