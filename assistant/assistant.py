@@ -18,7 +18,7 @@ from .manifest import REBUILD_HINT, manifest_stamp
 from .search import SearchSettings, make_query, resolve
 from .stores import open_store
 from .stores.base import Store
-from .types import Chunk, Document, Passage, Reply, SourceInfo
+from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
 # Only this much of a question is ever looked at: a 50 MB question costs what a 16,000-character
@@ -245,12 +245,31 @@ class Assistant:
     def sources(self) -> list[SourceInfo]:
         return self.data.sources()
 
+    def skipped(self) -> list[Skipped]:
+        """Every corpus file the last index run did not read, and why (from the manifest, in folder order).
+
+        So the page and other callers can show what is missing from the answers, not only what is there.
+        """
+        entries = self.data.manifest.get("skipped") or []
+        return [Skipped(str(e["source"]), str(e.get("reason") or "skipped"), e.get("sha256"))
+                for e in entries if isinstance(e, dict) and e.get("source")]
+
     def document(self, source: str) -> Document:
         """An indexed document: its clean text, title, blocks and pages (what the viewer shows)."""
         doc = self.data.document(source) if isinstance(source, str) else None
         if doc is None:
-            raise AssistantError(f"not an indexed document: {str(source)[:200]!r}")
+            near = self.sources_named(source) if isinstance(source, str) else []
+            hint = f" (did you mean {' or '.join(map(repr, near[:5]))}{' or another' if len(near) > 5 else ''}?)" if near else ""
+            raise AssistantError(f"not an indexed document: {str(source)[:200]!r}{hint}")
         return doc
+
+    def sources_named(self, name: str) -> list[str]:
+        """Indexed sources whose file name is `name`'s (any folder, any case): "report.pdf" finds
+        "gov/report.pdf", so a caller who gave the bare file name is told the name to use."""
+        wanted = name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
+        if not wanted:
+            return []
+        return sorted(s.source for s in self.sources() if s.source.rsplit("/", 1)[-1].casefold() == wanted)
 
     def read_source(self, source: str) -> str:
         """Text of an indexed document, as indexed; nothing else on disk is reachable."""

@@ -14,6 +14,7 @@ from .text import terminal_safe
 
 EXAMPLES = """examples:
   assistant index --corpus corpus --index index
+  assistant index --corpus corpus --watch
   assistant ask "How many partners does Lakeside Surgery have?"
   assistant ask "How long is their contract?" --history "Who is building the shared care record?" --json
   printf 'first question\\nsecond question\\n' | assistant ask --json
@@ -72,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _index_arg(index)
     index.add_argument("--max-words", type=_bounded(20, 400), default=None,
                        help="largest chunk in words (20-400, default 120)")
-    index.add_argument("--quiet", action="store_true", help="no progress bar")
+    index.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every few seconds)")
+    index.add_argument("--watch", action="store_true",
+                       help="after indexing, keep watching CORPUS and index what is added, changed or deleted "
+                            "(after 2 s without changes) until Ctrl-C; one line per run")
     index.add_argument("--allow-hard-links", action="store_true",
                        help="index files that have other names (hard links); off by default, as another name "
                             "can live outside the corpus")
@@ -182,21 +186,56 @@ def _index_dir(args) -> Path | str:
 
 def cmd_index(args) -> int:
     from .chunker import ChunkSettings
-    from .indexer import build_index
 
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
     if args.ray is None and args.ray_actors is not None:
         raise AssistantError("--ray-actors needs --ray")
+    if args.watch and args.store:
+        raise AssistantError("--watch needs an index folder (--index), not --store")
+    _index_once(args, settings)
+    if args.watch:
+        _watch(args, settings)
+    return 0
+
+
+def _index_once(args, settings) -> None:
+    from .indexer import build_index
+
     with _engine(args.ray, args.ray_actors) as engine:
         summary = build_index(args.corpus, _index_dir(args), settings,
-                              progress=not args.quiet and sys.stderr.isatty(), allow_hard_links=args.allow_hard_links,
+                              progress=not args.quiet, allow_hard_links=args.allow_hard_links,
                               notify=lambda note: print(f"{terminal_safe(note.source)}: {note.reason}",
                                                         file=sys.stderr, flush=True),
                               engine=engine)
     for skipped in summary.skipped:
         print(f"skipped {terminal_safe(skipped.source)}: {skipped.reason}", file=sys.stderr)
-    print(summary.line())
-    return 0
+    print(summary.line(), flush=True)
+
+
+def _watch(args, settings) -> None:
+    """`--watch`: index again after each quiet spell of changes, until Ctrl-C or `kill`."""
+    import signal
+
+    from .watch import CorpusWatcher, describe, watch_setting
+
+    def again(sources: list[str]) -> None:
+        print(terminal_safe(describe(sources)), file=sys.stderr, flush=True)
+        try:
+            _index_once(args, settings)
+        except AssistantError as exc:  # e.g. every file deleted: say so, keep the index, keep watching
+            print(f"assistant: error: {exc}", file=sys.stderr, flush=True)
+
+    def stop(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"watching {terminal_safe(str(args.corpus))} for changes (Ctrl-C stops)", file=sys.stderr, flush=True)
+    watcher = CorpusWatcher(args.corpus, again, ignore=Path(_index_dir(args)), polling=watch_setting() == "poll")
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        pass
+    print("stopped watching", file=sys.stderr)
 
 
 @contextlib.contextmanager

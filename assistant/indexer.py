@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import numpy as np
-from tqdm import tqdm
 
 from . import __version__
 from .bm25 import SETTINGS as KEYWORD_SETTINGS
@@ -23,6 +22,7 @@ from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .folder import fault_point
 from .keys import chunk_id
+from .progress import progress_bar
 from .reader import iter_files
 from .sandbox import Sandbox
 from .segment import SegmentData
@@ -190,7 +190,7 @@ def read_and_chunk(corpus: Path, files: list[tuple[str, Path | None, str | None]
     documents: list[Document] = []
     skipped: list[Skipped] = []
     with Sandbox() as sandbox:  # every file parsed in a worker with memory and time limits (sandbox.py)
-        for source, path, reason in tqdm(files, desc="reading", unit=" files", leave=False, disable=not progress):
+        for source, path, reason in progress_bar(files, desc="reading", unit=" files", leave=False, enabled=progress):
             result = (sandbox.read(path, source, allow_hard_links) if path is not None
                       else Skipped(source, reason or "skipped"))
             (skipped if isinstance(result, Skipped) else documents).append(result)
@@ -248,7 +248,7 @@ def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: 
     out = np.empty((len(texts), DIMENSION), dtype=np.float32)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     order = np.argsort(lengths, kind="stable")
-    bar = tqdm(total=len(chunk_texts), desc="embedding", unit=" chunks", disable=not progress,
+    bar = progress_bar(total=len(chunk_texts), desc="embedding", unit=" chunks", enabled=progress,
                bar_format="{desc}: {n:.0f}/{total} chunks [{elapsed}<{remaining}, {rate_fmt}]")
     per_char = len(chunk_texts) / max(int(lengths.sum()), 1)
     for lo in range(0, len(order), slice_size):

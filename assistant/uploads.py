@@ -183,6 +183,7 @@ class Reindexer:
         self._lock = threading.Lock()
         self._stale = False
         self._thread: threading.Thread | None = None
+        self.runs = 0  # index runs finished (or failed): a page that saw fewer shows a stale Sources list
 
     def request(self, reason: str) -> None:
         with self._lock:
@@ -224,3 +225,5 @@ class Reindexer:
                 log.exception("background indexing failed")
                 with self._lock:
                     self.status.message = f"Indexing failed: {exc.__class__.__name__}"
+            with self._lock:
+                self.runs += 1

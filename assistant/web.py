@@ -6,6 +6,7 @@
 import atexit
 import contextlib
 import inspect
+import json
 import logging
 import os
 import signal
@@ -31,6 +32,7 @@ from assistant.uploads import (
     save_upload,
     unindexed_files,
 )
+from assistant.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from assistant.web_files import original_link, original_route
 from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
 from assistant.web_origin import GuardCheck, allowed_hosts, install_outermost
@@ -56,12 +58,18 @@ MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds each file Gradio's
 UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
 MAX_TURNS = 30  # turns the page keeps in its transcript; older ones leave the page, not the index
 MAX_TYPED_CHARS = 10 * MAX_QUESTION_CHARS  # the question box's own limit; the server cuts to MAX_QUESTION_CHARS
+WATCH_TICK_SECONDS = 3.0  # how soon a page notices a run started by a change in the corpus folder
 MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring dashboard (off by default)
 
 
 def _static_js(name: str) -> str:
     """Client-side glue for gr.HTML's js_on_load, kept as plain .js files beside the CSS."""
     return (STATIC_DIR / name).read_text(encoding="utf-8")
+
+
+def _upload_js() -> str:
+    """upload.js with the picker's `accept` list: every suffix a reader is registered for."""
+    return _static_js("upload.js").replace("__ACCEPT__", json.dumps(",".join(sorted(SUFFIXES))))
 
 
 # ---------------------------------------------------------------- handlers
@@ -215,6 +223,22 @@ class WebChat:
         self.reindexer.request(f"removed {source}")
         return render_upload_status([self.reindexer.status.message], True), gr.Timer(active=True)
 
+    def sources_html(self) -> str:
+        """The Sources view as it stands: indexed documents, then the files not read and why."""
+        return render_sources(self.bot.sources(), removable=self.reindexer is not None, skipped=self.bot.skipped())
+
+    def refresh(self, seen: Any) -> tuple[Any, Any, Any, Any, int]:
+        """Every few seconds: a run the page did not start (a file changed in the corpus folder) shows its
+        status while it runs, and the new Sources list once it ends; otherwise nothing is sent."""
+        if self.reindexer is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), 0
+        status, runs = self.reindexer.status, self.reindexer.runs
+        if status.running:
+            return render_upload_status([status.message], True), gr.skip(), gr.skip(), gr.Timer(active=True), runs
+        if runs == _to_int(seen):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), runs
+        return gr.skip(), self.sources_html(), render_header(self.bot.describe()), gr.skip(), runs
+
     def source_click(self, evt: gr.EventData) -> tuple[Any, Any, Any, Any]:
         """A click in the Sources view: open a document, or remove one."""
         removed = getattr(evt, "remove", None)
@@ -230,7 +254,7 @@ class WebChat:
         lines = [status.message, *[f"Skipped {line}" for line in status.skipped]]
         if status.running:
             return render_upload_status(lines, True), gr.skip(), gr.skip(), gr.Timer(active=True)
-        return (render_upload_status(lines, False), render_sources(self.bot.sources(), removable=True),
+        return (render_upload_status(lines, False), self.sources_html(),
                 render_header(self.bot.describe()), gr.Timer(active=False))
 
     # -- page load
@@ -250,7 +274,7 @@ class WebChat:
         return (
             render_header(self.bot.describe()),
             render_examples(self.bot.example_questions(4)),
-            render_sources(self.bot.sources(), removable=self.reindexer is not None),
+            self.sources_html(),
             viewer,
             gr.Tabs(selected=tab),
             *self._status_on_load(),
@@ -332,13 +356,17 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
                             VIEWER_START, elem_id="viewer", js_on_load=_static_js("viewer.js"), apply_default_css=False
                         )
                     with gr.Tab("Sources", id="sources"):
+                        # No file_types: see upload.js (the picker still offers only the supported suffixes)
                         upload = gr.UploadButton(
-                            "Add documents", file_count="multiple", file_types=sorted(SUFFIXES), type="filepath",
+                            "Add documents", file_count="multiple", type="filepath",
                             size="sm", elem_id="add-documents", visible=reindexer is not None)
-                        upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False)
-                        sources = gr.HTML(render_sources(bot.sources(), removable=reindexer is not None),
-                                          elem_id="sources", **links)
+                        upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False,
+                                                js_on_load=_upload_js())
+                        sources = gr.HTML(chat.sources_html(), elem_id="sources", **links)
                         poll = gr.Timer(1.0, active=False)
+                        # Runs the page did not start (the corpus folder watched): the status and new Sources
+                        watch = gr.Timer(WATCH_TICK_SECONDS, active=reindexer is not None)
+                        seen_runs = gr.State(0)
 
         chat_out = [transcript, turns, question]
         # One event for Enter and the button, so a second submit waits for the pending answer.
@@ -353,6 +381,8 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
         upload.upload(chat.add_documents, [upload], [upload_status, poll], api_visibility="private")
         poll.tick(chat.poll, None, [upload_status, sources, header, poll], show_progress="hidden",
                   api_visibility="private")
+        watch.tick(chat.refresh, [seen_runs], [upload_status, sources, header, poll, seen_runs], show_progress="hidden",
+                   api_visibility="private")
         gr.api(chat.ask, api_name="ask", concurrency_id="assistant")
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     return app
@@ -367,7 +397,20 @@ def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, 
     reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
     if reindexer is not None:
         catch_up(reindexer, {s.source for s in bot.sources()})
+        start_watching(reindexer)
     return build_blocks(bot, reindexer), bot
+
+
+def start_watching(reindexer: Reindexer) -> CorpusWatcher | None:
+    """Keep the index in step with files changed in the corpus folder by other means than the page
+    (a copy, an editor, a sync tool); off with ASSISTANT_WATCH=0. Runs go through the one Reindexer."""
+    setting = watch_setting()
+    if setting == "off" or not reindexer.corpus.is_dir():
+        return None
+    watcher = CorpusWatcher(reindexer.corpus, lambda sources: reindexer.request(describe(sources)),
+                            ignore=reindexer.index_dir, polling=setting == "poll").start()
+    atexit.register(watcher.stop)
+    return watcher
 
 
 def catch_up(reindexer: Reindexer, indexed: set[str]) -> None:
@@ -450,7 +493,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the document assistant's web chat.")
     parser.add_argument("--no-upload", action="store_true",
                         help=f"no 'Add documents' control (also: {UPLOAD_ENV}=0); it is on by default only on 127.0.0.1")
+    parser.add_argument("--no-watch", action="store_true",
+                        help=f"do not watch the corpus folder for changed files (also: {WATCH_ENV}=0)")
     args = parser.parse_args(argv)
+    if args.no_watch:
+        os.environ[WATCH_ENV] = "0"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"

@@ -215,8 +215,9 @@ def render_examples(questions: Sequence[str]) -> str:
     return f'<div class="examples"><span class="try">Try:</span>{buttons}</div>' if buttons else ""
 
 
-def render_sources(sources: Sequence[Any], removable: bool = False) -> str:
-    """The Sources view: every indexed document (title, file, passages), each opening in the viewer."""
+def render_sources(sources: Sequence[Any], removable: bool = False, skipped: Sequence[Any] = ()) -> str:
+    """The Sources view: every indexed document (title, file, passages), each opening in the viewer,
+    then every file that was not read and why, so a missing answer has a visible cause."""
     def remove(source: str) -> str:
         if not removable:
             return ""
@@ -231,8 +232,19 @@ def render_sources(sources: Sequence[Any], removable: bool = False) -> str:
     )
     return (
         '<table class="sources"><thead><tr><th>Document</th><th class="num">Passages</th><th></th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
+        f"<tbody>{rows}</tbody></table>" + render_skipped(skipped)
     )
+
+
+def render_skipped(skipped: Sequence[Any]) -> str:
+    """The files the index could not read (`Assistant.skipped()`), each with its reason; nothing when none."""
+    if not skipped:
+        return ""
+    items = "".join(f'<li><span class="name">{esc_name(s.source)}</span>: <span class="reason">{esc_name(s.reason)}</span></li>'
+                    for s in skipped)
+    count = len(skipped)
+    return (f'<details class="skipped" open><summary>{count} file{"s" if count != 1 else ""} not read</summary>'
+            f"<ul>{items}</ul></details>")
 
 
 def render_upload_status(lines: Sequence[str], busy: bool) -> str:

@@ -84,3 +84,11 @@ def test_the_header_and_suggestions_show_control_and_bidi_characters_as_escapes(
         assert "\u202e" not in html_ and "\x1b" not in html_
         assert "Report\\u202ecod.exe\\x1b[31m" in html_
 
+
+def test_files_not_read_are_listed_with_their_reasons_escaped():
+    skipped = [SimpleNamespace(source=XSS + ".pdf", reason="unreadable PDF"), SimpleNamespace(source="a\x1b.txt", reason=XSS)]
+    html_ = render.render_sources([], skipped=skipped)
+    assert "<img" not in html_ and "2 files not read" in html_
+    assert "a\\x1b.txt" in html_ and "\x1b" not in html_
+    assert "unreadable PDF" in html_
+    assert "not read" not in render.render_sources([])
