@@ -1,0 +1,112 @@
+"""HTML pages and Word files as a new user's folder has them (issue 21): short pages with their site's
+navigation, banner and footer; Word files with nested tables, merged cells, a table python-docx cannot
+lay out, numbered and bulleted lists, headers and footers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.reader import read_document
+from assistant.types import Document
+
+
+def read(tmp_path: Path, name: str, raw: bytes) -> Document:
+    (tmp_path / name).write_bytes(raw)
+    doc = read_document(tmp_path / name, name)
+    assert isinstance(doc, Document), doc
+    return doc
+
+
+def blocks(doc: Document, kind: str) -> list[str]:
+    return [doc.text[b.start:b.end] for b in doc.blocks if b.kind == kind]
+
+
+# --- HTML ---------------------------------------------------------------------------------------
+
+FERRY = b"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Ouse Ferry</title></head><body>
+<header><a href="/" class="logo">Ouse Ferry</a><nav><ul><li><a href="/">Home</a></li>
+<li><a href="/about">About us</a></li><li><a href="/contact">Contact</a></li></ul></nav></header>
+<main><h1>Winter timetable</h1>
+<h2>Weekday sailings</h2><p>The winter ferry leaves Selby quay at 08:15 and 16:40 on weekdays.</p>
+<h2>Fares</h2><ul><li>Adults pay four pounds.</li><li>Children under twelve travel free.</li></ul></main>
+<footer><p>Ouse Ferry Company, Riverside Road, Selby.</p></footer></body></html>"""
+
+DATA_SHEET = b"""<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>KX-200 Pump data sheet - Harlow Pumps</title></head><body>
+<div class="menu"><a href="/products">Products</a> <a href="/support">Support and warranty claims</a>
+<a href="/dealers">Find a dealer</a> <a href="/careers">Careers</a></div>
+<div class="content"><h2>Specification</h2><p>The KX-200 is a submersible pump for clean water.</p>
+<table><tr><th>Property</th><th>Value</th></tr><tr><td>Maximum flow</td><td>200 litres per minute</td></tr>
+<tr><td>Weight</td><td>7.5 kg</td></tr></table></div></body></html>"""
+
+LANDMARKS = b"""<html><head><title>Hire | Tarn Boats</title><meta property="og:site_name" content="Tarn Boats">
+</head><body><div role="navigation"><p>Boat hire on the tarn, lessons for beginners and the lakeside cafe</p></div>
+<div class="main"><h2>Rowing boats</h2>
+<p>Rowing boats can be hired from the boathouse for twelve pounds an hour between April and September.</p>
+<p>Life jackets are provided free of charge and must be worn by everyone on the water.</p></div>
+<div role="contentinfo"><p>Tarn Boats is a family business trading on the tarn since nineteen fifty two.</p></div>
+</body></html>"""
+
+
+def test_a_short_page_keeps_its_structure_and_loses_its_navigation(tmp_path):
+    doc = read(tmp_path, "ferry.html", FERRY)
+    for word in ("Home", "About us", "Contact", "Riverside Road"):
+        assert word not in doc.text
+    headings = [(doc.text[b.start:b.end], b.level) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [("Winter timetable", 1), ("Weekday sailings", 2), ("Fares", 2)]
+    assert blocks(doc, "paragraph") == ["The winter ferry leaves Selby quay at 08:15 and 16:40 on weekdays."]
+    assert blocks(doc, "list") == ["Adults pay four pounds.", "Children under twelve travel free."]
+    assert doc.title == "Winter timetable"  # the article's <h1>, not <title>, which is the site's name
+
+
+def test_a_data_sheet_without_its_menu_and_titled_without_the_site_name(tmp_path):
+    doc = read(tmp_path, "pump.html", DATA_SHEET)
+    for word in ("Products", "warranty", "Find a dealer", "Careers"):
+        assert word not in doc.text
+    assert blocks(doc, "table") == ["Property: Maximum flow; Value: 200 litres per minute",
+                                    "Property: Weight; Value: 7.5 kg"]
+    assert blocks(doc, "heading") == ["Specification"]
+    assert doc.title == "KX-200 Pump data sheet"
+
+
+def test_navigation_banner_and_footer_landmarks_are_pruned(tmp_path):
+    doc = read(tmp_path, "hire.html", LANDMARKS)
+    assert "lessons for beginners" not in doc.text and "family business" not in doc.text
+    assert "twelve pounds an hour" in doc.text and "Life jackets" in doc.text
+    assert doc.title == "Hire"  # <title> without the og:site_name part
+
+
+def test_the_site_banner_is_pruned_but_a_header_holding_the_h1_is_the_article_s():
+    """Benchmark page e7d77f18 lost its whole article when its <header class="page-header"><h1> went."""
+    import lxml.html
+
+    from assistant.readers.webpage import _prune_chrome
+
+    tree = lxml.html.document_fromstring(
+        "<html><body><header><a>Logo</a><p>Site banner</p></header><div class='wrap'><header><h1>Flood defences"
+        "</h1></header><p>The wall is finished.</p><aside>Related stories</aside></div>"
+        "<article><header><p>By the river desk</p></header></article><footer>Site footer</footer></body></html>")
+    _prune_chrome(tree)
+    text = tree.text_content()
+    assert "Site banner" not in text and "Site footer" not in text and "Related stories" not in text
+    assert "Flood defences" in text and "By the river desk" in text and "The wall is finished." in text
+
+
+@pytest.mark.parametrize(("title", "expected"), [("Winter timetable | Ouse Ferry", "Winter timetable"),
+                                                 ("Ouse Ferry - Winter timetable", "Winter timetable"),
+                                                 ("Winter timetable", "Winter timetable")])
+def test_title_element_without_the_site_part(title, expected):
+    from assistant.readers.webpage import _without_site
+
+    assert _without_site(title, "") == expected
+    assert _without_site(title, "ouse ferry") == expected
+
+
+def test_extract_body_still_reads_whole_html(tmp_path):
+    from assistant.readers.webpage import extract_body
+
+    builder, title = extract_body(b"<html><head><title>Ch 1</title></head><body><nav>Contents</nav>"
+                                  b"<h2>Arrival</h2><p>They came at dusk.</p></body></html>")
+    assert title == "Ch 1" and builder.text() == "Arrival\n\nThey came at dusk."
