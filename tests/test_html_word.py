@@ -4,9 +4,13 @@ lay out, numbered and bulleted lists, headers and footers."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import docx
 import pytest
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 
 from assistant.reader import read_document
 from assistant.types import Document
@@ -110,3 +114,94 @@ def test_extract_body_still_reads_whole_html(tmp_path):
     builder, title = extract_body(b"<html><head><title>Ch 1</title></head><body><nav>Contents</nav>"
                                   b"<h2>Arrival</h2><p>They came at dusk.</p></body></html>")
     assert title == "Ch 1" and builder.text() == "Arrival\n\nThey came at dusk."
+
+
+# --- Word ---------------------------------------------------------------------------------------
+
+
+def saved(document) -> bytes:
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_nested_table_read_once_and_merged_cells_once(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("Depot contacts follow.")
+    table = document.add_table(rows=3, cols=3)
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"Head {c}" if r == 0 else f"r{r}c{c}"
+    across = table.cell(1, 0).merge(table.cell(1, 1))
+    across.text = "Widemerged note"
+    down = table.cell(1, 2).merge(table.cell(2, 2))
+    down.text = "Tallmerged note"
+    inner = table.cell(2, 0).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "Nested depot", "Gatehouse keys with the night porter"
+    document.add_paragraph("End of contacts.")
+    doc = read(tmp_path, "contacts.docx", saved(document))
+    assert doc.text.count("Widemerged note") == 1
+    assert doc.text.count("Tallmerged note") == 1
+    assert doc.text.count("Gatehouse keys with the night porter") == 1
+    assert doc.text.index("r2c0") < doc.text.index("Gatehouse keys") < doc.text.index("End of contacts.")
+
+
+@pytest.mark.parametrize("broken", ["gridSpan", "vMerge"])
+def test_a_table_python_docx_cannot_lay_out_loses_only_itself(tmp_path, broken):
+    document = docx.Document()
+    document.add_paragraph("Before the table: the boiler was serviced in May.")
+    good = document.add_table(rows=1, cols=2)
+    good.cell(0, 0).text, good.cell(0, 1).text = "Boiler", "Serviced"
+    bad = document.add_table(rows=2, cols=2)
+    for r, row in enumerate(bad.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"Valve {r}{c}"
+    prop = bad.cell(0, 0)._tc.get_or_add_tcPr()
+    mark = OxmlElement(f"w:{broken}")
+    mark.set(qn("w:val"), "x" if broken == "gridSpan" else "continue")  # python-docx: ValueError on both
+    prop.append(mark)
+    document.add_paragraph("After the table: the roof was repaired in June.")
+    with pytest.raises(ValueError):
+        [cell.text for row in docx.Document(io.BytesIO(saved(document))).tables[1].rows for cell in row.cells]
+    doc = read(tmp_path, "plant.docx", saved(document))
+    assert "boiler was serviced in May" in doc.text and "roof was repaired in June" in doc.text
+    assert "Boiler | Serviced" in doc.text
+    assert "Valve 11" in doc.text  # the broken table's own words, read as plain lines
+
+
+def test_bulleted_and_numbered_lists_are_list_blocks_with_their_numbers(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("Opening steps.")
+    for step in ("Unlock the gate.", "Switch on the lights.", "Open the till."):
+        document.add_paragraph(step, style="List Number")
+    document.add_paragraph("Bring:")
+    for thing in ("keys", "float"):
+        document.add_paragraph(thing, style="List Bullet")
+    doc = read(tmp_path, "steps.docx", saved(document))
+    assert blocks(doc, "list") == ["1. Unlock the gate.", "2. Switch on the lights.", "3. Open the till.",
+                                   "keys", "float"]
+    assert blocks(doc, "paragraph") == ["Opening steps.", "Bring:"]
+
+
+def test_direct_numbering_without_a_list_style_is_a_list(tmp_path):
+    document = docx.Document()
+    numbered = document.add_paragraph("Check the fire doors.", style="List Number")
+    num_pr = numbered._p.pPr.find(qn("w:numPr"))
+    plain = document.add_paragraph("Sign the log book.")
+    if num_pr is None:  # the style carries the numbering: copy it onto the paragraph itself
+        style_num = document.styles["List Number"].element.pPr.find(qn("w:numPr"))
+        import copy
+
+        num_pr = copy.deepcopy(style_num)
+    plain._p.get_or_add_pPr().append(num_pr)
+    doc = read(tmp_path, "doors.docx", saved(document))
+    assert blocks(doc, "list") == ["1. Check the fire doors.", "2. Sign the log book."]
+
+
+def test_headers_and_footers_stay_out_of_the_body_text(tmp_path):
+    document = docx.Document()
+    document.sections[0].header.paragraphs[0].text = "Confidential draft, do not circulate"
+    document.sections[0].footer.paragraphs[0].text = "Printed by the parish office"
+    document.add_paragraph("The hall is booked for the fete on Saturday.")
+    doc = read(tmp_path, "hall.docx", saved(document))
+    assert doc.text == "The hall is booked for the fete on Saturday."
