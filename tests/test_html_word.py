@@ -205,3 +205,19 @@ def test_headers_and_footers_stay_out_of_the_body_text(tmp_path):
     document.add_paragraph("The hall is booked for the fete on Saturday.")
     doc = read(tmp_path, "hall.docx", saved(document))
     assert doc.text == "The hall is booked for the fete on Saturday."
+
+
+def test_tracked_changes_read_as_accepted(tmp_path):
+    """Inserted text counts (python-docx's paragraph.text skips it); deleted and moved-away text does not."""
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    document.element.body.insert(0, parse_xml(
+        f'<w:p {w}><w:r><w:t xml:space="preserve">The bins go out on </w:t></w:r>'
+        f'<w:del w:id="1" w:author="a"><w:r><w:delText>Monday</w:delText></w:r></w:del>'
+        f'<w:ins w:id="2" w:author="a"><w:r><w:t>Thursday</w:t></w:r></w:ins>'
+        f'<w:moveFrom w:id="3" w:author="a"><w:r><w:t> at dawn</w:t></w:r></w:moveFrom>'
+        f'<w:r><w:t>.</w:t></w:r></w:p>'))
+    doc = read(tmp_path, "bins.docx", saved(document))
+    assert doc.text == "The bins go out on Thursday."

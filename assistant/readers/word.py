@@ -22,7 +22,8 @@ _MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
 # Run content read as text; subtrees never read: text boxes and alternate renderings (their words
 # would come twice or out of place), deleted revisions, field instructions.
 _TEXT = {f"{W}t": None, f"{W}tab": "\t", f"{W}br": "\n", f"{W}cr": "\n", f"{W}noBreakHyphen": "-"}
-_SKIP = frozenset({f"{W}txbxContent", f"{_MC}Fallback", f"{W}del", f"{W}instrText", f"{W}pPr", f"{W}rPr",
+_SKIP = frozenset({f"{W}txbxContent", f"{_MC}Fallback", f"{W}del", f"{W}moveFrom", f"{W}instrText",
+                   f"{W}pPr", f"{W}rPr",
                    f"{W}footnoteReference", f"{W}commentReference"})
 _MAX_SPAN = 64  # grid columns one cell may claim (a hostile gridSpan must not build a huge row)
 
@@ -43,7 +44,10 @@ def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
     except Exception as exc:  # a zip that is not a Word file, or a damaged one
         return f"unreadable Word file ({str(exc)[:120] or exc.__class__.__name__})"
     reader = _Reader(styles, numbering)
-    reader.container(body)
+    try:
+        reader.container(body)
+    except Exception as exc:  # noqa: BLE001 - a reader never raises: the file is skipped with the reason
+        return f"unreadable Word file ({exc.__class__.__name__})"
     return reader.builder, title or reader.title or reader.first_heading
 
 
