@@ -3,14 +3,15 @@
 trafilatura (Apache-2.0) finds the main content and drops scripts, styles, forms, sidebars and
 footers; its XML output keeps headings, lists, tables, code and quotes, which become blocks here.
 Before it runs, the page's landmarks that are never content (navigation, the site's banner and
-footer, asides) are pruned, and it runs favouring precision: its recall mode falls back to a
-whole-page dump on short pages, which flattens them into one line with their menus. Recall is
-the fallback only when precision finds nothing (benchmarks/html_extraction.py measures both).
+footer, asides) are pruned. It runs favouring recall, but its whole-page rescue (which flattens a
+short page into one line with its menus) only for pages where it finds under 50 characters:
+favouring precision instead scored as well on news articles but dropped list items holding inline
+code on real documentation pages (benchmarks/html_extraction.py, BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import re
 
 from .build import TextBuilder, squash, table_rows, usable_title
@@ -39,14 +40,9 @@ def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
             return "no readable text in this HTML page"
         titles = _page_titles(tree)
         _prune_chrome(tree)
-        xml = None
-        for precision in (True, False):  # recall only when precision finds nothing
-            xml = trafilatura.extract(copy.deepcopy(tree), output_format="xml", include_formatting=True,
-                                      include_tables=True, include_links=False, include_comments=False,
-                                      include_images=False, favor_precision=precision,
-                                      favor_recall=not precision, with_metadata=True)
-            if xml:
-                break
+        xml = trafilatura.extract(tree, output_format="xml", include_formatting=True, include_tables=True,
+                                  include_links=False, include_comments=False, include_images=False,
+                                  favor_recall=True, with_metadata=True, config=_config())
     except Exception as exc:  # malformed markup that even lxml's recovering parser gives up on
         return f"unreadable HTML ({exc.__class__.__name__})"
     if not xml:
@@ -59,6 +55,16 @@ def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
     if not builder.blocks:
         return "no readable text in this HTML page"
     return builder, _title(titles, root, builder)
+
+
+@functools.cache
+def _config():
+    """trafilatura's settings with the whole-page rescue only below 50 characters found (default 250)."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "50")
+    return config
 
 
 def _prune_chrome(tree) -> None:
