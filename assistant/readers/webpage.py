@@ -1,31 +1,48 @@
-"""HTML: the page's main content only, with <h1>-<h6> as sections and <title> as the title.
+"""HTML: the page's main content only, with <h1>-<h6> as sections and the article's own title.
 
-trafilatura (Apache-2.0) finds the main content and drops navigation, scripts, styles,
-forms, sidebars and footers; its XML output keeps headings, lists, tables, code and quotes,
-which become blocks here.
+trafilatura (Apache-2.0) finds the main content and drops scripts, styles, forms, sidebars and
+footers; its XML output keeps headings, lists, tables, code and quotes, which become blocks here.
+Before it runs, the page's landmarks that are never content (navigation, the site's banner and
+footer, asides) are pruned. It runs favouring recall, but its whole-page rescue (which flattens a
+short page into one line with its menus) only for pages where it finds under 50 characters:
+favouring precision instead scored as well on news articles but dropped list items holding inline
+code on real documentation pages (benchmarks/html_extraction.py, BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .build import TextBuilder, squash, table_rows, usable_title
 
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# Landmarks that hold the site's chrome, not the page's content (ARIA: a <header>/<footer> is the
+# page's banner/contentinfo only when it is not inside an article, aside, main, nav or section). A
+# <header> holding an <h1> is the article's own header (its title), whatever wraps it.
+_OUTSIDE_CONTENT = "not(ancestor::article or ancestor::main or ancestor::section or ancestor::aside)"
+_CHROME = ("//nav | //aside | //*[@role='navigation' or @role='banner' or @role='contentinfo']"
+           f" | //header[{_OUTSIDE_CONTENT} and not(.//h1)] | //footer[{_OUTSIDE_CONTENT}]")
+# Separators between an article's title and the site's name in <title>: "Timetable | Ouse Ferry".
+_SITE_SEPARATOR = re.compile(r"\s+[|\u2013\u2014\u00b7\u2022:/-]{1,2}\s+")
 
 
 def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
     """(clean text builder, title) of an HTML page, or the reason nothing could be read.
 
-    The bytes go to trafilatura undecoded so that the page's own charset declaration counts.
+    The bytes go to trafilatura's loader undecoded so that the page's own charset declaration counts.
     """
     import trafilatura
     from lxml import etree
 
     try:
-        xml = trafilatura.extract(raw, output_format="xml", include_formatting=True, include_tables=True,
+        tree = trafilatura.load_html(raw)
+        if tree is None:
+            return "no readable text in this HTML page"
+        titles = _page_titles(tree)
+        _prune_chrome(tree)
+        xml = trafilatura.extract(tree, output_format="xml", include_formatting=True, include_tables=True,
                                   include_links=False, include_comments=False, include_images=False,
-                                  favor_recall=True, with_metadata=True)
+                                  favor_recall=True, with_metadata=True, config=_config())
     except Exception as exc:  # malformed markup that even lxml's recovering parser gives up on
         return f"unreadable HTML ({exc.__class__.__name__})"
     if not xml:
@@ -37,7 +54,38 @@ def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
         _add(builder, element)
     if not builder.blocks:
         return "no readable text in this HTML page"
-    return builder, _title(raw, root, builder)
+    return builder, _title(titles, root, builder)
+
+
+@functools.cache
+def _config():
+    """trafilatura's settings with the whole-page rescue only below 50 characters found (default 250)."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "50")
+    return config
+
+
+def _prune_chrome(tree) -> None:
+    """Drop the page's navigation, banner, footer and asides (their tails, text between blocks, stay)."""
+    for element in tree.xpath(_CHROME):
+        if element.getparent() is not None:
+            element.drop_tree()
+
+
+def _page_titles(tree) -> dict[str, str]:
+    """The page's own title candidates, read before pruning: its <h1>s, og:title, <title>, site name."""
+    def meta(*names: str) -> str:
+        for name in names:
+            for value in tree.xpath(f"//meta[@property='{name}' or @name='{name}']/@content"):
+                if squash(value):
+                    return squash(value)
+        return ""
+
+    h1s = [squash(h.text_content()) for h in tree.xpath("//h1")]
+    return {"h1": h1s[0] if len(h1s) == 1 else "", "og": meta("og:title", "twitter:title"),
+            "site": meta("og:site_name", "application-name"), "title": squash(tree.findtext(".//title") or "")}
 
 
 def _add(builder: TextBuilder, element) -> None:
@@ -74,20 +122,27 @@ def _own_text(item) -> str:
     return "".join(parts)
 
 
-def _title(raw: bytes, root, builder: TextBuilder) -> str:
-    """trafilatura's title (from <title>, cleaned of the site name), else <title>, else the first heading."""
-    found = usable_title(root.get("title"))
-    if found:
-        return found
-    match = _TITLE.search(raw[:200_000].decode("utf-8", "replace"))
-    if match:
-        import html as html_lib
-
-        found = usable_title(html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1))))
-        if found:
-            return found
+def _title(titles: dict[str, str], root, builder: TextBuilder) -> str:
+    """The article's own title: the main content's first <h1>, else the page's only <h1>, else og:title,
+    else <title> without the site's name, else the first heading. The site's name is never the title."""
+    site = titles["site"].casefold()
     text = builder.text()
+    first_h1 = next((squash(text[b.start:b.end]) for b in builder.blocks if b.kind == "heading" and b.level == 1), "")
+    for candidate in (first_h1, titles["h1"], titles["og"], _without_site(titles["title"], site)):
+        found = usable_title(candidate)
+        if found and found.casefold() != site:
+            return found
     return next((squash(text[b.start:b.end]) for b in builder.blocks if b.kind == "heading"), "")
+
+
+def _without_site(title: str, site: str) -> str:
+    """<title> without its site part ("Winter timetable | Ouse Ferry" -> "Winter timetable"): the part that
+    is not the site's name (og:site_name), else the longest part, since a site's name is usually the shorter."""
+    parts = [part for part in _SITE_SEPARATOR.split(title) if part.strip()]
+    if len(parts) < 2:
+        return title
+    rest = [part for part in parts if part.casefold() != site] or parts
+    return max(rest, key=len)
 
 
 # --- HTML that is all content ---------------------------------------------------------------------
