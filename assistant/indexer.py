@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .folder import fault_point
 from .keys import chunk_id
-from .progress import progress_bar
+from .progress import progress_bar, progress_note
 from .reader import iter_files
 from .sandbox import Sandbox
 from .segment import SegmentData
@@ -117,10 +116,9 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     chunk_todo = [i for i, key in enumerate(vec_keys) if not reuse.has_chunk(key)]
     chunk_texts = [chunk_text for chunk_text, _ in embedded]
     sentence_todo = [i for i, key in enumerate(sentence_keys) if not reuse.has_sentence(key)]
-    if progress:
-        print(f"read {len(documents)} files ({len(skipped)} skipped, {len(untouched)} untouched, "
-              f"{len(documents) - len(changed)} unchanged): "
-              f"{len(chunk_todo)} chunks to embed ({len(sentence_todo)} sentences)", file=sys.stderr)
+    progress_note(f"read {len(documents)} files ({len(skipped)} skipped, {len(untouched)} untouched, "
+                  f"{len(documents) - len(changed)} unchanged): "
+                  f"{len(chunk_todo)} chunks to embed ({len(sentence_todo)} sentences)", started, progress)
     fresh, made_by = None, None
     if chunk_todo or sentence_todo:
         todo = [chunk_texts[i] for i in chunk_todo], [sentence_texts[i] for i in sentence_todo]

@@ -8,13 +8,16 @@ so a ten-minute run looked dead: there each bar prints a plain line every `LINE_
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Iterable
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
-LINE_SECONDS = 5.0  # between two progress lines when stderr is not a terminal
+# Between two progress lines when stderr is not a terminal, and before the first (ASSISTANT_PROGRESS_SECONDS sets it).
+LINE_SECONDS = float(os.environ.get("ASSISTANT_PROGRESS_SECONDS") or 5.0)
 
 
 class _Lines:
@@ -37,8 +40,15 @@ def progress_bar(iterable: Iterable | None = None, *, enabled: bool, **kwargs: A
     stream = sys.stderr
     if not enabled or _is_terminal(stream):
         return tqdm(iterable, disable=not enabled, **kwargs)
+    # delay: a run shorter than one interval prints nothing, so a quick run's stderr holds only what matters.
     return tqdm(iterable, file=_Lines(stream), mininterval=LINE_SECONDS, maxinterval=LINE_SECONDS, miniters=1,
-                ncols=80, ascii=True, **kwargs)
+                delay=LINE_SECONDS, ncols=80, ascii=True, **kwargs)
+
+
+def progress_note(message: str, started: float, enabled: bool) -> None:
+    """A one-off progress line on stderr: always on a terminal, elsewhere only once the run has taken an interval."""
+    if enabled and (_is_terminal(sys.stderr) or time.perf_counter() - started >= LINE_SECONDS):
+        print(message, file=sys.stderr)
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -45,6 +45,11 @@ def test_cli_index_into_a_pipe_prints_progress_lines(seed_index_dir, tmp_path):
     shutil.copytree(seed_index_dir, index)
     (corpus / "ferry.txt").write_text("The Hollin ferry leaves the north quay at noon.\n")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    quick = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index", str(index)],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert quick.returncode == 0 and quick.stderr == ""  # a run shorter than the interval prints no progress
+    (corpus / "tides.txt").write_text("High tide at the north quay is at six.\n")
+    env["ASSISTANT_PROGRESS_SECONDS"] = "0"  # every redraw a line, from the start
     run = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index", str(index)],
                          capture_output=True, text=True, timeout=300, env=env)
     assert run.returncode == 0, run.stderr
