@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import _watched_page
@@ -72,3 +73,29 @@ def test_a_corrupt_pdf_is_refused_with_its_reason_and_nothing_is_lost(browser, u
         page.wait_for_selector("#upload-status li:has-text('Skipped broken.pdf: unreadable PDF')", timeout=180_000)
         rows = page.locator("#sources .file").all_inner_texts()
     assert "broken.pdf" not in rows and set(before) <= set(rows)
+
+
+REAL = Path(__file__).resolve().parent.parent / "data" / "real"
+ONE_OF_EACH = ["testPPT.pptx", "testEXCEL.xlsx", "testEXCEL.xls", "testCSV.csv", "testRFC822_multipart_attachments.eml",
+               "single_mail.mbox", "testEPUB.epub", "LibreOfficeWriter_odt_1.3.odt", "LibreOfficeCalc_ods_1.3.ods",
+               "LibreOfficeImpress_odp_1.3.odp", "testRTF.rtf", "libffi-Thread-Safety.html", "pdf/testOCR.pdf"]
+
+
+def test_one_real_file_of_each_format_uploaded_in_the_browser_is_indexed(browser, upload_app):
+    """Real files nobody here made (Apache Tika's test documents, libffi's manual), all at once through the
+    page's picker: every one is indexed and listed, none is refused or left unread."""
+    from assistant.uploads import safe_name
+
+    url, corpus = upload_app
+    files = [REAL / name for name in ONE_OF_EACH]
+    files += [REAL / name for name, tool in (("testWORD.doc", "antiword"), ("testPPT.ppt", "catppt")) if shutil.which(tool)]
+    names = [safe_name(path.name) for path in files]
+    with _watched_page(browser, 1400, 900) as page:
+        page.goto(url)
+        page.wait_for_selector("textarea")
+        page.locator("input[type=file]").set_input_files([str(path) for path in files])
+        page.wait_for_function("names => names.every(n => [...document.querySelectorAll('#sources .file')]"
+                               ".some(e => e.textContent === n))", arg=names, timeout=300_000)
+        status = page.locator("#upload-status").inner_text()
+    assert "Index updated" in status and "Skipped" not in status, status
+    assert all((corpus / name).exists() for name in names)
