@@ -68,6 +68,7 @@ LIBRARIES = (
     "et_xmlfile",  # imported by openpyxl (its XML writer; reading goes through it too)
     "xlrd",  # Excel 97-2003 .xls cells and their number formats
     "striprtf",  # RTF control words removed, the text kept
+    "olefile",  # Outlook .msg streams (the message's properties)
 )
 # Imported while reading, and why they cannot change extracted text or chunks.
 IGNORED = {

@@ -27,7 +27,7 @@ def extract(raw: bytes) -> tuple[TextBuilder, str] | str:
     if not message.keys():
         return "unreadable e-mail (no message headers)"
     builder = TextBuilder()
-    subject = _add_message(builder, message)
+    subject = add_message(builder, message)
     if not builder.blocks:
         return "no text in this e-mail"
     return builder, subject
@@ -40,7 +40,7 @@ def extract_mbox(raw: bytes) -> tuple[TextBuilder, str] | str:
         return "unreadable mailbox (it does not start with a 'From ' line)"
     builder = TextBuilder()
     for part in parts[:MAX_MESSAGES]:
-        _add_message(builder, _parse(_MBOX_QUOTED.sub(rb"\1", part)), in_mailbox=True)
+        add_message(builder, _parse(_MBOX_QUOTED.sub(rb"\1", part)), in_mailbox=True)
     if len(parts) > MAX_MESSAGES:
         builder.add("paragraph", f"[Only the first {MAX_MESSAGES:,} messages of this mailbox were read: "
                                  f"the limit is {MAX_MESSAGES:,} per file.]")
@@ -51,7 +51,7 @@ def _parse(raw: bytes) -> EmailMessage:
     return BytesParser(policy=policy.default).parsebytes(raw)  # never raises: defects are recorded
 
 
-def _add_message(builder: TextBuilder, message: EmailMessage, in_mailbox: bool = False) -> str:
+def add_message(builder: TextBuilder, message: EmailMessage, in_mailbox: bool = False) -> str:
     """Add one message's blocks; returns its subject."""
     subject = squash(_header(message, "Subject"))
     builder.add("heading", subject or ("(no subject)" if in_mailbox else ""), 1)

@@ -78,7 +78,7 @@ def test_a_corrupt_pdf_is_refused_with_its_reason_and_nothing_is_lost(browser, u
 REAL = Path(__file__).resolve().parent.parent / "data" / "real"
 ONE_OF_EACH = ["testPPT.pptx", "testEXCEL.xlsx", "testEXCEL.xls", "testCSV.csv", "testRFC822_multipart_attachments.eml",
                "single_mail.mbox", "testEPUB.epub", "LibreOfficeWriter_odt_1.3.odt", "LibreOfficeCalc_ods_1.3.ods",
-               "LibreOfficeImpress_odp_1.3.odp", "testRTF.rtf", "libffi-Thread-Safety.html", "pdf/testOCR.pdf"]
+               "LibreOfficeImpress_odp_1.3.odp", "testRTF.rtf", "libffi-Thread-Safety.html", "pdf/testOCR.pdf", "testMSG.msg"]
 
 
 def test_one_real_file_of_each_format_uploaded_in_the_browser_is_indexed(browser, upload_app):
