@@ -140,3 +140,17 @@ def test_real_rotated_page_highlight_is_on_its_words():
     w, h = image.size
     crop = image.crop((int(left * w), int(top * h), int((left + width) * w), int((top + height) * h)))
     assert crop.getextrema()[0] < 100  # ink under the box
+
+
+def test_the_real_pdfs_read_exactly_as_stored():
+    # Clean text, blocks, title and char map of every committed real PDF, as sha256 digests: a change
+    # meant only to be faster must not change a character. A change meant to read differently
+    # rewrites them: python benchmarks/pdf_reading.py tests/data/real/pdf/*.pdf --digests ... --save
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from pdf_reading import digest
+
+    stored = json.loads((REAL / "digests.json").read_text())
+    assert {path.name: digest(path.read_bytes()) for path in sorted(REAL.glob("*.pdf"))} == stored

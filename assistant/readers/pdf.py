@@ -33,6 +33,7 @@ _SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 ENCRYPTED = "encrypted PDF: a password-free copy is needed"
 _PASSWORD_ERRORS = (4, 5)  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
+_NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
 
 
 @dataclass
@@ -82,8 +83,8 @@ def _furniture(pages: list[list[Line]]) -> set[tuple[int, int]]:
             if counts[k] >= needed or _PAGE_NUMBER.match(squash(pages[place[0]][place[1]].text))}
 
 
-def _join(parts: list[Line], words: set[str]) -> tuple[str, list[int]]:
-    """Lines of one paragraph as one line; returns the text and each char's code (line << 20 | position).
+def _join(parts: list[Line], words: set[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Lines of one paragraph as one line; returns the text and each char's PDF char (page, index) or _NOWHERE.
 
     A line broken by a soft hyphen joins the next without a space; a line ending in a printed
     hyphen loses it only when the joined word occurs elsewhere in the document ("inter-" + "national").
@@ -102,9 +103,11 @@ def _join(parts: list[Line], words: set[str]) -> tuple[str, list[int]]:
                     text, origin = text[:-1], origin[:-1]
             else:
                 text += " "
-                origin.append(-1)
+                origin.append(_NOWHERE)
         text += body
-        origin.extend((n << 20) | (lead + i) for i in range(len(body)))
+        page = line.page
+        places = [(page, i) if i >= 0 else _NOWHERE for i in line.indices[lead:lead + len(body)]]
+        origin.extend(places + [_NOWHERE] * (len(body) - len(places)))
     return text, origin
 
 
@@ -163,7 +166,7 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
                 continue
             if kind == "heading" and p == 0 and not _DATE_LINE.match(squash(text)):
                 candidates.append((-group[0].size, -group[0].top, squash(text)))
-            _map(result, block.start, text, origin, group)
+            _map(result, block.start, text, origin)
     # No usable title in the metadata: the largest heading on the first page, the highest of equals.
     result.title = result.title or (min(candidates)[2] if candidates else "")
     return result
@@ -187,17 +190,18 @@ def _headline(line: Line) -> bool:
             and letters >= 0.5 * len(line.text.replace(" ", "")) and len(line.text.split()) <= 20)
 
 
-def _map(result: PdfText, start: int, text: str, origin: list[int], group: list[Line]) -> None:
-    """Record, for each clean character from `start`, the PDF character it came from."""
+def _map(result: PdfText, start: int, text: str, origin: list[tuple[int, int]]) -> None:
+    """Record, for each clean character from `start`, the PDF character it came from (one slice, not a loop)."""
     cmap = result.char_map
-    cmap.extend([(-1, -1)] * (start + len(text) - len(cmap)))
-    stripped = len(text) - len(text.lstrip())
-    for offset, code in enumerate(origin[stripped:], start):
-        if code >= 0 and offset < len(cmap):
-            line = group[code >> 20]
-            position = code & 0xFFFFF
-            if position < len(line.indices) and line.indices[position] >= 0:
-                cmap[offset] = (line.page, line.indices[position])
+    known = len(cmap)
+    cmap.extend([_NOWHERE] * (start + len(text) - known))
+    places = origin[len(text) - len(text.lstrip()):][:max(0, len(cmap) - start)]
+    if start >= known:
+        cmap[start:start + len(places)] = places
+        return
+    for offset, place in enumerate(places, start):  # overlaps text already mapped: keep what has no new place
+        if place is not _NOWHERE:
+            cmap[offset] = place
 
 
 def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
