@@ -154,3 +154,67 @@ def test_the_real_pdfs_read_exactly_as_stored():
 
     stored = json.loads((REAL / "digests.json").read_text())
     assert {path.name: digest(path.read_bytes()) for path in sorted(REAL.glob("*.pdf"))} == stored
+
+
+def _blocks(raw: bytes) -> list[tuple[str, str]]:
+    result = extract(raw)
+    text = result.builder.text()
+    return [(b.kind, text[b.start:b.end]) for b in result.builder.blocks]
+
+
+TERRITORIES = [(72, 700, 10, "Territory"), (200, 700, 10, "Area (km2)"), (300, 700, 10, "Population"),
+               (72, 680, 10, "Guam"), (200, 680, 10, "544"), (300, 680, 10, "168,801"),
+               (72, 660, 10, "Palau"), (200, 660, 10, "459"), (300, 660, 10, "18,024"),
+               (72, 640, 10, "Aruba"), (300, 640, 10, "107,204")]
+
+
+def test_table_rows_are_read_with_their_header_and_printed_numbers():
+    result = extract(make_pdf(TERRITORIES))
+    text = result.builder.text()
+    rows = [text[b.start:b.end] for b in result.builder.blocks if b.kind == "table"]
+    assert rows == ["Territory: Guam; Area (km2): 544; Population: 168,801",
+                    "Territory: Palau; Area (km2): 459; Population: 18,024",
+                    "Territory: Aruba; Population: 107,204"]  # an empty cell is left out, never shifted
+    # Every character maps to the PDF character printed: names to the header's, values to the row's.
+    printed = make_printed(result)
+    assert all(printed[offset] == text[offset] for offset in printed)
+    unprinted = {text[o] for b in result.builder.blocks for o in range(b.start, b.end) if result.char_map[o][0] < 0}
+    assert unprinted == {":", ";", " "}
+
+
+def make_printed(result) -> dict[int, str]:
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(make_pdf(TERRITORIES))[0].get_textpage()
+    chars = page.get_text_range(0, page.count_chars())
+    return {offset: chars[index] for offset, (p, index) in enumerate(result.char_map) if p >= 0}
+
+
+@pytest.mark.parametrize("items", [
+    # a header holding a number ("2019") is a row of data, not names
+    [(72, 700, 10, "Territory"), (200, 700, 10, "2019"), (300, 700, 10, "2020"),
+     (72, 680, 10, "Guam"), (200, 680, 10, "544"), (300, 680, 10, "548"),
+     (72, 660, 10, "Palau"), (200, 660, 10, "459"), (300, 660, 10, "460")],
+    # a cell under no header cell
+    [(72, 700, 10, "Territory"), (200, 700, 10, "Area"), (400, 700, 10, "Population"),
+     (72, 680, 10, "Guam"), (200, 680, 10, "544"), (300, 680, 10, "168,801"),
+     (72, 660, 10, "Palau"), (200, 660, 10, "459"), (300, 660, 10, "18,024")],
+    # the row under the header is its cells' second line (all lower case), as is a header cell ending in "the"
+    [(72, 700, 10, "Farm work for"), (300, 700, 10, "Tax withheld"),
+     (72, 680, 10, "the owner"), (300, 680, 10, "at source"),
+     (72, 660, 10, "Service"), (300, 660, 10, "Exempt")],
+    [(72, 700, 10, "Farm work for the"), (300, 700, 10, "Withheld"),
+     (72, 680, 10, "Owner"), (300, 680, 10, "Yes"),
+     (72, 660, 10, "Service"), (300, 660, 10, "Exempt")],
+])
+def test_table_rows_stay_apart_when_the_header_is_unsure(items):
+    blocks = _blocks(make_pdf(items))
+    rows = [text for kind, text in blocks if kind == "table"]
+    assert len(rows) == 3 and all(" | " in row and ": " not in row for row in rows)
+
+
+def test_prose_set_side_by_side_is_not_read_as_a_table(federal_register):
+    # Lines of two text columns PDFium keeps in one row: no "name: value" made of prose.
+    text = federal_register.builder.text()
+    rows = [text[b.start:b.end] for b in federal_register.builder.blocks if b.kind == "table"]
+    assert rows and not any("person who handles an exempt:" in row for row in rows)

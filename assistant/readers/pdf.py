@@ -2,10 +2,11 @@
 
 pypdfium2 (PDFium, Apache-2.0/BSD) is used rather than PyMuPDF (AGPL) or pdfminer-based
 libraries: it gives each character's box, matrix and weight, and it is fast. `pdf_layout`
-turns the characters into lines in reading order (columns, bands, table rows); here lines are
-grouped into paragraphs by their spacing, indents and short last lines, hard wraps and
-hyphenation are joined, lines repeated at the top or bottom of most pages (running headers,
-footers, page numbers) are dropped, and lines set larger than the body text become headings.
+turns the characters into lines in reading order (columns, bands, table rows); table rows under
+a header are read with it (`pdf_tables`); here lines are grouped into paragraphs by their
+spacing, indents and short last lines, hard wraps and hyphenation are joined, lines repeated
+at the top or bottom of most pages (running headers, footers, page numbers) are dropped, and
+lines set larger than the body text become headings.
 Pages with no text layer are read by OCR (`ocr`), within a page and time budget.
 
 `char_map` keeps, for every character of the clean text, the PDF character it came from, so
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
 from .pdf_layout import Line, page_lines
+from .pdf_tables import pair_rows
 
 HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
@@ -159,7 +161,7 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
     for p, lines in enumerate(body):
         if p:
             result.builder.new_page()
-        for kind, level, group in _paragraphs(lines, body_size, heading_sizes):
+        for kind, level, group in _paragraphs(pair_rows(lines), body_size, heading_sizes):
             text, origin = _join(group, words)
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:

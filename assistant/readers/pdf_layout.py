@@ -56,6 +56,7 @@ class Line:
     soft_break: bool = False  # ends in a word broken by a soft hyphen (join the next line without space)
     ocr: bool = False
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # OCR: a box per char (page units)
+    cell_spans: list[tuple[int, int, float, float]] = field(default_factory=list)  # per cell: start, end in text, left, right
 
 
 class _Piece:
@@ -262,23 +263,28 @@ def _line(row: list[_Piece], page_number: int) -> Line:
     """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated."""
     text: list[str] = []
     indices: list[int] = []
+    spans: list[tuple[int, int, float, float]] = []
     for n, piece in enumerate(row):
         if n:
             text.append(CELL_SEPARATOR)
             indices.extend([-1] * len(CELL_SEPARATOR))
+        if len(row) > 1:
+            spans.append((len(indices), len(indices), piece.left, piece.right))
         chars = piece.chars
         printed = "".join([c[1] for c in chars])
         if len(printed) == len(chars) and not _SPECIAL.search(printed):  # the usual case: one call, not a loop
             text.append(printed)
             indices.extend([c[0] for c in chars])
-            continue
-        for index, ch, *_ in chars:
-            if ch in SOFT_HYPHENS:
-                continue
-            ch = LIGATURES.get(ch, ch)
-            text.append(ch)
-            indices.extend([index] * len(ch))
+        else:
+            for index, ch, *_ in chars:
+                if ch in SOFT_HYPHENS:
+                    continue
+                ch = LIGATURES.get(ch, ch)
+                text.append(ch)
+                indices.extend([index] * len(ch))
+        if spans:
+            spans[-1] = (spans[-1][0], len(indices), piece.left, piece.right)
     first = max(row, key=lambda p: len(p.chars))
     return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
                 top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
-                cells=len(row), soft_break=row[-1].soft_break)
+                cells=len(row), soft_break=row[-1].soft_break, cell_spans=spans)
