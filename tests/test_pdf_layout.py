@@ -218,3 +218,16 @@ def test_prose_set_side_by_side_is_not_read_as_a_table(federal_register):
     text = federal_register.builder.text()
     rows = [text[b.start:b.end] for b in federal_register.builder.blocks if b.kind == "table"]
     assert rows and not any("person who handles an exempt:" in row for row in rows)
+
+
+def test_a_printed_hyphen_at_a_line_end_stays_unless_it_broke_a_word():
+    raw = make_pdf([(72, 700, 10, "Robots made of Stress-"), (72, 688, 10, "Engineered metal move when a self-"),
+                    (72, 676, 10, "driving cart is particu-"), (72, 664, 10, "larly near. A self driving cart.")])
+    assert "Stress-Engineered metal" in extract(raw).builder.text()  # a capital after it: a compound
+    assert "a self-driving cart is particularly near" in extract(raw).builder.text()  # both halves are words
+
+
+def test_real_compound_names_keep_their_hyphen_over_a_line_break(federal_register):
+    text = federal_register.builder.text()
+    assert "N,N-Diethyltryptamine" in text and "tiletamine-zolazepam" in text
+    assert "N,NDiethyltryptamine" not in text and "FED-ERAL" not in text

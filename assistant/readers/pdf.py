@@ -85,7 +85,36 @@ def _furniture(pages: list[list[Line]]) -> set[tuple[int, int]]:
             if counts[k] >= needed or _PAGE_NUMBER.match(squash(pages[place[0]][place[1]].text))}
 
 
-def _join(parts: list[Line], words: set[str]) -> tuple[str, list[tuple[int, int]]]:
+def _printed_words(body: list[list[Line]]) -> Counter:
+    """How often each word is printed whole: the halves of a word hyphenated over two lines are not counted."""
+    words: Counter = Counter()
+    for lines in body:
+        broken = False  # the line before ended in a hyphen PDFium marked as a break
+        for line in lines:
+            found = re.findall(r"\w+", line.text)
+            ends = line.soft_break and line.text.endswith("-")
+            words.update(found[int(broken and bool(found)):len(found) - int(ends and bool(found))])
+            broken = ends
+    return words
+
+
+def _kept_hyphen(text: str, body: str, words: Counter) -> bool:
+    """Whether a printed hyphen PDFium marked as breaking a word at a line end is part of the word.
+
+    Dropped when the joined word is printed elsewhere ("inter-" "national"); kept before a capital
+    or digit ("Stress-" "Engineered") and when both halves are words printed whole elsewhere ("self-" "driving").
+    """
+    head, tail = re.search(r"(\w+)-$", text), re.match(r"\w+", body)
+    if not head or not tail:
+        return True
+    if (head.group(1) + tail.group()).casefold() in words:
+        return False
+    halves = (head.group(1).casefold(), tail.group().casefold())
+    capital = tail.group()[0].isupper() and not (head.group(1).isupper() and tail.group().isupper())  # not "FED-" "ERAL"
+    return capital or tail.group()[0].isdigit() or all(len(half) >= 4 and words[half] for half in halves)
+
+
+def _join(parts: list[Line], words: Counter) -> tuple[str, list[tuple[int, int]]]:
     """Lines of one paragraph as one line; returns the text and each char's PDF char (page, index) or _NOWHERE.
 
     A line broken by a soft hyphen joins the next without a space; a line ending in a printed
@@ -97,7 +126,8 @@ def _join(parts: list[Line], words: set[str]) -> tuple[str, list[tuple[int, int]
         lead = len(line.text) - len(line.text.lstrip())
         if n and text:
             if parts[n - 1].soft_break:
-                pass
+                if text.endswith("-") and not _kept_hyphen(text, body, words):
+                    text, origin = text[:-1], origin[:-1]
             elif text.endswith("-") and body[:1].islower():
                 head = re.search(r"(\w+)-$", text)
                 tail = re.match(r"\w+", body)
@@ -155,7 +185,7 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
     body_size = sizes.most_common(1)[0][0] if sizes else 0.0
     heading_sizes = sorted({line.size for lines in body for line in lines
                             if line.size >= body_size * HEADING_RATIO and _headline(line)}, reverse=True)
-    words = {w.casefold() for lines in body for line in lines for w in re.findall(r"\w+", line.text)}
+    words = _printed_words(body)
     result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages))
     candidates: list[tuple[float, float, str]] = []  # first page's headings: (-size, -top, text)
     for p, lines in enumerate(body):

@@ -30,6 +30,7 @@ COLUMN_WORDS = 3  # running text: its pieces hold at least this many words (medi
 BOLD_WEIGHT = 600
 CELL_SEPARATOR = " | "  # between pieces of one row that are not columns of text (table cells, form fields)
 SOFT_HYPHENS = "\x02\xad\ufffe"  # PDFium's marks for a hyphen that only breaks a word at a line end
+BREAK_MARKS = "\x02\ufffe"  # of those, PDFium's own guess for a printed "-" ending a line ("Stress-" "Engineered")
 LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
 _SPECIAL = re.compile("[" + SOFT_HYPHENS + "".join(LIGATURES) + "]")
 SAMPLES = 8  # characters per piece whose size and weight are read
@@ -53,7 +54,7 @@ class Line:
     column_right: float = 0.0
     cells: int = 1  # pieces joined with CELL_SEPARATOR
     vertical: bool = False  # at an angle to the page's text (a margin stamp)
-    soft_break: bool = False  # ends in a word broken by a soft hyphen (join the next line without space)
+    soft_break: bool = False  # ends in a hyphen at the line end (join the next line without space; "-" if printed)
     ocr: bool = False
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # OCR: a box per char (page units)
     cell_spans: list[tuple[int, int, float, float]] = field(default_factory=list)  # per cell: start, end in text, left, right
@@ -211,10 +212,12 @@ def _measure(textpage, piece: _Piece, matrix) -> None:
     while piece.chars and piece.chars[-1][1].isspace():
         piece.chars.pop()
     if piece.chars and piece.chars[-1][1] in SOFT_HYPHENS:
-        piece.chars.pop()
+        mark = piece.chars.pop()
         piece.soft_break = True
         if piece.chars:  # trailing spaces never counted in the extent; the hyphen did
             piece.extent()
+        if mark[1] in BREAK_MARKS:  # a printed hyphen (outside the extent): the paragraph decides if it stays
+            piece.chars.append((mark[0], "-", *mark[2:]))
 
 
 def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:

@@ -19,7 +19,8 @@ _NUMERIC = re.compile(r"^[\W\d_]*\d[\W\d_]*$")  # digits and punctuation only: 1
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 _RUNS_ON = {"a", "an", "and", "as", "at", "by", "for", "from", "if", "in", "of", "on", "or", "the", "to", "with"}
 MIN_ROWS = 2  # rows under a header: one row under a line of capitals is as likely two captions side by side
-MAX_NAME = 40  # characters: a longer first cell is text, not a column name
+MAX_NAME = 40  # characters: a longer cell is text, not a column name
+MAX_NAME_WORDS = 5
 
 
 def _cells(line: Line) -> list[str]:
@@ -31,7 +32,8 @@ def _header(line: Line) -> bool:
     if line.cells < 2 or len(line.cell_spans) != line.cells or line.vertical or line.ocr:
         return False
     cells = [cell.strip() for cell in _cells(line)]
-    if not all(cell and len(cell) <= MAX_NAME and cell[0].isupper() and cell[-1] not in "-,;" for cell in cells):
+    if not all(cell and len(cell) <= MAX_NAME and len(cell.split()) <= MAX_NAME_WORDS and cell[0].isupper()
+               and cell[-1] not in "-,;" for cell in cells):
         return False  # names start with a capital and end whole: "other person who handles an exempt" is prose
     if any(_NUMERIC.match(cell) for cell in cells):  # a row holding a bare number is data, not names
         return False
