@@ -231,3 +231,14 @@ def test_real_compound_names_keep_their_hyphen_over_a_line_break(federal_registe
     text = federal_register.builder.text()
     assert "N,N-Diethyltryptamine" in text and "tiletamine-zolazepam" in text
     assert "N,NDiethyltryptamine" not in text and "FED-ERAL" not in text
+
+
+def test_numbered_section_heads_in_small_capitals_are_headings():
+    body = "The robots move on a grid of electrodes under one common voltage signal for all of them."
+    raw = make_pdf([(72, 700, 10, body), (72, 688, 10, body),
+                    (72, 660, 8, "III. GCSR: A STRATEGY FOR MULTI-ROBOT CONTROL"), (72, 650, 8, "AND ASSEMBLY"),
+                    (72, 630, 10, body), (72, 618, 10, body),
+                    (72, 590, 8, "2. Results were good"), (72, 570, 10, body)])
+    blocks = _blocks(raw)
+    assert ("heading", "III. GCSR: A STRATEGY FOR MULTI-ROBOT CONTROL AND ASSEMBLY") in blocks
+    assert not any(kind == "heading" and text.startswith("2.") for kind, text in blocks)  # not in capitals

@@ -33,6 +33,7 @@ _DATE_LINE = re.compile(rf"^[\W\d]*(?:\d{{1,2}}\s+)?{_MONTH}\s+(?:\d{{1,2}},?\s+
                         r"|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_NUMBERED_CAPS = re.compile(r"^(?:[IVXL]{1,6}|\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\w.*)$")  # II. / 3 / 3.1 then the title
 ENCRYPTED = "encrypted PDF: a password-free copy is needed"
 _PASSWORD_ERRORS = (4, 5)  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
 _NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
@@ -252,10 +253,15 @@ def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float])
             return heading_sizes.index(line.size) + 1
         if line.bold and _headline(line) and len(line.text.split()) <= 12 and not _SENTENCE_END.search(line.text):
             return len(heading_sizes) + 1  # a bold line of body size standing alone: the lowest heading level
+        if _section_head(line, body_size):
+            return len(heading_sizes) + 1  # "II. STRESS-ENGINEERED MICROROBOT": capitals (or small capitals), numbered
         return 0
 
     def breaks(last: Line, line: Line, first: Line) -> bool:
         em = max(line.size, 1.0)
+        if (_section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
+                and line.column == last.column and last.bottom - line.top <= usual + 0.5 * em):
+            return False  # the section head's second line ("AND ASSEMBLY")
         if level_of(line) != level_of(first) or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
             return True
         if level_of(line):  # a heading over two lines stays one heading
@@ -280,6 +286,19 @@ def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float])
         group.append(line)
     if group:
         yield _kind(group[0], level_of(group[0])), level_of(group[0]), group
+
+
+def _section_head(line: Line, body_size: float) -> bool:
+    """A numbered section head set in capitals, small capitals (0.8 of the body size) or larger ("IV. BEYOND STRING CONTROL")."""
+    match = _NUMBERED_CAPS.match(squash(line.text))
+    if not match or not _headline(line) or line.size < 0.75 * body_size or _SENTENCE_END.search(line.text):
+        return False
+    return _capitals(match.group(1)) and len(line.text.split()) <= 14
+
+
+def _capitals(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 4 and all(ch.isupper() for ch in letters)
 
 
 def _kind(first: Line, level: int) -> str:
