@@ -83,17 +83,25 @@ def _direction(matrix) -> int:
     return round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) % 4 * 90
 
 
-def _loose_box_function():
-    """PDFium's loose char box callable with plain addresses: no ctypes type checks per character."""
-    import ctypes
+def _pdfium(name: str):
+    """A PDFium text function called with plain addresses and ints: no ctypes type checks per call."""
+    if not _CALLS:
+        import ctypes
 
-    import pypdfium2.raw as pdfium_c
+        import pypdfium2.raw as pdfium_c
 
-    address = ctypes.cast(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_void_p).value
-    return ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(address)
+        def plain(function, result, *arguments):
+            return ctypes.CFUNCTYPE(result, *arguments)(ctypes.cast(function, ctypes.c_void_p).value)
+
+        pointer, index = ctypes.c_void_p, ctypes.c_int
+        _CALLS.update(box=plain(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, pointer, index, pointer),
+                      matrix=plain(pdfium_c.FPDFText_GetMatrix, ctypes.c_int, pointer, index, pointer),
+                      size=plain(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, pointer, index),
+                      weight=plain(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, pointer, index))
+    return _CALLS[name]
 
 
-_LOOSE_BOX: list = []  # the callable above, made once
+_CALLS: dict = {}  # the functions above, made once
 
 
 def _char_boxes(textpage, count: int, direction: int) -> tuple[list[bool], list[float], list[float], list[float], list[float]]:
@@ -106,12 +114,10 @@ def _char_boxes(textpage, count: int, direction: int) -> tuple[list[bool], list[
 
     import pypdfium2.raw as pdfium_c
 
-    if not _LOOSE_BOX:
-        _LOOSE_BOX.append(_loose_box_function())
     boxes = (pdfium_c.FS_RECTF * count)()
     size, base = ctypes.sizeof(pdfium_c.FS_RECTF), ctypes.addressof(boxes)
     handle = ctypes.cast(textpage, ctypes.c_void_p).value
-    ok = list(map(_LOOSE_BOX[0], repeat(handle, count), range(count), range(base, base + count * size, size)))
+    ok = list(map(_pdfium("box"), repeat(handle, count), range(count), range(base, base + count * size, size)))
     flat = memoryview(boxes).cast("B").cast("f").tolist()  # left, top, right, bottom per character
     left, top, right, bottom = flat[0::4], flat[1::4], flat[2::4], flat[3::4]
     if direction == 90:
@@ -125,6 +131,8 @@ def _char_boxes(textpage, count: int, direction: int) -> tuple[list[bool], list[
 
 def page_lines(textpage, page_number: int) -> list[Line]:
     """The page's lines in reading order (body first, then text at another angle)."""
+    import ctypes
+
     import pypdfium2.raw as pdfium_c
 
     count = textpage.count_chars()
@@ -142,6 +150,7 @@ def page_lines(textpage, page_number: int) -> list[Line]:
             directions.append(_direction(matrix))
     page_direction = statistics.mode(directions) if directions else 0
     ok, lefts, bottoms, rights, tops = _char_boxes(handle, count, page_direction)
+    address = ctypes.cast(handle, ctypes.c_void_p).value
     pieces: list[_Piece] = []
     current: list = []
     last = None  # the current piece's last inked character
@@ -173,7 +182,7 @@ def page_lines(textpage, page_number: int) -> list[Line]:
         pieces.append(_Piece(current))
     body, stamps = [], []
     for piece in pieces:
-        _measure(handle, piece, matrix)
+        _measure(address, piece, matrix)
         if piece.chars and not all(c[1].isspace() for c in piece.chars):
             (body if piece.direction == page_direction else stamps).append(piece)
     lines: list[Line] = []
@@ -191,21 +200,24 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     return lines
 
 
-def _measure(textpage, piece: _Piece, matrix) -> None:
-    """Rendered size, weight and direction of a piece from a sample of its characters."""
-    import pypdfium2.raw as pdfium_c
+def _measure(textpage: int, piece: _Piece, matrix) -> None:
+    """Rendered size, weight and direction of a piece from a sample of its characters (`textpage` an address)."""
+    import ctypes
 
     chars = piece.chars
     step = max(1, len(chars) // SAMPLES)
     sample = [c[0] for c in chars[::step] if c[0] >= 0 and not c[1].isspace()] or [c[0] for c in chars if c[0] >= 0]
+    get_matrix, get_size, get_weight = _pdfium("matrix"), _pdfium("size"), _pdfium("weight")
+    place, values = ctypes.addressof(matrix), memoryview(matrix).cast("B").cast("f")  # a, b, c, d, e, f
     sizes, weights, directions = [], [], []
     for i in sample:
         scale = 1.0
-        if pdfium_c.FPDFText_GetMatrix(textpage, i, matrix):
-            scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
-            directions.append(_direction(matrix))
-        sizes.append(pdfium_c.FPDFText_GetFontSize(textpage, i) * scale)
-        weights.append(pdfium_c.FPDFText_GetFontWeight(textpage, i))
+        if get_matrix(textpage, i, place):
+            a, b, c, d = values[0], values[1], values[2], values[3]
+            scale = math.sqrt(abs(a * d - b * c)) or 1.0
+            directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
+        sizes.append(get_size(textpage, i) * scale)
+        weights.append(get_weight(textpage, i))
     piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
     piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT
     piece.direction = statistics.mode(directions) if directions else 0
