@@ -1,6 +1,12 @@
 """PDF reading: pages/s and words per paragraph on real PDFs, and OCR accuracy and time per engine.
 
-Usage: python benchmarks/pdf_reading.py PDF... [--ocr N]   (run with PYTHONPATH at the tree to measure)
+Usage: python benchmarks/pdf_reading.py PDF... [--ocr N] [--trees TREE...] [--digests FILE [--save]]
+(run with PYTHONPATH at the tree to measure)
+--trees times the same files read by each source tree (a checkout's root, e.g. `git archive REV
+assistant | tar -x -C DIR`) in its own process, alternating trees round by round (best of --rounds),
+so a shared machine's load falls on both; --digests checks (or with --save writes) a digest of
+each file's clean text, blocks and char map, so a change meant to be faster can be shown to read
+every file exactly as before.
 Words per paragraph is the median over paragraph blocks; "words found" is the share of
 pdftotext's words (poppler-utils, when installed) that the reader's clean text also has.
 OCR renders the first N pages of each PDF with a text layer at OCR_DPI, OCRs the picture with
@@ -11,10 +17,14 @@ from __future__ import annotations
 
 import argparse
 import functools
+import hashlib
+import json
+import os
 import re
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -55,6 +65,69 @@ def read(paths: list[Path]) -> None:
         print(f"| {path.name} | {pages} | {seconds:.2f} | {pages / seconds:.1f} | {len(words)} | "
               f"{statistics.median(words) if words else 0:.0f} | {found} |")
     print(f"\nall: {total_pages:.0f} pages in {total_seconds:.2f} s, {total_pages / total_seconds:.1f} pages/s")
+
+
+def digest(raw: bytes) -> str:
+    """sha256 of what the reader makes of a PDF (text layer only): clean text, blocks, title, char map."""
+    from assistant.readers.pdf import extract
+
+    result = extract(raw, ocr=False)
+    if isinstance(result, str):
+        return result
+    blocks = [(b.kind, b.start, b.end, b.level, b.page) for b in result.builder.blocks]
+    payload = json.dumps([result.builder.text(), blocks, result.title, result.char_map], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def check_digests(paths: list[Path], store: Path, save: bool) -> bool:
+    """Compare each file's digest with the stored one (or store them); True when all match."""
+    found = {path.name: digest(path.read_bytes()) for path in paths}
+    if save:
+        known = json.loads(store.read_text()) if store.exists() else {}
+        store.write_text(json.dumps({**known, **found}, indent=1, sort_keys=True) + "\n")
+        print(f"\n{len(found)} digests written to {store}")
+        return True
+    known = json.loads(store.read_text())
+    changed = [name for name, value in found.items() if known.get(name) != value]
+    print(f"\ndigests: {len(found) - len(changed)} of {len(found)} files read exactly as stored"
+          + (f"; changed: {', '.join(changed)}" if changed else ""))
+    return not changed
+
+
+_TIMER = """
+import sys, time
+from pathlib import Path
+from assistant.readers.pdf import extract
+files = [Path(p).read_bytes() for p in sys.argv[1:]]
+start = time.perf_counter()
+for raw in files:
+    extract(raw)
+print(time.perf_counter() - start)
+"""
+
+
+def _pages(path: Path) -> int:
+    import pypdfium2 as pdfium
+
+    try:
+        return len(pdfium.PdfDocument(path.read_bytes()))
+    except pdfium.PdfiumError:  # encrypted or damaged: read (and timed) all the same, no pages counted
+        return 0
+
+
+def compare_trees(paths: list[Path], trees: list[Path], rounds: int) -> None:
+    """Seconds to read all files with each tree's reader, trees alternating every round; best of `rounds`."""
+    pages = sum(_pages(path) for path in paths)
+    best = {tree: float("inf") for tree in trees}
+    for _ in range(rounds):
+        for tree in trees:
+            env = {**os.environ, "PYTHONPATH": str(tree.resolve())}
+            out = subprocess.run([sys.executable, "-c", _TIMER, *map(str, paths)], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+            best[tree] = min(best[tree], float(out.split()[-1]))
+    print(f"\n| tree | {len(paths)} files, {pages} pages: best of {rounds} | pages/s |\n|---|---|---|")
+    for tree, seconds in best.items():
+        print(f"| {tree} | {seconds:.2f} s | {pages / seconds:.1f} |")
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,7 +178,16 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("pdfs", nargs="+", type=Path)
     parser.add_argument("--ocr", type=int, default=0, help="OCR the first N pages of each PDF with each engine")
+    parser.add_argument("--trees", nargs="+", type=Path, default=[], help="source trees to time, alternating")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--digests", type=Path, help="JSON of expected digests per file name")
+    parser.add_argument("--save", action="store_true", help="write the digests instead of checking them")
     args = parser.parse_args()
-    read(args.pdfs)
+    if args.trees:
+        compare_trees(args.pdfs, args.trees, args.rounds)
+    else:
+        read(args.pdfs)
+    if args.digests and not check_digests(args.pdfs, args.digests, args.save):
+        sys.exit(1)
     if args.ocr:
         ocr(args.pdfs, args.ocr)

@@ -140,3 +140,105 @@ def test_real_rotated_page_highlight_is_on_its_words():
     w, h = image.size
     crop = image.crop((int(left * w), int(top * h), int((left + width) * w), int((top + height) * h)))
     assert crop.getextrema()[0] < 100  # ink under the box
+
+
+def test_the_real_pdfs_read_exactly_as_stored():
+    # Clean text, blocks, title and char map of every committed real PDF, as sha256 digests: a change
+    # meant only to be faster must not change a character. A change meant to read differently
+    # rewrites them: python benchmarks/pdf_reading.py tests/data/real/pdf/*.pdf --digests ... --save
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+    from pdf_reading import digest
+
+    stored = json.loads((REAL / "digests.json").read_text())
+    assert {path.name: digest(path.read_bytes()) for path in sorted(REAL.glob("*.pdf"))} == stored
+
+
+def _blocks(raw: bytes) -> list[tuple[str, str]]:
+    result = extract(raw)
+    text = result.builder.text()
+    return [(b.kind, text[b.start:b.end]) for b in result.builder.blocks]
+
+
+TERRITORIES = [(72, 700, 10, "Territory"), (200, 700, 10, "Area (km2)"), (300, 700, 10, "Population"),
+               (72, 680, 10, "Guam"), (200, 680, 10, "544"), (300, 680, 10, "168,801"),
+               (72, 660, 10, "Palau"), (200, 660, 10, "459"), (300, 660, 10, "18,024"),
+               (72, 640, 10, "Aruba"), (300, 640, 10, "107,204")]
+
+
+def test_table_rows_are_read_with_their_header_and_printed_numbers():
+    result = extract(make_pdf(TERRITORIES))
+    text = result.builder.text()
+    rows = [text[b.start:b.end] for b in result.builder.blocks if b.kind == "table"]
+    assert rows == ["Territory: Guam; Area (km2): 544; Population: 168,801",
+                    "Territory: Palau; Area (km2): 459; Population: 18,024",
+                    "Territory: Aruba; Population: 107,204"]  # an empty cell is left out, never shifted
+    # Every character maps to the PDF character printed: names to the header's, values to the row's.
+    printed = make_printed(result)
+    assert all(printed[offset] == text[offset] for offset in printed)
+    unprinted = {text[o] for b in result.builder.blocks for o in range(b.start, b.end) if result.char_map[o][0] < 0}
+    assert unprinted == {":", ";", " "}
+
+
+def make_printed(result) -> dict[int, str]:
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(make_pdf(TERRITORIES))[0].get_textpage()
+    chars = page.get_text_range(0, page.count_chars())
+    return {offset: chars[index] for offset, (p, index) in enumerate(result.char_map) if p >= 0}
+
+
+@pytest.mark.parametrize("items", [
+    # a header holding a number ("2019") is a row of data, not names
+    [(72, 700, 10, "Territory"), (200, 700, 10, "2019"), (300, 700, 10, "2020"),
+     (72, 680, 10, "Guam"), (200, 680, 10, "544"), (300, 680, 10, "548"),
+     (72, 660, 10, "Palau"), (200, 660, 10, "459"), (300, 660, 10, "460")],
+    # a cell under no header cell
+    [(72, 700, 10, "Territory"), (200, 700, 10, "Area"), (400, 700, 10, "Population"),
+     (72, 680, 10, "Guam"), (200, 680, 10, "544"), (300, 680, 10, "168,801"),
+     (72, 660, 10, "Palau"), (200, 660, 10, "459"), (300, 660, 10, "18,024")],
+    # the row under the header is its cells' second line (all lower case), as is a header cell ending in "the"
+    [(72, 700, 10, "Farm work for"), (300, 700, 10, "Tax withheld"),
+     (72, 680, 10, "the owner"), (300, 680, 10, "at source"),
+     (72, 660, 10, "Service"), (300, 660, 10, "Exempt")],
+    [(72, 700, 10, "Farm work for the"), (300, 700, 10, "Withheld"),
+     (72, 680, 10, "Owner"), (300, 680, 10, "Yes"),
+     (72, 660, 10, "Service"), (300, 660, 10, "Exempt")],
+])
+def test_table_rows_stay_apart_when_the_header_is_unsure(items):
+    blocks = _blocks(make_pdf(items))
+    rows = [text for kind, text in blocks if kind == "table"]
+    assert len(rows) == 3 and all(" | " in row and ": " not in row for row in rows)
+
+
+def test_prose_set_side_by_side_is_not_read_as_a_table(federal_register):
+    # Lines of two text columns PDFium keeps in one row: no "name: value" made of prose.
+    text = federal_register.builder.text()
+    rows = [text[b.start:b.end] for b in federal_register.builder.blocks if b.kind == "table"]
+    assert rows and not any("person who handles an exempt:" in row for row in rows)
+
+
+def test_a_printed_hyphen_at_a_line_end_stays_unless_it_broke_a_word():
+    raw = make_pdf([(72, 700, 10, "Robots made of Stress-"), (72, 688, 10, "Engineered metal move when a self-"),
+                    (72, 676, 10, "driving cart is particu-"), (72, 664, 10, "larly near. A self driving cart.")])
+    assert "Stress-Engineered metal" in extract(raw).builder.text()  # a capital after it: a compound
+    assert "a self-driving cart is particularly near" in extract(raw).builder.text()  # both halves are words
+
+
+def test_real_compound_names_keep_their_hyphen_over_a_line_break(federal_register):
+    text = federal_register.builder.text()
+    assert "N,N-Diethyltryptamine" in text and "tiletamine-zolazepam" in text
+    assert "N,NDiethyltryptamine" not in text and "FED-ERAL" not in text
+
+
+def test_numbered_section_heads_in_small_capitals_are_headings():
+    body = "The robots move on a grid of electrodes under one common voltage signal for all of them."
+    raw = make_pdf([(72, 700, 10, body), (72, 688, 10, body),
+                    (72, 660, 8, "III. GCSR: A STRATEGY FOR MULTI-ROBOT CONTROL"), (72, 650, 8, "AND ASSEMBLY"),
+                    (72, 630, 10, body), (72, 618, 10, body),
+                    (72, 590, 8, "2. Results were good"), (72, 570, 10, body)])
+    blocks = _blocks(raw)
+    assert ("heading", "III. GCSR: A STRATEGY FOR MULTI-ROBOT CONTROL AND ASSEMBLY") in blocks
+    assert not any(kind == "heading" and text.startswith("2.") for kind, text in blocks)  # not in capitals

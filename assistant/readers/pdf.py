@@ -2,10 +2,11 @@
 
 pypdfium2 (PDFium, Apache-2.0/BSD) is used rather than PyMuPDF (AGPL) or pdfminer-based
 libraries: it gives each character's box, matrix and weight, and it is fast. `pdf_layout`
-turns the characters into lines in reading order (columns, bands, table rows); here lines are
-grouped into paragraphs by their spacing, indents and short last lines, hard wraps and
-hyphenation are joined, lines repeated at the top or bottom of most pages (running headers,
-footers, page numbers) are dropped, and lines set larger than the body text become headings.
+turns the characters into lines in reading order (columns, bands, table rows); table rows under
+a header are read with it (`pdf_tables`); here lines are grouped into paragraphs by their
+spacing, indents and short last lines, hard wraps and hyphenation are joined, lines repeated
+at the top or bottom of most pages (running headers, footers, page numbers) are dropped, and
+lines set larger than the body text become headings.
 Pages with no text layer are read by OCR (`ocr`), within a page and time budget.
 
 `char_map` keeps, for every character of the clean text, the PDF character it came from, so
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
 from .pdf_layout import Line, page_lines
+from .pdf_tables import pair_rows
 
 HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
 _BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
@@ -31,8 +33,10 @@ _DATE_LINE = re.compile(rf"^[\W\d]*(?:\d{{1,2}}\s+)?{_MONTH}\s+(?:\d{{1,2}},?\s+
                         r"|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_NUMBERED_CAPS = re.compile(r"^(?:[IVXL]{1,6}|\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\w.*)$")  # II. / 3 / 3.1 then the title
 ENCRYPTED = "encrypted PDF: a password-free copy is needed"
 _PASSWORD_ERRORS = (4, 5)  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
+_NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
 
 
 @dataclass
@@ -82,8 +86,37 @@ def _furniture(pages: list[list[Line]]) -> set[tuple[int, int]]:
             if counts[k] >= needed or _PAGE_NUMBER.match(squash(pages[place[0]][place[1]].text))}
 
 
-def _join(parts: list[Line], words: set[str]) -> tuple[str, list[int]]:
-    """Lines of one paragraph as one line; returns the text and each char's code (line << 20 | position).
+def _printed_words(body: list[list[Line]]) -> Counter:
+    """How often each word is printed whole: the halves of a word hyphenated over two lines are not counted."""
+    words: Counter = Counter()
+    for lines in body:
+        broken = False  # the line before ended in a hyphen PDFium marked as a break
+        for line in lines:
+            found = re.findall(r"\w+", line.text)
+            ends = line.soft_break and line.text.endswith("-")
+            words.update(found[int(broken and bool(found)):len(found) - int(ends and bool(found))])
+            broken = ends
+    return words
+
+
+def _kept_hyphen(text: str, body: str, words: Counter) -> bool:
+    """Whether a printed hyphen PDFium marked as breaking a word at a line end is part of the word.
+
+    Dropped when the joined word is printed elsewhere ("inter-" "national"); kept before a capital
+    or digit ("Stress-" "Engineered") and when both halves are words printed whole elsewhere ("self-" "driving").
+    """
+    head, tail = re.search(r"(\w+)-$", text), re.match(r"\w+", body)
+    if not head or not tail:
+        return True
+    if (head.group(1) + tail.group()).casefold() in words:
+        return False
+    halves = (head.group(1).casefold(), tail.group().casefold())
+    capital = tail.group()[0].isupper() and not (head.group(1).isupper() and tail.group().isupper())  # not "FED-" "ERAL"
+    return capital or tail.group()[0].isdigit() or all(len(half) >= 4 and words[half] for half in halves)
+
+
+def _join(parts: list[Line], words: Counter) -> tuple[str, list[tuple[int, int]]]:
+    """Lines of one paragraph as one line; returns the text and each char's PDF char (page, index) or _NOWHERE.
 
     A line broken by a soft hyphen joins the next without a space; a line ending in a printed
     hyphen loses it only when the joined word occurs elsewhere in the document ("inter-" + "national").
@@ -94,7 +127,8 @@ def _join(parts: list[Line], words: set[str]) -> tuple[str, list[int]]:
         lead = len(line.text) - len(line.text.lstrip())
         if n and text:
             if parts[n - 1].soft_break:
-                pass
+                if text.endswith("-") and not _kept_hyphen(text, body, words):
+                    text, origin = text[:-1], origin[:-1]
             elif text.endswith("-") and body[:1].islower():
                 head = re.search(r"(\w+)-$", text)
                 tail = re.match(r"\w+", body)
@@ -102,9 +136,11 @@ def _join(parts: list[Line], words: set[str]) -> tuple[str, list[int]]:
                     text, origin = text[:-1], origin[:-1]
             else:
                 text += " "
-                origin.append(-1)
+                origin.append(_NOWHERE)
         text += body
-        origin.extend((n << 20) | (lead + i) for i in range(len(body)))
+        page = line.page
+        places = [(page, i) if i >= 0 else _NOWHERE for i in line.indices[lead:lead + len(body)]]
+        origin.extend(places + [_NOWHERE] * (len(body) - len(places)))
     return text, origin
 
 
@@ -150,20 +186,20 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
     body_size = sizes.most_common(1)[0][0] if sizes else 0.0
     heading_sizes = sorted({line.size for lines in body for line in lines
                             if line.size >= body_size * HEADING_RATIO and _headline(line)}, reverse=True)
-    words = {w.casefold() for lines in body for line in lines for w in re.findall(r"\w+", line.text)}
+    words = _printed_words(body)
     result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages))
     candidates: list[tuple[float, float, str]] = []  # first page's headings: (-size, -top, text)
     for p, lines in enumerate(body):
         if p:
             result.builder.new_page()
-        for kind, level, group in _paragraphs(lines, body_size, heading_sizes):
+        for kind, level, group in _paragraphs(pair_rows(lines), body_size, heading_sizes):
             text, origin = _join(group, words)
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:
                 continue
             if kind == "heading" and p == 0 and not _DATE_LINE.match(squash(text)):
                 candidates.append((-group[0].size, -group[0].top, squash(text)))
-            _map(result, block.start, text, origin, group)
+            _map(result, block.start, text, origin)
     # No usable title in the metadata: the largest heading on the first page, the highest of equals.
     result.title = result.title or (min(candidates)[2] if candidates else "")
     return result
@@ -187,17 +223,18 @@ def _headline(line: Line) -> bool:
             and letters >= 0.5 * len(line.text.replace(" ", "")) and len(line.text.split()) <= 20)
 
 
-def _map(result: PdfText, start: int, text: str, origin: list[int], group: list[Line]) -> None:
-    """Record, for each clean character from `start`, the PDF character it came from."""
+def _map(result: PdfText, start: int, text: str, origin: list[tuple[int, int]]) -> None:
+    """Record, for each clean character from `start`, the PDF character it came from (one slice, not a loop)."""
     cmap = result.char_map
-    cmap.extend([(-1, -1)] * (start + len(text) - len(cmap)))
-    stripped = len(text) - len(text.lstrip())
-    for offset, code in enumerate(origin[stripped:], start):
-        if code >= 0 and offset < len(cmap):
-            line = group[code >> 20]
-            position = code & 0xFFFFF
-            if position < len(line.indices) and line.indices[position] >= 0:
-                cmap[offset] = (line.page, line.indices[position])
+    known = len(cmap)
+    cmap.extend([_NOWHERE] * (start + len(text) - known))
+    places = origin[len(text) - len(text.lstrip()):][:max(0, len(cmap) - start)]
+    if start >= known:
+        cmap[start:start + len(places)] = places
+        return
+    for offset, place in enumerate(places, start):  # overlaps text already mapped: keep what has no new place
+        if place is not _NOWHERE:
+            cmap[offset] = place
 
 
 def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
@@ -216,10 +253,15 @@ def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float])
             return heading_sizes.index(line.size) + 1
         if line.bold and _headline(line) and len(line.text.split()) <= 12 and not _SENTENCE_END.search(line.text):
             return len(heading_sizes) + 1  # a bold line of body size standing alone: the lowest heading level
+        if _section_head(line, body_size):
+            return len(heading_sizes) + 1  # "II. STRESS-ENGINEERED MICROROBOT": capitals (or small capitals), numbered
         return 0
 
     def breaks(last: Line, line: Line, first: Line) -> bool:
         em = max(line.size, 1.0)
+        if (_section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
+                and line.column == last.column and last.bottom - line.top <= usual + 0.5 * em):
+            return False  # the section head's second line ("AND ASSEMBLY")
         if level_of(line) != level_of(first) or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
             return True
         if level_of(line):  # a heading over two lines stays one heading
@@ -244,6 +286,19 @@ def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float])
         group.append(line)
     if group:
         yield _kind(group[0], level_of(group[0])), level_of(group[0]), group
+
+
+def _section_head(line: Line, body_size: float) -> bool:
+    """A numbered section head set in capitals, small capitals (0.8 of the body size) or larger ("IV. BEYOND STRING CONTROL")."""
+    match = _NUMBERED_CAPS.match(squash(line.text))
+    if not match or not _headline(line) or line.size < 0.75 * body_size or _SENTENCE_END.search(line.text):
+        return False
+    return _capitals(match.group(1)) and len(line.text.split()) <= 14
+
+
+def _capitals(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 4 and all(ch.isupper() for ch in letters)
 
 
 def _kind(first: Line, level: int) -> str:

@@ -16,8 +16,10 @@ module inserts), so cited spans can be drawn exactly.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
+from itertools import repeat
 
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
@@ -28,7 +30,9 @@ COLUMN_WORDS = 3  # running text: its pieces hold at least this many words (medi
 BOLD_WEIGHT = 600
 CELL_SEPARATOR = " | "  # between pieces of one row that are not columns of text (table cells, form fields)
 SOFT_HYPHENS = "\x02\xad\ufffe"  # PDFium's marks for a hyphen that only breaks a word at a line end
+BREAK_MARKS = "\x02\ufffe"  # of those, PDFium's own guess for a printed "-" ending a line ("Stress-" "Engineered")
 LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
+_SPECIAL = re.compile("[" + SOFT_HYPHENS + "".join(LIGATURES) + "]")
 SAMPLES = 8  # characters per piece whose size and weight are read
 
 
@@ -50,9 +54,10 @@ class Line:
     column_right: float = 0.0
     cells: int = 1  # pieces joined with CELL_SEPARATOR
     vertical: bool = False  # at an angle to the page's text (a margin stamp)
-    soft_break: bool = False  # ends in a word broken by a soft hyphen (join the next line without space)
+    soft_break: bool = False  # ends in a hyphen at the line end (join the next line without space; "-" if printed)
     ocr: bool = False
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # OCR: a box per char (page units)
+    cell_spans: list[tuple[int, int, float, float]] = field(default_factory=list)  # per cell: start, end in text, left, right
 
 
 class _Piece:
@@ -67,73 +72,109 @@ class _Piece:
 
     def extent(self) -> None:
         inked = [c for c in self.chars if not c[1].isspace()] or self.chars
-        self.left, self.bottom = min(c[2] for c in inked), min(c[3] for c in inked)
-        self.right, self.top = max(c[4] for c in inked), max(c[5] for c in inked)
+        _, _, lefts, bottoms, rights, tops = zip(*inked)
+        self.left, self.bottom, self.right, self.top = min(lefts), min(bottoms), max(rights), max(tops)
 
     def words(self) -> int:
         return len("".join(c[1] for c in self.chars).split())
-
-
-def _rotate(direction: int, left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
-    """A page-space box in the frame where text running at `direction` degrees reads left to right."""
-    if direction == 90:
-        return bottom, -right, top, -left
-    if direction == 180:
-        return -right, -top, -left, -bottom
-    if direction == 270:
-        return -top, left, -bottom, right
-    return left, bottom, right, top
 
 
 def _direction(matrix) -> int:
     return round(math.degrees(math.atan2(matrix.b, matrix.a)) / 90) % 4 * 90
 
 
+def _pdfium(name: str):
+    """A PDFium text function called with plain addresses and ints: no ctypes type checks per call."""
+    if not _CALLS:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        def plain(function, result, *arguments):
+            return ctypes.CFUNCTYPE(result, *arguments)(ctypes.cast(function, ctypes.c_void_p).value)
+
+        pointer, index = ctypes.c_void_p, ctypes.c_int
+        _CALLS.update(box=plain(pdfium_c.FPDFText_GetLooseCharBox, ctypes.c_int, pointer, index, pointer),
+                      matrix=plain(pdfium_c.FPDFText_GetMatrix, ctypes.c_int, pointer, index, pointer),
+                      size=plain(pdfium_c.FPDFText_GetFontSize, ctypes.c_double, pointer, index),
+                      weight=plain(pdfium_c.FPDFText_GetFontWeight, ctypes.c_int, pointer, index))
+    return _CALLS[name]
+
+
+_CALLS: dict = {}  # the functions above, made once
+
+
+def _char_boxes(textpage, count: int, direction: int) -> tuple[list[bool], list[float], list[float], list[float], list[float]]:
+    """Every character's loose box in one pass (ok, left, bottom, right, top), in the text's frame.
+
+    One C call per character into one ctypes array, read back as one list of floats: the
+    Python-level cost per character is a few list items, not a struct and four attributes.
+    """
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    boxes = (pdfium_c.FS_RECTF * count)()
+    size, base = ctypes.sizeof(pdfium_c.FS_RECTF), ctypes.addressof(boxes)
+    handle = ctypes.cast(textpage, ctypes.c_void_p).value
+    ok = list(map(_pdfium("box"), repeat(handle, count), range(count), range(base, base + count * size, size)))
+    flat = memoryview(boxes).cast("B").cast("f").tolist()  # left, top, right, bottom per character
+    left, top, right, bottom = flat[0::4], flat[1::4], flat[2::4], flat[3::4]
+    if direction == 90:
+        return ok, bottom, [-x for x in right], top, [-x for x in left]
+    if direction == 180:
+        return ok, [-x for x in right], [-x for x in top], [-x for x in left], [-x for x in bottom]
+    if direction == 270:
+        return ok, [-x for x in top], left, [-x for x in bottom], right
+    return ok, left, bottom, right, top
+
+
 def page_lines(textpage, page_number: int) -> list[Line]:
     """The page's lines in reading order (body first, then text at another angle)."""
+    import ctypes
+
     import pypdfium2.raw as pdfium_c
 
     count = textpage.count_chars()
     if count <= 0:
         return []
     text = textpage.get_text_range(0, count)
+    handle = textpage.raw
     if len(text) != count:  # characters outside the BMP: one call per character keeps indices aligned
-        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(textpage, i) or 32) for i in range(count))
+        text = "".join(chr(pdfium_c.FPDFText_GetUnicode(handle, i) or 32) for i in range(count))
     matrix = pdfium_c.FS_MATRIX()
     step = max(1, count // 64)
     directions = []
     for i in range(0, count, step):
-        if not text[i].isspace() and pdfium_c.FPDFText_GetMatrix(textpage, i, matrix):
+        if not text[i].isspace() and pdfium_c.FPDFText_GetMatrix(handle, i, matrix):
             directions.append(_direction(matrix))
     page_direction = statistics.mode(directions) if directions else 0
-    rect = pdfium_c.FS_RECTF()
-    loose_box = pdfium_c.FPDFText_GetLooseCharBox
+    ok, lefts, bottoms, rights, tops = _char_boxes(handle, count, page_direction)
+    address = ctypes.cast(handle, ctypes.c_void_p).value
     pieces: list[_Piece] = []
     current: list = []
     last = None  # the current piece's last inked character
-    for i, ch in enumerate(text):
+    for i, ch, left, bottom, right, top in zip(range(count), text, lefts, bottoms, rights, tops):
         if ch in "\r\n\x00":
             if ch == "\n" and current:
                 pieces.append(_Piece(current))
                 current, last = [], None
             continue
-        if not loose_box(textpage, i, rect):
+        if not ok[i]:
             continue
-        if page_direction:
-            left, bottom, right, top = _rotate(page_direction, rect.left, rect.bottom, rect.right, rect.top)
-        else:
-            left, bottom, right, top = rect.left, rect.bottom, rect.right, rect.top
         if ch.isspace():
             current.append((i, ch, left, bottom, right, top))
             continue
         if last is not None:
-            em = max(last[5] - last[3], 1.0)
+            em = last[5] - last[3]
+            if em < 1.0:  # max(em, 1.0) without the call, per character
+                em = 1.0
             gap = left - last[4]
             spaced = current[-1] is not last  # PDFium saw a word break: justified text may space words widely
             if gap > (WIDE_GAP if spaced else SPLIT_GAP) * em or (left < last[2] - 2 * em and top < (last[3] + last[5]) / 2):
                 pieces.append(_Piece(current))
                 current = []
-            elif not spaced and last[1].isdigit() and ch.isdigit() and gap > DIGIT_GAP * em:
+            elif not spaced and gap > DIGIT_GAP * em and last[1].isdigit() and ch.isdigit():
                 current.append((-1, " ", last[4], last[3], left, last[5]))
         last = (i, ch, left, bottom, right, top)
         current.append(last)
@@ -141,8 +182,8 @@ def page_lines(textpage, page_number: int) -> list[Line]:
         pieces.append(_Piece(current))
     body, stamps = [], []
     for piece in pieces:
-        _measure(textpage, piece, matrix)
-        if "".join(c[1] for c in piece.chars).strip():
+        _measure(address, piece, matrix)
+        if piece.chars and not all(c[1].isspace() for c in piece.chars):
             (body if piece.direction == page_direction else stamps).append(piece)
     lines: list[Line] = []
     em = statistics.median(p.size for p in body) if body else 10.0
@@ -159,31 +200,36 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     return lines
 
 
-def _measure(textpage, piece: _Piece, matrix) -> None:
-    """Rendered size, weight and direction of a piece from a sample of its characters."""
-    import pypdfium2.raw as pdfium_c
+def _measure(textpage: int, piece: _Piece, matrix) -> None:
+    """Rendered size, weight and direction of a piece from a sample of its characters (`textpage` an address)."""
+    import ctypes
 
     chars = piece.chars
     step = max(1, len(chars) // SAMPLES)
     sample = [c[0] for c in chars[::step] if c[0] >= 0 and not c[1].isspace()] or [c[0] for c in chars if c[0] >= 0]
+    get_matrix, get_size, get_weight = _pdfium("matrix"), _pdfium("size"), _pdfium("weight")
+    place, values = ctypes.addressof(matrix), memoryview(matrix).cast("B").cast("f")  # a, b, c, d, e, f
     sizes, weights, directions = [], [], []
     for i in sample:
         scale = 1.0
-        if pdfium_c.FPDFText_GetMatrix(textpage, i, matrix):
-            scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
-            directions.append(_direction(matrix))
-        sizes.append(pdfium_c.FPDFText_GetFontSize(textpage, i) * scale)
-        weights.append(pdfium_c.FPDFText_GetFontWeight(textpage, i))
+        if get_matrix(textpage, i, place):
+            a, b, c, d = values[0], values[1], values[2], values[3]
+            scale = math.sqrt(abs(a * d - b * c)) or 1.0
+            directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
+        sizes.append(get_size(textpage, i) * scale)
+        weights.append(get_weight(textpage, i))
     piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
     piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT
     piece.direction = statistics.mode(directions) if directions else 0
     while piece.chars and piece.chars[-1][1].isspace():
         piece.chars.pop()
     if piece.chars and piece.chars[-1][1] in SOFT_HYPHENS:
-        piece.chars.pop()
+        mark = piece.chars.pop()
         piece.soft_break = True
-    if piece.chars:
-        piece.extent()
+        if piece.chars:  # trailing spaces never counted in the extent; the hyphen did
+            piece.extent()
+        if mark[1] in BREAK_MARKS:  # a printed hyphen (outside the extent): the paragraph decides if it stays
+            piece.chars.append((mark[0], "-", *mark[2:]))
 
 
 def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:
@@ -232,17 +278,28 @@ def _line(row: list[_Piece], page_number: int) -> Line:
     """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated."""
     text: list[str] = []
     indices: list[int] = []
+    spans: list[tuple[int, int, float, float]] = []
     for n, piece in enumerate(row):
         if n:
             text.append(CELL_SEPARATOR)
             indices.extend([-1] * len(CELL_SEPARATOR))
-        for index, ch, *_ in piece.chars:
-            if ch in SOFT_HYPHENS:
-                continue
-            ch = LIGATURES.get(ch, ch)
-            text.append(ch)
-            indices.extend([index] * len(ch))
+        if len(row) > 1:
+            spans.append((len(indices), len(indices), piece.left, piece.right))
+        chars = piece.chars
+        printed = "".join([c[1] for c in chars])
+        if len(printed) == len(chars) and not _SPECIAL.search(printed):  # the usual case: one call, not a loop
+            text.append(printed)
+            indices.extend([c[0] for c in chars])
+        else:
+            for index, ch, *_ in chars:
+                if ch in SOFT_HYPHENS:
+                    continue
+                ch = LIGATURES.get(ch, ch)
+                text.append(ch)
+                indices.extend([index] * len(ch))
+        if spans:
+            spans[-1] = (spans[-1][0], len(indices), piece.left, piece.right)
     first = max(row, key=lambda p: len(p.chars))
     return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
                 top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
-                cells=len(row), soft_break=row[-1].soft_break)
+                cells=len(row), soft_break=row[-1].soft_break, cell_spans=spans)

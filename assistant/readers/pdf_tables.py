@@ -1,0 +1,103 @@
+"""Table rows of a PDF page read with their header: "Column: value; Column: value".
+
+A table row alone ("Guam | 0 | 100") does not say what its numbers are; the other readers pair
+each row with the header row (`build.table_rows`), and this does the same for printed tables.
+A header is the first row of a run of rows whose every cell sits under exactly one of its cells
+(ink overlapping that cell's and no other's); its cells are words (no bare number, mostly no digits). Cells stay as printed:
+a value is one cell's text, never parts of two, and any doubt (a cell under no header cell or
+under two, two cells under one) keeps the row's cells joined with " | ".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from .pdf_layout import Line
+
+_NUMERIC = re.compile(r"^[\W\d_]*\d[\W\d_]*$")  # digits and punctuation only: 1,234.5 (3) 12% $7 4–1–00
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_RUNS_ON = {"a", "an", "and", "as", "at", "by", "for", "from", "if", "in", "of", "on", "or", "the", "to", "with"}
+MIN_ROWS = 2  # rows under a header: one row under a line of capitals is as likely two captions side by side
+MAX_NAME = 40  # characters: a longer cell is text, not a column name
+MAX_NAME_WORDS = 5
+
+
+def _cells(line: Line) -> list[str]:
+    return [line.text[start:end] for start, end, _, _ in line.cell_spans]
+
+
+def _header(line: Line) -> bool:
+    """A row that can name columns: several short cells, each with words, mostly not numbers."""
+    if line.cells < 2 or len(line.cell_spans) != line.cells or line.vertical or line.ocr:
+        return False
+    cells = [cell.strip() for cell in _cells(line)]
+    if not all(cell and len(cell) <= MAX_NAME and len(cell.split()) <= MAX_NAME_WORDS and cell[0].isupper()
+               and cell[-1] not in "-,;" for cell in cells):
+        return False  # names start with a capital and end whole: "other person who handles an exempt" is prose
+    if any(_NUMERIC.match(cell) for cell in cells):  # a row holding a bare number is data, not names
+        return False
+    if any(cell.count("(") != cell.count(")") or cell.split()[-1].casefold() in _RUNS_ON for cell in cells):
+        return False  # the first line of a cell printed over several lines ("Service not in the course of the")
+    return sum(any(ch.isdigit() for ch in cell) for cell in cells) * 2 < len(cells) and all(
+        _LETTERS.search(cell) for cell in cells)
+
+
+def _columns(row: Line, header: Line) -> list[int] | None:
+    """For each cell of `row`, the header cell above it; None when any cell is not under exactly one."""
+    if row.cells < 2 or len(row.cell_spans) != row.cells or row.vertical or row.ocr or row.page != header.page:
+        return None  # (rows set apart are bands of their own: the run is what the columns say, not the leaf)
+    found: list[int] = []
+    for _, _, left, right in row.cell_spans:
+        above = [k for k, (_, _, h_left, h_right) in enumerate(header.cell_spans)
+                 if min(right, h_right) > max(left, h_left)]
+        if len(above) != 1 or above[0] in found:
+            return None
+        found.append(above[0])
+    return found
+
+
+def _paired(row: Line, header: Line, columns: list[int]) -> Line:
+    """The row as "Name: value; Name: value"; names map to the header's own PDF characters."""
+    text: list[str] = []
+    indices: list[int] = []
+    for n, ((start, end, _, _), k) in enumerate(zip(row.cell_spans, columns)):
+        value = row.text[start:end].strip()
+        if not value:
+            continue
+        start += len(row.text[start:end]) - len(row.text[start:end].lstrip())
+        h_start, h_end, _, _ = header.cell_spans[k]
+        raw_name = header.text[h_start:h_end]
+        name = raw_name.strip().rstrip(":").rstrip()
+        h_start += len(raw_name) - len(raw_name.lstrip())
+        if n and text:
+            text.append("; ")
+            indices += [-1, -1]
+        text += [name, ": ", value]
+        indices += header.indices[h_start:h_start + len(name)] + [-1, -1] + row.indices[start:start + len(value)]
+    return replace(row, text="".join(text), indices=indices, cell_spans=[])
+
+
+def pair_rows(lines: list[Line]) -> list[Line]:
+    """The page's lines with every run of table rows under a header read as "Name: value" (header dropped).
+
+    The header row itself is not kept as a block of its own: its names are in every row after it.
+    """
+    out: list[Line] = []
+    i = 0
+    while i < len(lines):
+        header = lines[i]
+        run: list[Line] = []
+        if _header(header):
+            for row in lines[i + 1:]:
+                columns = _columns(row, header)
+                if columns is None or (not run and all(cell.strip()[:1].islower() for cell in _cells(row))):
+                    break  # (the row right under it all in lower case: the header's cells run on over two lines)
+                run.append(_paired(row, header, columns))
+        if len(run) >= MIN_ROWS:
+            out += run
+            i += len(run) + 1
+        else:
+            out.append(header)
+            i += 1
+    return out
