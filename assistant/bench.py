@@ -244,7 +244,7 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
 
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
               app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None) -> BenchResult:
-    from .embedder import get_embedder
+    from .embed.embedder import get_embedder
 
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")

@@ -131,7 +131,7 @@ import json, sys, time
 started = time.perf_counter()
 from pathlib import Path
 from assistant.chunker import ChunkSettings, chunk_document
-from assistant.embedder import get_embedder
+from assistant.embed.embedder import get_embedder
 from assistant.fingerprint import content_hash64, embedded_texts
 from assistant.dense import quantize_rows
 from assistant.keys import chunk_id

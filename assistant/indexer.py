@@ -16,7 +16,7 @@ from .bm25 import SETTINGS as KEYWORD_SETTINGS
 from .changes import plan_reads, remembered_skips, skip_entries, with_verified
 from .chunker import ChunkSettings, chunks_within_limit
 from .dense import quantize_rows
-from .embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
+from .embed.embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
 from .errors import AssistantError, StoreUnavailableError
 from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
@@ -85,7 +85,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
 
 def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links, notify,
            started, engine=None) -> IndexSummary:
-    from .embedder import compatible
+    from .embed.embedder import compatible
 
     fingerprint = chunk_fingerprint(settings)
     old_encoder = (base.manifest.get("encoder") or {"variant": "torch"}) if base is not None else {}
@@ -128,7 +128,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
             fresh, made_by = engine.embed(variant, *todo, progress)
         else:
             if embedder is None:
-                from .embedder import get_embedder
+                from .embed.embedder import get_embedder
 
                 embedder = get_embedder(variant)
             fresh, made_by = embed_all(embedder, *todo, progress), getattr(embedder, "sha256", None)
@@ -215,7 +215,7 @@ def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: st
         "package_version": __version__,
         "model": {"name": MODEL_NAME, "sha256": MODEL_SHA256, "dimension": DIMENSION,
                   "metric": "inner_product", "normalized": True},
-        "encoder": encoder,  # which encoder made the vectors (assistant/encoder.py): questions use the same
+        "encoder": encoder,  # which encoder made the vectors (assistant/embed/encoder.py): questions use the same
         "chunking": chunking,
         "fingerprint": fingerprint,  # of everything that decides chunk output (assistant/fingerprint.py)
         "keyword": KEYWORD_SETTINGS,
@@ -260,7 +260,7 @@ def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: 
 
 
 def _default_variant() -> str:
-    from .embedder import default_variant
+    from .embed.embedder import default_variant
 
     return default_variant()
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .chunker import ChunkSettings, chunks_within_limit
-from .embedder import DIMENSION
+from .embed.embedder import DIMENSION
 from .errors import AssistantError
 from .indexer import Prepared
 from .sandbox import Sandbox
@@ -166,11 +166,11 @@ class Encode:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if self.variant == "torch":
-            from .embedder import get_embedder
+            from .embed.embedder import get_embedder
 
             self.encoder = get_embedder(self.variant)
         else:
-            from .encoder import OnnxEncoder
+            from .embed.encoder import OnnxEncoder
 
             threads = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)) or 1
             self.encoder = OnnxEncoder(self.variant, threads=threads)

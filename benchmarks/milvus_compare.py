@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant import Assistant
 from assistant.bm25 import tokenize_all
-from assistant.embedder import get_embedder
+from assistant.embed.embedder import get_embedder
 from assistant.evaluate import evaluate, load_questions
 from assistant.indexer import build_index
 from assistant.search import SearchSettings

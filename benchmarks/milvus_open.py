@@ -19,7 +19,7 @@ import numpy as np
 
 from assistant.chunker import ChunkSettings, chunks_within_limit
 from assistant.dense import quantize_rows
-from assistant.embedder import DIMENSION
+from assistant.embed.embedder import DIMENSION
 from assistant.keys import chunk_id
 from assistant.reader import iter_files, read_document
 from assistant.segment import SegmentData

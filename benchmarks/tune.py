@@ -16,7 +16,7 @@ from pathlib import Path
 from assistant import Assistant
 from assistant.answer import AnswerSettings
 from assistant.chunker import ChunkSettings
-from assistant.embedder import get_embedder
+from assistant.embed.embedder import get_embedder
 from assistant.evaluate import evaluate, load_questions
 from assistant.indexer import build_index
 from assistant.search import SearchSettings

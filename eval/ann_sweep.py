@@ -37,7 +37,7 @@ def real_vectors(cache: Path) -> tuple[np.ndarray, np.ndarray]:
         return data["paragraphs"], data["sentences"]
     import re
 
-    from assistant.embedder import get_embedder
+    from assistant.embed.embedder import get_embedder
 
     paragraphs, sentences = [], []
     for folder in CORPORA:

@@ -18,7 +18,7 @@ EVAL = ROOT / "eval" / "questions.jsonl"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedder import get_embedder
+    from assistant.embed.embedder import get_embedder
 
     return get_embedder()
 

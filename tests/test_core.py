@@ -12,7 +12,7 @@ from helpers import all_chunks, error_line
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
-from assistant.embedder import MODEL_SHA256, file_sha256
+from assistant.embed.embedder import MODEL_SHA256, file_sha256
 from assistant.indexer import build_index
 from assistant.manifest import MANIFEST, read_manifest
 

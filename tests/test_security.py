@@ -196,7 +196,7 @@ def test_no_pickle_no_torch_load_no_remote_code():
 
 
 def test_the_model_is_safetensors_only_and_checked_before_loading(tmp_path):
-    from assistant.embedder import Embedder, model_dir
+    from assistant.embed.embedder import Embedder, model_dir
 
     weights = {p.suffix for p in model_dir().rglob("*") if p.is_file()}
     assert ".safetensors" in weights and not weights & {".bin", ".pt", ".pth", ".pkl", ".ckpt", ".h5", ".msgpack"}

@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..bm25 import KeywordSearch
-from ..embedder import DIMENSION
+from ..embed.embedder import DIMENSION
 from ..types import Chunk, Document, SourceInfo
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..bm25 import TOKENIZER, KeywordPart, KeywordSearch
-from ..embedder import DIMENSION
+from ..embed.embedder import DIMENSION
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
 from ..segment import Segment

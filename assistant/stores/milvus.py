@@ -29,7 +29,7 @@ import numpy as np
 
 from ..bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from ..dense import dequantize_rows
-from ..embedder import DIMENSION, MODEL_NAME
+from ..embed.embedder import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..keys import int63
 from ..types import Chunk, Document, SourceInfo

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dense import DenseSettings
-from ..embedder import DIMENSION
+from ..embed.embedder import DIMENSION
 from ..errors import AssistantError
 from ..folder import MANIFEST, fault_point, fsync_dir
 from ..manifest import FORMAT, FORMAT_VERSION, SEGMENT, file_entry, write_manifest

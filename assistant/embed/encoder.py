@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AssistantError
+from ..errors import AssistantError
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json); longer texts are truncated
 EXPORTER_VERSION = 1  # bump when the graph below changes: every cached export is then rebuilt

