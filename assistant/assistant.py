@@ -13,11 +13,11 @@ import numpy as np
 
 from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError, IndexMismatchError
-from .keys import id_text
-from .manifest import REBUILD_HINT, manifest_stamp
+from .index.base import Store
+from .index.keys import id_text
+from .index.manifest import REBUILD_HINT, manifest_stamp
+from .index.stores import open_store
 from .search import SearchSettings, make_query, resolve
-from .stores import open_store
-from .stores.base import Store
 from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
 MAX_QUESTION_CHARS = 2000
@@ -28,7 +28,7 @@ MAX_HISTORY = 20  # earlier questions looked at, the latest ones (the search ble
 MAX_K = 50
 DEFAULT_INDEX = "index"
 INDEX_ENV = "ASSISTANT_INDEX"
-STORE_ENV = "ASSISTANT_STORE"  # a Milvus location (stores/__init__.py); wins over ASSISTANT_INDEX
+STORE_ENV = "ASSISTANT_STORE"  # a Milvus location (assistant/index/stores.py); wins over ASSISTANT_INDEX
 NOT_FOUND = "I couldn't find this in the documents."
 
 
@@ -309,7 +309,7 @@ class Assistant:
     def verify_in_background(self) -> threading.Thread:
         """Check every byte of the index once, off the request path (opening checks only sizes and
         the edges of large files); a failure is kept in `integrity_problem` and shown by describe()."""
-        from .stores import verify
+        from .index.stores import verify
 
         stamp = self._stamp
 

@@ -90,8 +90,8 @@ def _questions(path: Path | None, n: int) -> list[str]:
 
 def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) -> None:
     """Indexing chunks/s beside the bare encoder on the same texts (chunks and their sentences)."""
+    from .index.local import LocalStore
     from .indexer import build_index
-    from .stores.local import LocalStore
     from .text import normalize
 
     started, cpu = time.perf_counter(), time.process_time()
@@ -225,8 +225,8 @@ def bench_app(index_dir: Path, question: str, runs: int, result: BenchResult, ti
 def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work: Path, result: BenchResult) -> None:
     """Synthetic indexes of each size, their vectors drawn around the real vectors of `corpus`."""
     from .bench_scale import run_scale
+    from .index.local import LocalStore
     from .indexer import build_index
-    from .stores.local import LocalStore
 
     build_index(corpus, index_dir, embedder=embedder)
     store = LocalStore.open(index_dir)

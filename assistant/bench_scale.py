@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .bench import BenchResult, _ms, _pct
-from .dense import quantize_rows, synthetic_vectors
-from .keys import chunk_id
-from .segment import SegmentData
+from .index.dense import quantize_rows, synthetic_vectors
+from .index.keys import chunk_id
+from .index.segment import SegmentData
 from .text import tokenize
 from .types import Chunk, Document
 
@@ -100,7 +100,7 @@ _PROBE = r"""
 import json, resource, sys, time
 import numpy as np
 started = time.perf_counter()
-from assistant.stores.local import LocalStore
+from assistant.index.local import LocalStore
 store = LocalStore.open(sys.argv[1])
 opened = time.perf_counter() - started
 rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) * 1024
@@ -133,13 +133,13 @@ from pathlib import Path
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.embed.embedder import get_embedder
 from assistant.fingerprint import content_hash64, embedded_texts
-from assistant.dense import quantize_rows
-from assistant.keys import chunk_id
+from assistant.index.dense import quantize_rows
+from assistant.index.keys import chunk_id
 from assistant.reader import read_document
-from assistant.segment import SegmentData
-from assistant.stores.local import LocalStore
-from assistant.stores.writer import LocalWriter
-from assistant.folder import write_lock
+from assistant.index.segment import SegmentData
+from assistant.index.local import LocalStore
+from assistant.index.writer import LocalWriter
+from assistant.index.folder import write_lock
 import numpy as np
 index = Path(sys.argv[1])
 with write_lock(index):
@@ -170,9 +170,9 @@ print(json.dumps({"seconds": committed, "chunks": len(chunks), "found": len(foun
 
 def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResult, one_page: Path) -> list[dict]:
     """Build, open and query a synthetic index of each size; rows go into `result`."""
-    from .bm25 import build_postings
-    from .stores.local import LocalStore
-    from .stores.writer import LocalWriter
+    from .index.bm25 import build_postings
+    from .index.local import LocalStore
+    from .index.writer import LocalWriter
 
     figures = []
     for n in sizes:

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .stores import verify
+    from .index.stores import verify
 
     index_dir = _index_dir(args)
     found = verify(index_dir)

@@ -39,7 +39,7 @@ SCHEME = 1  # the layout of what is hashed below; bump only when this file chang
 PACKAGE = "assistant"
 # What a corpus file goes through before its stored form exists: reading (all formats), chunking
 # and the keyword postings a segment keeps for its chunks.
-ROOTS = ("assistant.reader", "assistant.chunker", "assistant.bm25")
+ROOTS = ("assistant.reader", "assistant.chunker", "assistant.index.bm25")
 # Distributions whose code decides the text a reader extracts, the title, or the chunk spans
 # (found by reading every format in a fresh interpreter and listing what it imported; the test
 # does the same and fails on an imported distribution that is neither here nor in IGNORED).
@@ -60,7 +60,7 @@ LIBRARIES = (
     "python-dateutil",  # date parsing under htmldate
     "babel",  # language data under courlan and htmldate
     "PyStemmer",  # keyword tokens (text.tokenize), kept beside the chunks by a keyword index
-    "numpy",  # the keyword postings arrays (assistant/bm25.py)
+    "numpy",  # the keyword postings arrays (assistant/index/bm25.py)
     "pandas",  # numbers the keyword vocabulary (factorize) for the postings
     "scipy",  # counts the (term, chunk) pairs of the postings
     "python-pptx",  # PowerPoint slides, shapes, tables and notes

@@ -12,22 +12,22 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from . import __version__
-from .bm25 import SETTINGS as KEYWORD_SETTINGS
 from .changes import plan_reads, remembered_skips, skip_entries, with_verified
 from .chunker import ChunkSettings, chunks_within_limit
-from .dense import quantize_rows
 from .embed.embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
 from .errors import AssistantError, StoreUnavailableError
 from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
-from .folder import fault_point
-from .keys import chunk_id
+from .index.base import VectorsByContent
+from .index.bm25 import SETTINGS as KEYWORD_SETTINGS
+from .index.dense import quantize_rows
+from .index.folder import fault_point
+from .index.keys import chunk_id
+from .index.segment import SegmentData
+from .index.stores import open_store, open_writer, writing
 from .progress import progress_bar
 from .reader import iter_files
 from .sandbox import Sandbox
-from .segment import SegmentData
-from .stores import open_store, open_writer, writing
-from .stores.base import VectorsByContent
 from .types import Chunk, Document, Skipped
 
 
@@ -72,7 +72,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
     corpus, index_dir = Path(corpus), Path(index_dir)
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")
-    with writing(index_dir):  # index_dir: a folder or a Milvus location (stores/__init__.py)
+    with writing(index_dir):  # index_dir: a folder or a Milvus location (assistant/index/stores.py)
         variant = getattr(embedder, "variant", "fp32") if embedder is not None else _default_variant()
         base = _base(index_dir)
         try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stores.base import Store
+from .index.base import Store
 from .text import tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")

@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant
-from assistant.bm25 import tokenize_all
 from assistant.embed.embedder import get_embedder
 from assistant.evaluate import evaluate, load_questions
+from assistant.index.bm25 import tokenize_all
+from assistant.index.milvus import scan
 from assistant.indexer import build_index
 from assistant.search import SearchSettings
-from assistant.stores.milvus import scan
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("questions", "licenses", "nodejs-docs", "nodejs-dev", "poetry-docs")

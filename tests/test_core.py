@@ -13,8 +13,8 @@ from helpers import all_chunks, error_line
 from assistant import Assistant
 from assistant.cli import main as cli_main
 from assistant.embed.embedder import MODEL_SHA256, file_sha256
+from assistant.index.manifest import MANIFEST, read_manifest
 from assistant.indexer import build_index
-from assistant.manifest import MANIFEST, read_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -279,7 +279,7 @@ def test_keyword_scale_has_a_floor(bot, embedder):
     """A best BM25 match on a few common words must not count as a perfect keyword match."""
     import dataclasses
 
-    from assistant.bm25 import KeywordSearch
+    from assistant.index.bm25 import KeywordSearch
     from assistant.search import SearchSettings, make_query, search
 
     index = KeywordSearch.from_texts(["alpha beta", "alpha gamma delta", "epsilon"])
@@ -297,7 +297,7 @@ def test_keyword_scale_has_a_floor(bot, embedder):
 
 
 def test_identifiers_and_flags_are_also_whole_keyword_tokens():
-    from assistant.bm25 import KeywordSearch
+    from assistant.index.bm25 import KeywordSearch
     from assistant.text import tokenize
 
     assert tokenize("What does path.basename() return?") == ["path", "basenam", "return", "path.basename"]

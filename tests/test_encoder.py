@@ -15,8 +15,8 @@ from assistant.assistant import _encoder_for
 from assistant.embed.embedder import Embedder
 from assistant.embed.encoder import CACHE_ENV, EXPORTER_VERSION, OnnxEncoder
 from assistant.errors import AssistantError, IndexMismatchError
-from assistant.manifest import MANIFEST, read_manifest
-from assistant.manifest import manifest_sha256 as _manifest_sha256
+from assistant.index.manifest import MANIFEST, read_manifest
+from assistant.index.manifest import manifest_sha256 as _manifest_sha256
 from assistant.text import normalize
 
 QUESTION = "How many partners does Lakeside Surgery have?"

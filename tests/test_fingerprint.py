@@ -76,7 +76,7 @@ READ_AND_CHUNK = """
 import hashlib, json, sys
 from pathlib import Path
 before = set(sys.modules)
-from assistant.bm25 import build_postings, tokenize_all
+from assistant.index.bm25 import build_postings, tokenize_all
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.reader import read_document
 from assistant.types import Document

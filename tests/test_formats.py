@@ -199,7 +199,7 @@ def test_changed_pdf_gives_no_page_image_but_still_the_text(mixed_bot, mixed_cor
     import shutil
 
     from assistant import Assistant
-    from assistant.stores.local import LocalStore
+    from assistant.index.local import LocalStore
     from assistant.web import WebChat
 
     corpus = tmp_path / "corpus"

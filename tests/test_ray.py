@@ -19,9 +19,9 @@ from helpers import all_chunks, error_line
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
+from assistant.index.local import LocalStore
+from assistant.index.manifest import read_manifest
 from assistant.indexer import build_index
-from assistant.manifest import read_manifest
-from assistant.stores.local import LocalStore
 
 
 @pytest.fixture(scope="session")

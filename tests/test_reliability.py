@@ -18,9 +18,9 @@ from helpers import ASSISTANT, CORPUS, all_chunks, error_line
 from assistant import Assistant, AssistantError
 from assistant.chunker import ChunkSettings, chunk_document
 from assistant.cli import main as cli_main
+from assistant.index.manifest import MANIFEST, read_manifest
+from assistant.index.manifest import manifest_sha256 as _manifest_sha256
 from assistant.indexer import build_index
-from assistant.manifest import MANIFEST, read_manifest
-from assistant.manifest import manifest_sha256 as _manifest_sha256
 from assistant.reader import MAX_FILE_BYTES, read_document
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"

@@ -17,10 +17,10 @@ from helpers import all_chunks, error_line
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
+from assistant.index import writer
+from assistant.index.local import LocalStore
+from assistant.index.manifest import read_manifest
 from assistant.indexer import build_index
-from assistant.manifest import read_manifest
-from assistant.stores import writer
-from assistant.stores.local import LocalStore
 
 
 class FakeEncoder:
@@ -162,7 +162,7 @@ def test_a_changed_chunker_fingerprint_rechunks_but_reuses_vectors(corpus, tmp_p
 
 
 def test_verify_reads_every_byte_that_opening_skips(corpus, tmp_path, monkeypatch, capsys):
-    from assistant import manifest
+    from assistant.index import manifest
 
     monkeypatch.setattr(manifest, "FULL_CHECK_BYTES", 4096)  # so the test's small files count as large
     monkeypatch.setattr(manifest, "EDGE_BYTES", 1024)

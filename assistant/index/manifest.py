@@ -1,6 +1,6 @@
 """The manifest: the one file that says what the index is, and its only commit point.
 
-`manifest.json` names the live segments (assistant/segment.py), the documents deleted from
+`manifest.json` names the live segments (assistant/index/segment.py), the documents deleted from
 each, every file's size and checksums, and what built it (model, encoder, chunking fingerprint,
 keyword and dense settings). A writer replaces it with `os.replace`, so a reader sees the old
 index or the new one, never a mix. It carries its own SHA-256.
@@ -19,8 +19,8 @@ import os
 import re
 from pathlib import Path
 
-from .embed.embedder import MODEL_NAME, MODEL_SHA256, file_sha256
-from .errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from ..embed.embedder import MODEL_NAME, MODEL_SHA256, file_sha256
+from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .folder import MANIFEST
 
 FORMAT = "assistant-index"

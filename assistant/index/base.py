@@ -1,8 +1,8 @@
 """The store interface: all that search, answering, the CLI and the app may ask of an index.
 
-Chunks are addressed by stable 63-bit ids (assistant/keys.py), never by positions, so an
+Chunks are addressed by stable 63-bit ids (assistant/index/keys.py), never by positions, so an
 implementation may keep them in segments, shards or a remote service. Local files are one
-implementation (stores/local.py); a Milvus collection is meant to be the next one.
+implementation (assistant/index/local.py); a Milvus collection is meant to be the next one.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
-from ..bm25 import KeywordSearch
 from ..embed.embedder import DIMENSION
 from ..types import Chunk, Document, SourceInfo
+from .bm25 import KeywordSearch
 
 
 class Store(Protocol):

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..dense import DenseSettings
 from ..embed.embedder import DIMENSION
 from ..errors import AssistantError
-from ..folder import MANIFEST, fault_point, fsync_dir
-from ..manifest import FORMAT, FORMAT_VERSION, SEGMENT, file_entry, write_manifest
-from ..segment import Segment, SegmentData, read_back, write_segment
+from .dense import DenseSettings
+from .folder import MANIFEST, fault_point, fsync_dir
+from .manifest import FORMAT, FORMAT_VERSION, SEGMENT, file_entry, write_manifest
+from .segment import Segment, SegmentData, read_back, write_segment
 
 MAX_SEGMENTS = 8
 MERGE_FACTOR = 4

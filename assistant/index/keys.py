@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .types import Chunk
+from ..types import Chunk
 
 _MASK = (1 << 63) - 1  # non-negative int64: FAISS, numpy, SQLite and Milvus all take it
 

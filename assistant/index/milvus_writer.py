@@ -1,4 +1,4 @@
-"""Writing a Milvus store (stores/milvus.py has the layout): one commit with LocalWriter's shape."""
+"""Writing a Milvus store (assistant/index/milvus.py has the layout): one commit with LocalWriter's shape."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import numpy as np
 
 from ..embed.embedder import DIMENSION
 from ..errors import AssistantError
-from ..keys import int63
-from ..segment import SegmentData
+from .keys import int63
 from .milvus import (
     BATCH,
     FORMAT,
@@ -27,6 +26,7 @@ from .milvus import (
     _parts,
     connect,
 )
+from .segment import SegmentData
 
 
 def create_collections(client, name: str) -> None:

@@ -12,7 +12,7 @@ Keyword search is the project's own BM25 (bm25.py) over the chunks' search text,
 memory when the store opens: Milvus Lite's BM25 function keeps its statistics per segment and
 analyses text with its own tokenizer, so its scores and rankings differ from the local store's,
 and answers must not depend on the store. Every filter is on integers (document keys, ids),
-so no user text is ever spliced into a Milvus expression. Writing: stores/milvus_writer.py.
+so no user text is ever spliced into a Milvus expression. Writing: assistant/index/milvus_writer.py.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
-from ..dense import dequantize_rows
 from ..embed.embedder import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
-from ..keys import int63
 from ..types import Chunk, Document, SourceInfo
 from .base import KeywordStatistics, VectorsByContent, top_positions
+from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
+from .dense import dequantize_rows
+from .keys import int63
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1

@@ -4,13 +4,13 @@ Files of a segment (written once, fsynced, never modified; the manifest lists th
 - `table.sqlite`: documents (clean text, title, blocks, pages), chunks (by position `seq`
   and by stable `id`) and the keyword vocabulary. Opened read-only and immutable, so a query
   fetches the handful of rows it shows in constant time however large the index is.
-- `dense.faiss`: the chunk vectors (assistant/dense.py chooses exact or approximate).
+- `dense.faiss`: the chunk vectors (assistant/index/dense.py chooses exact or approximate).
 - `ids.npy`: stable chunk id per position; `sentences.npy` (int8) with `sentence_scales.npy`
   and `sentence_keys.npy`: one vector per answer sentence, in chunk order, and the content hash
-  it was embedded from; `kw_*.npy`: BM25 postings (assistant/bm25.py). All memory-mapped.
+  it was embedded from; `kw_*.npy`: BM25 postings (assistant/index/bm25.py). All memory-mapped.
 
 A segment never changes; deleting a document from it is recorded in the manifest (see
-stores/local.py), and merging rewrites live documents into a new segment.
+assistant/index/local.py), and merging rewrites live documents into a new segment.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from urllib.parse import quote
 
 import numpy as np
 
+from ..types import Block, Chunk, Document
 from .bm25 import FILES as KEYWORD_FILES
 from .bm25 import Postings, build_postings, tokenize_all
 from .dense import DenseIndex, DenseSettings, build_dense, dequantize_rows
-from .types import Block, Chunk, Document
 
 TABLE = "table.sqlite"
 NPY = ("ids.npy", "sentences.npy", "sentence_scales.npy", "sentence_keys.npy")

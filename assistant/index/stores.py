@@ -3,8 +3,8 @@
 `open_store` is the one place that turns an index location into a store, so the CLI, the
 Python API and the app take any location the same way; `open_writer` and `writing` do the same
 for the indexer. Locations:
-- a folder (the default `./index`): stores/local.py;
-- `milvus://HOST:PORT/COLLECTION`: a Milvus server or cluster (stores/milvus.py);
+- a folder (the default `./index`): assistant/index/local.py;
+- `milvus://HOST:PORT/COLLECTION`: a Milvus server or cluster (assistant/index/milvus.py);
 - `milvus-lite:PATH.db/COLLECTION`: Milvus Lite, in this process, on one machine.
 Milvus needs the optional extra: pip install 'assistant[cluster]'.
 """
@@ -55,7 +55,7 @@ def writing(location: str | os.PathLike):
     Milvus server takes one indexer at a time by convention (README)."""
     if milvus_location(location) is not None:
         return contextlib.nullcontext()
-    from ..folder import write_lock
+    from .folder import write_lock
 
     return write_lock(Path(location))
 

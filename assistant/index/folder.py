@@ -14,7 +14,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from .errors import AssistantError, IndexLockedError
+from ..errors import AssistantError, IndexLockedError
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

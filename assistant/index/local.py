@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..bm25 import TOKENIZER, KeywordPart, KeywordSearch
 from ..embed.embedder import DIMENSION
 from ..errors import IndexCorruptError, IndexMismatchError
-from ..manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
-from ..segment import Segment
 from ..types import Chunk, Document, SourceInfo
 from .base import KeywordStatistics, VectorsByContent, top_positions
+from .bm25 import TOKENIZER, KeywordPart, KeywordSearch
+from .manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
+from .segment import Segment
 
 _CACHE = 4096  # id -> (segment, position) entries kept from recent searches
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import tokenize
+from ..text import tokenize
 
 TOKENIZER = "snowball-english-stopwords-v2"  # v2: whole identifiers and flags as extra tokens
 K1, B = 1.2, 0.75  # Okapi BM25's usual parameters; a dev-split sweep (0.9-1.5, 0.5-0.9) was flat
