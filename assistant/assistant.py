@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import AnswerSettings, is_confident, pick_answer, strength
 from .errors import AssistantError, IndexMismatchError
 from .index.base import Store
 from .index.keys import id_text
 from .index.manifest import REBUILD_HINT, manifest_stamp
 from .index.stores import open_store
-from .search import SearchSettings, make_query, resolve
+from .retrieve.answer import AnswerSettings, is_confident, pick_answer, strength
+from .retrieve.search import SearchSettings, make_query, resolve
 from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
 MAX_QUESTION_CHARS = 2000

@@ -318,7 +318,7 @@ def _print_reply(reply, as_json: bool) -> None:
 def cmd_eval(args) -> int:
     from .assistant import Assistant
     from .evaluate import evaluate, load_questions
-    from .search import SearchSettings
+    from .retrieve.search import SearchSettings
 
     questions = load_questions(args.questions, args.split)
     bot = Assistant.open(_index_dir(args), search_settings=SearchSettings(mode=args.mode))

@@ -24,7 +24,7 @@ from assistant.evaluate import evaluate, load_questions
 from assistant.index.bm25 import tokenize_all
 from assistant.index.milvus import scan
 from assistant.indexer import build_index
-from assistant.search import SearchSettings
+from assistant.retrieve.search import SearchSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("questions", "licenses", "nodejs-docs", "nodejs-dev", "poetry-docs")

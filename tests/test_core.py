@@ -259,7 +259,7 @@ def test_answer_joins_a_sentence_that_announces_or_continues(tmp_path, embedder)
 
 def test_stored_sentence_vectors_match_their_sentences(bot, embedder):
     """Sentence re-ranking and answer picking use vectors stored at index time: they must be right."""
-    from assistant.search import SearchSettings, best_sentence_cosines, make_query
+    from assistant.retrieve.search import SearchSettings, best_sentence_cosines, make_query
     from assistant.text import normalize
 
     store = bot.store
@@ -280,7 +280,7 @@ def test_keyword_scale_has_a_floor(bot, embedder):
     import dataclasses
 
     from assistant.index.bm25 import KeywordSearch
-    from assistant.search import SearchSettings, make_query, search
+    from assistant.retrieve.search import SearchSettings, make_query, search
 
     index = KeywordSearch.from_texts(["alpha beta", "alpha gamma delta", "epsilon"])
     terms = {"alpha": 1.0, "delta": 1.0}

@@ -93,7 +93,7 @@ def test_quality_floors_on_other_corpora(name, tmp_path_factory, embedder):
 
 
 def test_hybrid_beats_each_half(bot):
-    from assistant.search import SearchSettings
+    from assistant.retrieve.search import SearchSettings
 
     questions = load_questions(EVAL, "test")
     hybrid = evaluate(bot, questions).mrr

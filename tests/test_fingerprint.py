@@ -267,7 +267,7 @@ def test_a_bytecode_only_install_hashes_the_whole_package(tmp_path):
     py_compile.compile(str(source), cfile=str(source.with_suffix(".pyc")), doraise=True)
     source.unlink()
     compiled, _ = _fingerprint_of(root, tmp_path)
-    assert "assistant.chunker.pyc" in compiled["modules"] and "assistant.answer.py" in compiled["modules"]
+    assert "assistant.chunker.pyc" in compiled["modules"] and "assistant.retrieve.answer.py" in compiled["modules"]
     assert compiled["digest"] != chunk_fingerprint(ChunkSettings())
 
 

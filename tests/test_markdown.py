@@ -112,7 +112,7 @@ The exported files can be loaded again with the `load` command.
 def test_code_lines_weigh_more_than_sentences_naming_code_for_a_command_question(tmp_path):
     """A command question's type bonus: a code-block unit in full, a sentence with inline code half,
     prose nothing (answer.code_weight), read from the Markdown reader's blocks and spans."""
-    from assistant.answer import _code_weight
+    from assistant.retrieve.answer import _code_weight
 
     (tmp_path / "archive.md").write_text(DUMP_PAGE)
     doc = read_document(tmp_path / "archive.md", "archive.md")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .index.base import Store
-from .text import tokenize
+from ..index.base import Store
+from ..text import tokenize
 
 MODES = ("hybrid", "dense", "keyword", "rrf")
 # Words that point back into the conversation ("How long is *their* contract?"). They only set how

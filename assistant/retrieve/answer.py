@@ -14,11 +14,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from .index.base import Store
+from ..index.base import Store
+from ..text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
+from ..types import Document
 from .qtype import CODE, answer_type, holds_type
 from .search import Hit, Query, best_sentence_cosines, sentence_vectors, term_share
-from .text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
-from .types import Document
 
 
 @dataclass(frozen=True)
