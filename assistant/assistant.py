@@ -282,7 +282,7 @@ class Assistant:
         no special files, size limit), and its SHA-256 must match the indexed one.
         """
         doc = self.document(source)
-        from .reader import _read_regular_file
+        from .ingest.reader import _read_regular_file
 
         raw = _read_regular_file(self.corpus_dir / doc.source)
         if isinstance(raw, str):

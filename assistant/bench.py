@@ -91,7 +91,7 @@ def _questions(path: Path | None, n: int) -> list[str]:
 def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) -> None:
     """Indexing chunks/s beside the bare encoder on the same texts (chunks and their sentences)."""
     from .index.local import LocalStore
-    from .indexer import build_index
+    from .ingest.indexer import build_index
     from .text import normalize
 
     started, cpu = time.perf_counter(), time.process_time()
@@ -226,7 +226,7 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
     """Synthetic indexes of each size, their vectors drawn around the real vectors of `corpus`."""
     from .bench_scale import run_scale
     from .index.local import LocalStore
-    from .indexer import build_index
+    from .ingest.indexer import build_index
 
     build_index(corpus, index_dir, embedder=embedder)
     store = LocalStore.open(index_dir)

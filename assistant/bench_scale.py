@@ -91,7 +91,7 @@ def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentD
 
 
 def _fields() -> dict:
-    from .indexer import manifest_fields
+    from .ingest.indexer import manifest_fields
 
     return manifest_fields({"variant": "fp32", "sha256": "synthetic"}, {}, {"digest": "synthetic"}, "(synthetic)", [])
 
@@ -130,12 +130,12 @@ _ADD = r"""
 import json, sys, time
 started = time.perf_counter()
 from pathlib import Path
-from assistant.chunker import ChunkSettings, chunk_document
+from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.embed.embedder import get_embedder
-from assistant.fingerprint import content_hash64, embedded_texts
+from assistant.ingest.fingerprint import content_hash64, embedded_texts
 from assistant.index.dense import quantize_rows
 from assistant.index.keys import chunk_id
-from assistant.reader import read_document
+from assistant.ingest.reader import read_document
 from assistant.index.segment import SegmentData
 from assistant.index.local import LocalStore
 from assistant.index.writer import LocalWriter

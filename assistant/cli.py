@@ -185,7 +185,7 @@ def _index_dir(args) -> Path | str:
 
 
 def cmd_index(args) -> int:
-    from .chunker import ChunkSettings
+    from .ingest.chunker import ChunkSettings
 
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
     if args.ray is None and args.ray_actors is not None:
@@ -199,7 +199,7 @@ def cmd_index(args) -> int:
 
 
 def _index_once(args, settings) -> None:
-    from .indexer import build_index
+    from .ingest.indexer import build_index
 
     with _engine(args.ray, args.ray_actors) as engine:
         summary = build_index(args.corpus, _index_dir(args), settings,
@@ -216,7 +216,7 @@ def _watch(args, settings) -> None:
     """`--watch`: index again after each quiet spell of changes, until Ctrl-C or `kill`."""
     import signal
 
-    from .watch import CorpusWatcher, describe, watch_setting
+    from .ingest.watch import CorpusWatcher, describe, watch_setting
 
     def again(sources: list[str]) -> None:
         print(terminal_safe(describe(sources)), file=sys.stderr, flush=True)
@@ -244,7 +244,7 @@ def _engine(address: str | None, actors: int | None):
     if address is None:
         yield None
         return
-    from .ray_index import RayEngine, ray_session
+    from .ingest.ray_index import RayEngine, ray_session
 
     with ray_session(address or None):
         yield RayEngine(actors)

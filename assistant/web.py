@@ -20,8 +20,9 @@ from starlette.middleware import Middleware
 from assistant.assistant import MAX_QUESTION_CHARS, clean_question
 from assistant.display import display_blocks
 from assistant.errors import AssistantError
-from assistant.readers import SUFFIXES
-from assistant.sandbox import Sandbox
+from assistant.ingest.readers import SUFFIXES
+from assistant.ingest.sandbox import Sandbox
+from assistant.ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from assistant.uploads import (
     MAX_UPLOAD_BYTES,
     UPLOAD_ENV,
@@ -32,7 +33,6 @@ from assistant.uploads import (
     save_upload,
     unindexed_files,
 )
-from assistant.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from assistant.web_files import original_link, original_route
 from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
 from assistant.web_origin import GuardCheck, allowed_hosts, install_outermost

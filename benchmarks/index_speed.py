@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from assistant.embed.embedder import get_embedder
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,7 +23,7 @@ from assistant.embed.embedder import get_embedder
 from assistant.evaluate import evaluate, load_questions
 from assistant.index.bm25 import tokenize_all
 from assistant.index.milvus import scan
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 from assistant.retrieve.search import SearchSettings
 
 ROOT = Path(__file__).resolve().parent.parent

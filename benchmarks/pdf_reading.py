@@ -30,7 +30,7 @@ def recall(reference: str, text: str) -> float:
 
 
 def read(paths: list[Path]) -> None:
-    from assistant.readers.pdf import extract
+    from assistant.ingest.readers.pdf import extract
 
     print("| file | pages | s | pages/s | paragraphs | words/paragraph | words found vs pdftotext |")
     print("|---|---|---|---|---|---|---|")
@@ -72,7 +72,7 @@ def ocr(paths: list[Path], pages: int) -> None:
 
     import pypdfium2 as pdfium
 
-    from assistant.readers import ocr as ocr_module
+    from assistant.ingest.readers import ocr as ocr_module
 
     print("\n| engine | pages | s/page | words found vs text layer |")
     print("|---|---|---|---|")

@@ -14,7 +14,7 @@ from assistant import Assistant
 from assistant.cli import main as cli_main
 from assistant.embed.embedder import MODEL_SHA256, file_sha256
 from assistant.index.manifest import MANIFEST, read_manifest
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -79,7 +79,7 @@ ABSENT_TERM_COST = {"licenses": 0.25, "nodejs-docs": 0.05, "nodejs-dev": 0.03, "
 @pytest.mark.parametrize("name", sorted(OTHER_SETS))
 def test_quality_floors_on_other_corpora(name, tmp_path_factory, embedder):
     from assistant import Assistant
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     index_dir = tmp_path_factory.mktemp(name) / "index"
     build_index(EVAL.parent / name, index_dir, embedder=embedder)

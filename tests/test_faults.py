@@ -26,7 +26,7 @@ from assistant.cli import main as cli_main
 from assistant.index.folder import FAULT_ENV, write_lock
 from assistant.index.manifest import MANIFEST, REBUILD_HINT, read_manifest
 from assistant.index.segment import FILES
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 CHAIR = "Who is the independent chair of NHCP?"  # answered by the file the runs below remove
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
@@ -232,8 +232,8 @@ def test_a_running_assistant_answers_during_a_rebuild_then_switches(corpus_copy,
 
 def test_opening_an_index_while_rebuilds_remove_its_segment_retries(change, embedder, monkeypatch):
     """Two commits during one open remove the segment being verified; the open starts again."""
-    from assistant.chunker import ChunkSettings
     from assistant.index import manifest
+    from assistant.ingest.chunker import ChunkSettings
 
     corpus, index = change
     real_sha256, rebuilt = manifest.file_sha256, []

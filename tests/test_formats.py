@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import CHROMIUM, MARKDOWN_PAGE, html_to_pdf, make_docx
 
-from assistant.indexer import build_index
-from assistant.reader import read_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
 
 GUIDE_HTML = """<html><head><title>Brackenfold Walking Guide</title><style>
 @page { size: A4; margin: 20mm; }

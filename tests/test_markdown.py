@@ -8,10 +8,10 @@ import pytest
 from helpers import MARKDOWN_PAGE as PAGE
 
 from assistant import Assistant
-from assistant.chunker import chunk_document
 from assistant.display import display_blocks
-from assistant.indexer import build_index
-from assistant.reader import read_document
+from assistant.ingest.chunker import chunk_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
 from assistant.web_render import render_blocks, render_reply
 
 MARKUP = re.compile(r"```|`|\*\*|\]\(|\]\[|<!--|-->|\{\{|^#|^\||\|-{3}|^>|^\[reg\]", re.MULTILINE)

@@ -18,7 +18,7 @@ EVAL = ROOT / "eval" / "questions.jsonl"
 @pytest.fixture(scope="module")
 def milvus_seed(tmp_path_factory, embedder) -> str:
     """The seed corpus in a Milvus Lite collection, built with the real model."""
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     location = f"milvus-lite:{tmp_path_factory.mktemp('milvus')}/seed.db/seed"
     build_index(CORPUS, location, embedder=embedder)
@@ -74,7 +74,7 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
     the rest is untouched: the Milvus store ends up holding what a fresh local build holds."""
     from assistant import Assistant
     from assistant.index.stores import open_store, verify
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -178,7 +178,7 @@ def test_missing_extra_is_a_one_line_error(monkeypatch):
 
 
 def test_default_paths_do_not_import_pymilvus():
-    code = ("import sys, assistant.cli, assistant.assistant, assistant.indexer; "
+    code = ("import sys, assistant.cli, assistant.assistant, assistant.ingest.indexer; "
             "from assistant.index.stores import open_store, open_writer; "
             "assert 'pymilvus' not in sys.modules and 'milvus_lite' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

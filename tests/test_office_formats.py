@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.reader import read_document
-from assistant.readers import FORMATS, SUFFIXES, format_of
-from assistant.readers.archive import RATIO_FLOOR
-from assistant.readers.grid import MAX_CELLS, display
+from assistant.ingest.reader import read_document
+from assistant.ingest.readers import FORMATS, SUFFIXES, format_of
+from assistant.ingest.readers.archive import RATIO_FLOOR
+from assistant.ingest.readers.grid import MAX_CELLS, display
 from assistant.types import Document, Skipped
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
@@ -349,7 +349,7 @@ def office_bot(tmp_path_factory, embedder):
     import shutil
 
     from assistant import Assistant
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     corpus = tmp_path_factory.mktemp("office") / "corpus"
     corpus.mkdir()

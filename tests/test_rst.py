@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunker import chunk_document
-from assistant.indexer import build_index
-from assistant.reader import read_document
-from assistant.readers import format_of
-from assistant.readers.rst import extract
+from assistant.ingest.chunker import chunk_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
+from assistant.ingest.readers import format_of
+from assistant.ingest.readers.rst import extract
 from assistant.types import Document
 
 PAGE = """\

@@ -16,10 +16,11 @@ import pytest
 from bombs import docx_bomb, pdf_bomb
 from helpers import html_to_pdf, make_docx
 
-from assistant import Assistant, changes
-from assistant.indexer import build_index
-from assistant.reader import read_document
-from assistant.sandbox import Sandbox
+from assistant import Assistant
+from assistant.ingest import changes
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
+from assistant.ingest.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

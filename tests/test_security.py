@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from assistant import Assistant, AssistantError
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "assistant"

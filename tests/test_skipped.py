@@ -9,7 +9,7 @@ import pytest
 from helpers import CORPUS
 
 from assistant import Assistant
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 from assistant.types import Skipped
 from assistant.uploads import Reindexer
 

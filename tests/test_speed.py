@@ -11,7 +11,7 @@ import sys
 import pytest
 from helpers import ASSISTANT, CORPUS, ROOT
 
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 REPORT = """
@@ -58,7 +58,7 @@ def test_index_progress_says_files_chunks_rate_and_time_left(tmp_path, embedder,
 
 
 def test_length_sorted_embedding_matches_one_text_at_a_time(embedder):
-    from assistant.indexer import embed_all
+    from assistant.ingest.indexer import embed_all
 
     chunks = ["a long passage about the shared care record " * 6, "short one"]
     sentences = ["a sentence", "another rather longer sentence about hospitals", "x"]

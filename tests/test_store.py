@@ -20,7 +20,7 @@ from assistant.cli import main as cli_main
 from assistant.index import writer
 from assistant.index.local import LocalStore
 from assistant.index.manifest import read_manifest
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 
 class FakeEncoder:
@@ -149,13 +149,13 @@ def test_a_mostly_deleted_segment_is_rewritten(corpus, tmp_path):
 
 
 def test_a_changed_chunker_fingerprint_rechunks_but_reuses_vectors(corpus, tmp_path, monkeypatch):
-    from assistant import fingerprint
+    from assistant.ingest import fingerprint
 
     encoder = FakeEncoder()
     index = tmp_path / "index"
     build_index(corpus, index, embedder=encoder)
     real = fingerprint.fingerprint(build_index.__defaults__[0])
-    monkeypatch.setattr("assistant.indexer.chunk_fingerprint",
+    monkeypatch.setattr("assistant.ingest.indexer.chunk_fingerprint",
                         lambda settings: type(real)(**{**real.__dict__, "digest": "0" * 64}))
     summary = build_index(corpus, index, embedder=encoder)
     assert summary.reused == 0 and summary.embedded == 0 and summary.vectors_reused == summary.chunks
@@ -215,7 +215,7 @@ def test_a_failed_commit_during_a_merge_leaves_the_old_index(corpus, tmp_path, m
 
 def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, monkeypatch):
     """Size and modification time as recorded: an unchanged corpus costs a stat per file, not a read."""
-    from assistant.sandbox import Sandbox
+    from assistant.ingest.sandbox import Sandbox
 
     old = 1_600_000_000
     for path in corpus.iterdir():

@@ -45,7 +45,7 @@ def app_server(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" on (over a writable copy of the seed corpus), the production
     launch options, and ASSISTANT_ALLOWED_HOSTS naming a reverse proxy's public name."""
     from assistant import Assistant
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
     from assistant.uploads import Reindexer
     from assistant.web import build_blocks, launch_options
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import front_matter, front_matter_title
+from ...text import front_matter, front_matter_title
 from .build import CODE_CLOSE, CODE_OPEN, TextBuilder, add_marked, squash, table_rows
 
 # Hugo shortcodes (`{{% note %}}`, `{{< relref "page" >}}`): instructions to a site generator,

@@ -6,8 +6,8 @@ libraries that extract text (PDF, Word, HTML, reStructuredText) and the Python t
 and `str.isupper` follow its Unicode tables). `chunk_fingerprint` hashes all of those, so a
 re-index reuses a file only when its SHA-256 and this fingerprint both match; no one has to
 remember to bump a version number. The modules are found by following the imports of
-`assistant.reader` and `assistant.chunker` in their source, and of every reader module the
-format table (`assistant.readers.FORMATS`) imports by name, so a new module on that path is
+`assistant.ingest.reader` and `assistant.ingest.chunker` in their source, and of every reader module the
+format table (`assistant.ingest.readers.FORMATS`) imports by name, so a new module on that path is
 hashed without anyone listing it (tests/test_fingerprint.py checks this against what a real
 read-and-chunk of every format imports).
 
@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..text import normalize
 from .readers import reader_modules
-from .text import normalize
 
 if TYPE_CHECKING:
     from .chunker import ChunkSettings
@@ -39,7 +39,7 @@ SCHEME = 1  # the layout of what is hashed below; bump only when this file chang
 PACKAGE = "assistant"
 # What a corpus file goes through before its stored form exists: reading (all formats), chunking
 # and the keyword postings a segment keeps for its chunks.
-ROOTS = ("assistant.reader", "assistant.chunker", "assistant.index.bm25")
+ROOTS = ("assistant.ingest.reader", "assistant.ingest.chunker", "assistant.index.bm25")
 # Distributions whose code decides the text a reader extracts, the title, or the chunk spans
 # (found by reading every format in a fresh interpreter and listing what it imported; the test
 # does the same and fails on an imported distribution that is neither here nor in IGNORED).
@@ -90,7 +90,7 @@ class Fingerprint:
     """The fingerprint and its parts: the parts go into the manifest to say *why* files were re-chunked."""
 
     digest: str
-    modules: dict[str, str] = field(default_factory=dict)  # "assistant.chunker" -> SHA-256 of its source
+    modules: dict[str, str] = field(default_factory=dict)  # "assistant.ingest.chunker" -> SHA-256 of its source
     libraries: dict[str, str] = field(default_factory=dict)  # distribution -> version ("" if not installed)
     python: str = ""  # implementation and major.minor: the re engine and str methods (not patch releases)
     unicode: str = ""  # unicodedata.unidata_version: what isspace/isupper/\w mean
@@ -101,7 +101,7 @@ class Fingerprint:
         return asdict(self)
 
     def changes(self, old: dict | None) -> list[str]:
-        """What differs from a stored fingerprint, in words ("assistant.chunker changed", "lxml 6.0 -> 6.1")."""
+        """What differs from a stored fingerprint, in words ("assistant.ingest.chunker changed", "lxml 6.0 -> 6.1")."""
         if not old:
             return ["no fingerprint in the index"]
         found: list[str] = []

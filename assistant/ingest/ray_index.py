@@ -2,7 +2,7 @@
 
 `assistant index --ray [ADDRESS]` builds the same index as the local path: the rules (which
 files changed, which vectors are reused by content, the chunk ids) and the atomic commit stay
-in assistant/indexer.py; this module only moves the work. Files are read and chunked by Ray
+in assistant/ingest/indexer.py; this module only moves the work. Files are read and chunked by Ray
 tasks, and the texts that need a vector are embedded by `map_batches` over a fixed pool of
 encoder actors, each holding one encoder session for the whole run.
 
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..embed.embedder import DIMENSION
+from ..errors import AssistantError
+from ..types import Chunk, Document, Skipped
 from .chunker import ChunkSettings, chunks_within_limit
-from .embed.embedder import DIMENSION
-from .errors import AssistantError
 from .indexer import Prepared
 from .sandbox import Sandbox
-from .types import Chunk, Document, Skipped
 
 BLOCK_TEXTS = 256  # most texts per dataset block (a block is one actor task)
 BATCH_TEXTS = 128  # texts per encoder call (the local path's slice)
@@ -166,11 +166,11 @@ class Encode:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if self.variant == "torch":
-            from .embed.embedder import get_embedder
+            from ..embed.embedder import get_embedder
 
             self.encoder = get_embedder(self.variant)
         else:
-            from .embed.encoder import OnnxEncoder
+            from ..embed.encoder import OnnxEncoder
 
             threads = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)) or 1
             self.encoder = OnnxEncoder(self.variant, threads=threads)

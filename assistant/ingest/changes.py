@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..types import Skipped
 from .reader import file_sha256
-from .types import Skipped
 
 RACY_SECONDS = 2.0  # a file modified this close to the run may change again within its timestamp's granularity
 

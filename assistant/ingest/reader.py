@@ -13,10 +13,10 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import AssistantError
+from ..errors import AssistantError
+from ..text import front_matter, front_matter_title
+from ..types import Document, Skipped
 from .readers import DECODED, SUFFIXES, extract_structured, format_of
-from .text import front_matter, front_matter_title
-from .types import Document, Skipped
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a reason, not read into memory
 

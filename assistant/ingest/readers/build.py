@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..types import INLINE_CODE, Block
+from ...types import INLINE_CODE, Block
 
 PAGE_BREAK = "\n\f\n"  # between pages of clean text; the viewer draws it as a page rule
 

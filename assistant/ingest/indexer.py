@@ -11,24 +11,24 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from . import __version__
+from .. import __version__
+from ..embed.embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
+from ..errors import AssistantError, StoreUnavailableError
+from ..index.base import VectorsByContent
+from ..index.bm25 import SETTINGS as KEYWORD_SETTINGS
+from ..index.dense import quantize_rows
+from ..index.folder import fault_point
+from ..index.keys import chunk_id
+from ..index.segment import SegmentData
+from ..index.stores import open_store, open_writer, writing
+from ..types import Chunk, Document, Skipped
 from .changes import plan_reads, remembered_skips, skip_entries, with_verified
 from .chunker import ChunkSettings, chunks_within_limit
-from .embed.embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
-from .errors import AssistantError, StoreUnavailableError
 from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
-from .index.base import VectorsByContent
-from .index.bm25 import SETTINGS as KEYWORD_SETTINGS
-from .index.dense import quantize_rows
-from .index.folder import fault_point
-from .index.keys import chunk_id
-from .index.segment import SegmentData
-from .index.stores import open_store, open_writer, writing
 from .progress import progress_bar
 from .reader import iter_files
 from .sandbox import Sandbox
-from .types import Chunk, Document, Skipped
 
 
 @dataclass
@@ -65,7 +65,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
     refused rather than replacing a good index with an empty one (a wrong folder or an
     unmounted drive looks exactly like that). `notify` hears at once about a large file being
     chunked and a file cut to the per-file limit, so a long run says what it is doing. `engine`
-    reads, chunks and embeds somewhere else (assistant/ray_index.py); the rules and the commit
+    reads, chunks and embeds somewhere else (assistant/ingest/ray_index.py); the rules and the commit
     stay here.
     """
     started = time.perf_counter()
@@ -85,7 +85,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
 
 def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links, notify,
            started, engine=None) -> IndexSummary:
-    from .embed.embedder import compatible
+    from ..embed.embedder import compatible
 
     fingerprint = chunk_fingerprint(settings)
     old_encoder = (base.manifest.get("encoder") or {"variant": "torch"}) if base is not None else {}
@@ -128,7 +128,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
             fresh, made_by = engine.embed(variant, *todo, progress)
         else:
             if embedder is None:
-                from .embed.embedder import get_embedder
+                from ..embed.embedder import get_embedder
 
                 embedder = get_embedder(variant)
             fresh, made_by = embed_all(embedder, *todo, progress), getattr(embedder, "sha256", None)
@@ -161,7 +161,7 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
 
 
 class Engine(Protocol):
-    """Where reading, chunking and embedding run when not in this process (assistant/ray_index.py)."""
+    """Where reading, chunking and embedding run when not in this process (assistant/ingest/ray_index.py)."""
 
     def read_and_chunk(self, corpus: Path, files: list[tuple[str, Path | None, str | None]], keep: dict[str, str],
                        settings: ChunkSettings, allow_hard_links: bool, notify: Callable[[Skipped], None],
@@ -217,7 +217,7 @@ def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: st
                   "metric": "inner_product", "normalized": True},
         "encoder": encoder,  # which encoder made the vectors (assistant/embed/encoder.py): questions use the same
         "chunking": chunking,
-        "fingerprint": fingerprint,  # of everything that decides chunk output (assistant/fingerprint.py)
+        "fingerprint": fingerprint,  # of everything that decides chunk output (assistant/ingest/fingerprint.py)
         "keyword": KEYWORD_SETTINGS,
         "corpus": corpus,
         "counts": {"skipped": len(skipped)},
@@ -260,7 +260,7 @@ def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: 
 
 
 def _default_variant() -> str:
-    from .embed.embedder import default_variant
+    from ..embed.embedder import default_variant
 
     return default_variant()
 

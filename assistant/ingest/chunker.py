@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from ..text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
+from ..types import Chunk, Document, Skipped
 from .reader import file_name_words
-from .text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
-from .types import Chunk, Document, Skipped
 
 _WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -50,7 +50,7 @@ class ChunkSettings:
     max_texts: int = 10_000
 
     def to_dict(self) -> dict:
-        """The settings for the manifest; what else decides chunk output is in assistant.fingerprint."""
+        """The settings for the manifest; what else decides chunk output is in assistant.ingest.fingerprint."""
         return asdict(self)
 
 

@@ -2,7 +2,7 @@
 
 A 27 KB PDF can inflate to 16 GB and a 3 MB Word file to 1 GB: parsed in the indexing or web
 process, one such file took the process to 9 GB and an abort, and `make run` then died at every
-start. Every file is therefore parsed by a child process (`python -m assistant.sandbox`) whose
+start. Every file is therefore parsed by a child process (`python -m assistant.ingest.sandbox`) whose
 address space is capped (RLIMIT_AS) and whose every request has a deadline. A file that needs
 more memory or time costs at most the limit and is skipped with the reason; the worker is
 replaced and the next file is read by a fresh one. The same worker renders PDF pages for the
@@ -26,8 +26,8 @@ import threading
 import time
 from pathlib import Path
 
-from .errors import AssistantError
-from .types import Document, Skipped
+from ..errors import AssistantError
+from ..types import Document, Skipped
 
 MEMORY_ENV = "ASSISTANT_READ_MEMORY_MB"
 SECONDS_ENV = "ASSISTANT_READ_SECONDS"
@@ -129,12 +129,12 @@ class Sandbox:
 
     def _ensure(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
-            package_root = str(Path(__file__).resolve().parent.parent)
+            package_root = str(Path(__file__).resolve().parents[2])
             env = {**os.environ, **_WORKER_ENV,
                    "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
                    "ASSISTANT_SANDBOX_MEMORY": str(self.memory_mb * 1024 * 1024)}
             stderr = None if os.environ.get("ASSISTANT_DEBUG") else subprocess.DEVNULL
-            self._process = subprocess.Popen([sys.executable, "-m", "assistant.sandbox"], stdin=subprocess.PIPE,
+            self._process = subprocess.Popen([sys.executable, "-m", "assistant.ingest.sandbox"], stdin=subprocess.PIPE,
                                              stdout=subprocess.PIPE, stderr=stderr, env=env, close_fds=True)
         return self._process
 
