@@ -160,7 +160,7 @@ def _run_timed(cmd: list[str], env: dict, timeout: float) -> tuple[float, float,
 
 def bench_cold(index_dir: Path, question: str, runs: int, result: BenchResult) -> None:
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    cli = [sys.executable, "-m", "assistant.cli"]
+    cli = [sys.executable, "-m", "assistant.apps.cli"]
     figures = {}
     for name, args, target in (("ask", ["ask", question], "target <= 1.5 s, <= 300 MiB"),
                                ("sources", ["sources"], "loads no model"),
@@ -193,7 +193,7 @@ def bench_app(index_dir: Path, question: str, runs: int, result: BenchResult, ti
         env = dict(os.environ, ASSISTANT_INDEX=str(index_dir), GRADIO_SERVER_NAME="127.0.0.1",
                    GRADIO_SERVER_PORT=str(port), HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", "from assistant.web import main; main()"], env=env,
+        proc = subprocess.Popen([sys.executable, "-c", "from assistant.apps.web.app import main; main()"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             answered = None

@@ -11,7 +11,7 @@ import pytest
 from helpers import all_chunks, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.embed.embedder import MODEL_SHA256, file_sha256
 from assistant.index.manifest import MANIFEST, read_manifest
 from assistant.ingest.indexer import build_index

@@ -22,7 +22,7 @@ import pytest
 from helpers import ASSISTANT, CORPUS, error_line
 
 from assistant import Assistant, AssistantError
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.index.folder import FAULT_ENV, write_lock
 from assistant.index.manifest import MANIFEST, REBUILD_HINT, read_manifest
 from assistant.index.segment import FILES
@@ -313,7 +313,7 @@ def test_a_full_queue_answers_busy_at_once_instead_of_waiting(bot, monkeypatch):
     """With the queue bounded, a burst beyond it is told to try again; every request ends."""
     import httpx
 
-    from assistant import web
+    from assistant.apps.web import app as web
 
     monkeypatch.setattr(web, "QUEUE_MAX_SIZE", 2)
     monkeypatch.setattr(web, "CONCURRENCY", 1)

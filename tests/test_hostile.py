@@ -13,7 +13,7 @@ import pytest
 
 from assistant import Assistant, AssistantError
 from assistant import assistant as api
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.ingest.indexer import build_index
 from assistant.text import MAX_TOKEN_CHARS, terminal_safe, tokenize
@@ -242,7 +242,7 @@ def test_control_characters_in_file_names_are_escaped_one_line_per_entry(tmp_pat
 def test_the_page_escapes_control_characters_in_names():
     from types import SimpleNamespace
 
-    from assistant.web_render import render_document, render_sources
+    from assistant.apps.web.render import render_document, render_sources
 
     name = "a\x1b[2Jb\u202ec.txt"
     html = render_sources([SimpleNamespace(source=name, title="T\x07itle", chunks=1)])

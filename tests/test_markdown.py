@@ -8,11 +8,11 @@ import pytest
 from helpers import MARKDOWN_PAGE as PAGE
 
 from assistant import Assistant
-from assistant.display import display_blocks
+from assistant.apps.web.display import display_blocks
+from assistant.apps.web.render import render_blocks, render_reply
 from assistant.ingest.chunker import chunk_document
 from assistant.ingest.indexer import build_index
 from assistant.ingest.reader import read_document
-from assistant.web_render import render_blocks, render_reply
 
 MARKUP = re.compile(r"```|`|\*\*|\]\(|\]\[|<!--|-->|\{\{|^#|^\||\|-{3}|^>|^\[reg\]", re.MULTILINE)
 

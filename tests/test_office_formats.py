@@ -402,7 +402,7 @@ def test_legacy_office_questions_when_a_converter_is_installed(office_bot, quest
 
 
 def test_every_registered_suffix_can_be_uploaded():
-    from assistant.uploads import check_upload
+    from assistant.apps.web.uploads import check_upload
 
     for suffix in SUFFIXES:
         assert check_upload(f"Quarterly Report{suffix.upper()}", 1000) is None, suffix

@@ -18,7 +18,7 @@ from conftest import CORPUS, EVAL
 from helpers import all_chunks, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.index.local import LocalStore
 from assistant.index.manifest import read_manifest
 from assistant.ingest.indexer import build_index

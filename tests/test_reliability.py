@@ -16,7 +16,7 @@ import pytest
 from helpers import ASSISTANT, CORPUS, all_chunks, error_line
 
 from assistant import Assistant, AssistantError
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.index.manifest import MANIFEST, read_manifest
 from assistant.index.manifest import manifest_sha256 as _manifest_sha256
 from assistant.ingest.chunker import ChunkSettings, chunk_document

@@ -258,7 +258,7 @@ def test_malformed_file_indexed_without_its_markup_or_skipped(rst_bot):
 def test_viewer_shows_the_rst_page_without_markup(rst_bot):
     import html as html_lib
 
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
 
     viewer = WebChat(rst_bot).document_html("pilots.rst")
     assert '<pre class="doc-code"><code>def board(ship):\n    return ship.ladder</code></pre>' in viewer

@@ -135,8 +135,8 @@ _WEB_PROCESS = r"""
 import json, sys
 from pathlib import Path
 from assistant import Assistant
-from assistant.web import WebChat, catch_up
-from assistant.uploads import Reindexer, save_upload
+from assistant.apps.web.app import WebChat, catch_up
+from assistant.apps.web.uploads import Reindexer, save_upload
 
 index, corpus, pdf, docx = map(Path, sys.argv[1:5])
 bot = Assistant.open(index)
@@ -173,8 +173,8 @@ def test_the_web_process_never_parses_an_uploaded_file(tmp_path, seed_index_dir)
 
 @pytest.mark.slow
 def test_hostile_uploads_leave_the_app_answering_other_users_within_a_second(bombs, tmp_path, seed_index_dir, embedder):
-    from assistant.uploads import Reindexer
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
+    from assistant.apps.web.uploads import Reindexer
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)

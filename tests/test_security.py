@@ -106,7 +106,7 @@ def test_read_source_returns_an_indexed_document_and_not_a_symlink_target(bot, c
 @pytest.fixture(scope="module")
 def server(bot):
     """The real app, with the production launch options, on a free 127.0.0.1 port."""
-    from assistant import web
+    from assistant.apps.web import app as web
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -162,7 +162,7 @@ def test_the_ask_api_turns_bad_input_into_a_message(server):
 
 
 def test_the_server_is_local_private_and_serves_no_extra_paths(server, monkeypatch):
-    from assistant import web
+    from assistant.apps.web import app as web
 
     app, base = server
     assert app.share is False and app.share_url is None

@@ -7,7 +7,7 @@ import shutil
 from helpers import CORPUS, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.ingest.indexer import build_index
 
 

@@ -16,7 +16,7 @@ from assistant.ingest.indexer import build_index
 HEAVY = ("torch", "transformers", "sentence_transformers")
 REPORT = """
 import io, json, sys, contextlib
-from assistant.cli import main
+from assistant.apps.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if "." not in m)}))
@@ -44,7 +44,7 @@ def test_commands_that_need_no_model_load_none(seed_index_dir, args):
 
 
 def test_help_loads_nothing_heavy():
-    done = subprocess.run([sys.executable, "-c", "import sys, json; from assistant.cli import build_parser; "
+    done = subprocess.run([sys.executable, "-c", "import sys, json; from assistant.apps.cli import build_parser; "
                            "build_parser(); print(json.dumps(sorted(m for m in sys.modules if '.' not in m)))"],
                           capture_output=True, text=True, timeout=60)
     assert not {"numpy", "faiss", "onnxruntime", *HEAVY} & set(json.loads(done.stdout))

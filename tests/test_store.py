@@ -16,7 +16,7 @@ import pytest
 from helpers import all_chunks, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
+from assistant.apps.cli import main as cli_main
 from assistant.index import writer
 from assistant.index.local import LocalStore
 from assistant.index.manifest import read_manifest

@@ -11,8 +11,8 @@ import threading
 import pytest
 from helpers import CORPUS
 
+from assistant.apps.web.uploads import MAX_UPLOAD_BYTES, REMOVED, Reindexer, check_upload, remove_source, safe_name, save_upload
 from assistant.errors import AssistantError
-from assistant.uploads import MAX_UPLOAD_BYTES, REMOVED, Reindexer, check_upload, remove_source, safe_name, save_upload
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -103,7 +103,7 @@ def test_uploads_at_once_and_during_a_rebuild_are_all_indexed(live_copy, embedde
 
 
 def test_partial_uploads_left_by_a_dead_app_are_removed_and_a_live_ones_kept(tmp_path):
-    from assistant.uploads import remove_partial_uploads
+    from assistant.apps.web.uploads import remove_partial_uploads
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -17,9 +17,9 @@ REPLIES = "#transcript .msg.bot:not(:has(.pending))"
 def upload_app(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" on, over a writable copy of the seed corpus and index."""
     from assistant import Assistant
+    from assistant.apps.web.app import build_blocks, launch_options
+    from assistant.apps.web.uploads import Reindexer
     from assistant.ingest.indexer import build_index
-    from assistant.uploads import Reindexer
-    from assistant.web import build_blocks, launch_options
 
     root = tmp_path_factory.mktemp("uploads")
     corpus, index = root / "corpus", root / "index"

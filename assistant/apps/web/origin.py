@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import AssistantError
+from ...errors import AssistantError
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import AssistantError
-from .ingest.reader import MAX_FILE_BYTES, iter_files
-from .ingest.readers import SUFFIXES
+from ...errors import AssistantError
+from ...ingest.reader import MAX_FILE_BYTES, iter_files
+from ...ingest.readers import SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class Reindexer:
         return True
 
     def _run(self) -> None:
-        from .ingest.indexer import build_index
+        from ...ingest.indexer import build_index
 
         while True:
             with self._lock:

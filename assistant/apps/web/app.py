@@ -17,26 +17,11 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
-from assistant.assistant import MAX_QUESTION_CHARS, clean_question
-from assistant.display import display_blocks
-from assistant.errors import AssistantError
-from assistant.ingest.readers import SUFFIXES
-from assistant.ingest.sandbox import Sandbox
-from assistant.ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
-from assistant.uploads import (
-    MAX_UPLOAD_BYTES,
-    UPLOAD_ENV,
-    Reindexer,
-    check_upload,
-    remove_partial_uploads,
-    remove_source,
-    save_upload,
-    unindexed_files,
-)
-from assistant.web_files import original_link, original_route
-from assistant.web_limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
-from assistant.web_origin import GuardCheck, allowed_hosts, install_outermost
-from assistant.web_render import (
+from assistant.apps.web.display import display_blocks
+from assistant.apps.web.files import original_link, original_route
+from assistant.apps.web.limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
+from assistant.apps.web.origin import GuardCheck, allowed_hosts, install_outermost
+from assistant.apps.web.render import (
     VIEWER_START,
     render_document,
     render_error,
@@ -48,6 +33,21 @@ from assistant.web_render import (
     render_upload_status,
     render_viewer_message,
 )
+from assistant.apps.web.uploads import (
+    MAX_UPLOAD_BYTES,
+    UPLOAD_ENV,
+    Reindexer,
+    check_upload,
+    remove_partial_uploads,
+    remove_source,
+    save_upload,
+    unindexed_files,
+)
+from assistant.assistant import MAX_QUESTION_CHARS, clean_question
+from assistant.errors import AssistantError
+from assistant.ingest.readers import SUFFIXES
+from assistant.ingest.sandbox import Sandbox
+from assistant.ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from .errors import AssistantError
+from ...errors import AssistantError
 
 PATH = "/original"
 

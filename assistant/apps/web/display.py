@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .types import Block, Document
+from ...types import Block, Document
 
 _HEADING_LINE = re.compile(r"^[ \t]*(?:(=+)[ \t]*([^=\n].*?)[ \t]*=+|(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?)[ \t]*$", re.MULTILINE)
 
