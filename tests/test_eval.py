@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.apps.cli import main as cli_main
-from assistant.evaluate import evaluate, load_questions, unrelated_histories
+from assistant.tools.evaluate import evaluate, load_questions, unrelated_histories
 
 EVAL = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 

@@ -33,7 +33,7 @@ def milvus_bot(milvus_seed, embedder):
 
 
 def test_eval_figures_match_the_local_store(bot, milvus_bot):
-    from assistant.evaluate import evaluate, load_questions
+    from assistant.tools.evaluate import evaluate, load_questions
 
     questions = load_questions(EVAL)
     local, milvus = evaluate(bot, questions), evaluate(milvus_bot, questions)
@@ -46,7 +46,7 @@ def test_eval_figures_match_the_local_store(bot, milvus_bot):
 
 
 def test_same_citations(bot, milvus_bot):
-    from assistant.evaluate import load_questions
+    from assistant.tools.evaluate import load_questions
 
     for item in load_questions(EVAL)[:40:5]:
         local, milvus = bot.ask(item["question"]), milvus_bot.ask(item["question"])

@@ -240,8 +240,8 @@ def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, mon
 
 def test_the_scale_bench_builds_measures_and_updates_a_synthetic_index(seed_index_dir, tmp_path):
     """`assistant bench --scale` at its smallest size: every figure is there and plausible."""
-    from assistant.bench import BenchResult
-    from assistant.bench_scale import run_scale
+    from assistant.tools.bench import BenchResult
+    from assistant.tools.bench_scale import run_scale
 
     store = LocalStore.open(seed_index_dir)
     segment = store.segments[0]

@@ -317,8 +317,8 @@ def _print_reply(reply, as_json: bool) -> None:
 
 def cmd_eval(args) -> int:
     from ..assistant import Assistant
-    from ..evaluate import evaluate, load_questions
     from ..retrieve.search import SearchSettings
+    from ..tools.evaluate import evaluate, load_questions
 
     questions = load_questions(args.questions, args.split)
     bot = Assistant.open(_index_dir(args), search_settings=SearchSettings(mode=args.mode))
@@ -362,7 +362,7 @@ def _sizes(value: str) -> list[int]:
 
 
 def cmd_bench(args) -> int:
-    from ..bench import report, run_bench
+    from ..tools.bench import report, run_bench
 
     result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app, scale=args.scale,
                        scale_dir=args.scale_dir)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AssistantError
+from ..errors import AssistantError
 
 FALLBACK_QUESTIONS = ["What does this collection of documents cover?"]
 
@@ -69,7 +69,7 @@ def machine() -> str:
 def versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from . import __version__
+    from .. import __version__
 
     found = [f"assistant {__version__}", f"Python {platform.python_version()}"]
     for name in ("onnxruntime", "tokenizers", "faiss-cpu", "numpy", "gradio"):
@@ -90,9 +90,9 @@ def _questions(path: Path | None, n: int) -> list[str]:
 
 def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) -> None:
     """Indexing chunks/s beside the bare encoder on the same texts (chunks and their sentences)."""
-    from .index.local import LocalStore
-    from .ingest.indexer import build_index
-    from .text import normalize
+    from ..index.local import LocalStore
+    from ..ingest.indexer import build_index
+    from ..text import normalize
 
     started, cpu = time.perf_counter(), time.process_time()
     summary = build_index(corpus, index_dir, embedder=embedder)
@@ -125,7 +125,7 @@ def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) ->
 
 def bench_warm(index_dir: Path, embedder, questions: list[str], result: BenchResult) -> None:
     """Warm `Assistant.ask` beside the bare encoder on the same questions, same process."""
-    from .assistant import Assistant
+    from ..assistant import Assistant
 
     bot = Assistant.open(index_dir, embedder=embedder)
     asks, encodes = [], []
@@ -224,9 +224,9 @@ def bench_app(index_dir: Path, question: str, runs: int, result: BenchResult, ti
 
 def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work: Path, result: BenchResult) -> None:
     """Synthetic indexes of each size, their vectors drawn around the real vectors of `corpus`."""
+    from ..index.local import LocalStore
+    from ..ingest.indexer import build_index
     from .bench_scale import run_scale
-    from .index.local import LocalStore
-    from .ingest.indexer import build_index
 
     build_index(corpus, index_dir, embedder=embedder)
     store = LocalStore.open(index_dir)
@@ -244,7 +244,7 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
 
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
               app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None) -> BenchResult:
-    from .embed.embedder import get_embedder
+    from ..embed.embedder import get_embedder
 
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")

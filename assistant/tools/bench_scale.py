@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..index.dense import quantize_rows, synthetic_vectors
+from ..index.keys import chunk_id
+from ..index.segment import SegmentData
+from ..text import tokenize
+from ..types import Chunk, Document
 from .bench import BenchResult, _ms, _pct
-from .index.dense import quantize_rows, synthetic_vectors
-from .index.keys import chunk_id
-from .index.segment import SegmentData
-from .text import tokenize
-from .types import Chunk, Document
 
 CHUNKS_PER_DOC = 10
 WORDS_PER_CHUNK = 80
@@ -91,7 +91,7 @@ def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentD
 
 
 def _fields() -> dict:
-    from .ingest.indexer import manifest_fields
+    from ..ingest.indexer import manifest_fields
 
     return manifest_fields({"variant": "fp32", "sha256": "synthetic"}, {}, {"digest": "synthetic"}, "(synthetic)", [])
 
@@ -170,9 +170,9 @@ print(json.dumps({"seconds": committed, "chunks": len(chunks), "found": len(foun
 
 def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResult, one_page: Path) -> list[dict]:
     """Build, open and query a synthetic index of each size; rows go into `result`."""
-    from .index.bm25 import build_postings
-    from .index.local import LocalStore
-    from .index.writer import LocalWriter
+    from ..index.bm25 import build_postings
+    from ..index.local import LocalStore
+    from ..index.writer import LocalWriter
 
     figures = []
     for n in sizes:

@@ -26,8 +26,8 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .errors import AssistantError
-from .retrieve.answer import absent_terms
+from ..errors import AssistantError
+from ..retrieve.answer import absent_terms
 
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
