@@ -221,7 +221,7 @@ def test_noise_in_history_is_dropped_not_fatal(bot):
 def test_a_failed_reload_is_not_retried_on_every_question(seed_index_dir, tmp_path, embedder, monkeypatch):
     import shutil
 
-    import assistant.assistant as module
+    import assistant.api as module
 
     copy = tmp_path / "index"
     shutil.copytree(seed_index_dir, copy)

@@ -11,7 +11,7 @@ import pytest
 from helpers import all_chunks
 
 from assistant import Assistant
-from assistant.assistant import _encoder_for
+from assistant.api import _encoder_for
 from assistant.embed.embedder import Embedder
 from assistant.embed.encoder import CACHE_ENV, EXPORTER_VERSION, OnnxEncoder
 from assistant.errors import AssistantError, IndexMismatchError

@@ -11,8 +11,7 @@ import unicodedata
 
 import pytest
 
-from assistant import Assistant, AssistantError
-from assistant import assistant as api
+from assistant import Assistant, AssistantError, api
 from assistant.apps.cli import main as cli_main
 from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.ingest.indexer import build_index

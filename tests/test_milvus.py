@@ -178,7 +178,7 @@ def test_missing_extra_is_a_one_line_error(monkeypatch):
 
 
 def test_default_paths_do_not_import_pymilvus():
-    code = ("import sys, assistant.apps.cli, assistant.assistant, assistant.ingest.indexer; "
+    code = ("import sys, assistant.apps.cli, assistant.api, assistant.ingest.indexer; "
             "from assistant.index.stores import open_store, open_writer; "
             "assert 'pymilvus' not in sys.modules and 'milvus_lite' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -177,7 +177,7 @@ def cmd_verify(args) -> int:
 
 def _index_dir(args) -> Path | str:
     """The index location: --store, else --index, else the environment's default."""
-    from ..assistant import default_index_dir
+    from ..api import default_index_dir
 
     if getattr(args, "store", None):
         return args.store
@@ -251,7 +251,7 @@ def _engine(address: str | None, actors: int | None):
 
 
 def _open(args):
-    from ..assistant import Assistant
+    from ..api import Assistant
 
     # A one-shot command answers once: warming up would only double the cost of its question.
     return Assistant.open(_index_dir(args), warm=False)
@@ -259,7 +259,7 @@ def _open(args):
 
 def cmd_ask(args) -> int:
     if args.question is not None:
-        from ..assistant import clean_question
+        from ..api import clean_question
 
         clean_question(args.question)  # a bad question fails before the model loads
         bot = _open(args)
@@ -316,7 +316,7 @@ def _print_reply(reply, as_json: bool) -> None:
 
 
 def cmd_eval(args) -> int:
-    from ..assistant import Assistant
+    from ..api import Assistant
     from ..retrieve.search import SearchSettings
     from ..tools.evaluate import evaluate, load_questions
 

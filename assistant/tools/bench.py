@@ -125,7 +125,7 @@ def bench_index(corpus: Path, index_dir: Path, embedder, result: BenchResult) ->
 
 def bench_warm(index_dir: Path, embedder, questions: list[str], result: BenchResult) -> None:
     """Warm `Assistant.ask` beside the bare encoder on the same questions, same process."""
-    from ..assistant import Assistant
+    from ..api import Assistant
 
     bot = Assistant.open(index_dir, embedder=embedder)
     asks, encodes = [], []

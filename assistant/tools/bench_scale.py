@@ -113,7 +113,7 @@ class Given:
     def encode(self, texts):
         return np.repeat(self.next[None, :], len(texts), axis=0)
 
-from assistant.assistant import Assistant
+from assistant.api import Assistant
 given = Given()
 bot = Assistant(store.index_dir, store, given)
 times = []

@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
+from assistant.api import MAX_QUESTION_CHARS, clean_question
 from assistant.apps.web.display import display_blocks
 from assistant.apps.web.files import original_link, original_route
 from assistant.apps.web.limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
@@ -43,7 +44,6 @@ from assistant.apps.web.uploads import (
     save_upload,
     unindexed_files,
 )
-from assistant.assistant import MAX_QUESTION_CHARS, clean_question
 from assistant.errors import AssistantError
 from assistant.ingest.readers import SUFFIXES
 from assistant.ingest.sandbox import Sandbox

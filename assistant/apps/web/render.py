@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from assistant.assistant import NOT_FOUND
+from assistant.api import NOT_FOUND
 from assistant.text import terminal_safe
 
 SNIPPET_CHARS = 320
