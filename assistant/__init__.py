@@ -9,7 +9,7 @@ __all__ = ["Assistant", "Passage", "Reply", "AssistantError", "__version__"]
 def __getattr__(name: str):
     # Lazy, so `assistant --help` answers at once without importing torch.
     if name == "Assistant":
-        from .assistant import Assistant
+        from .api import Assistant
 
         return Assistant
     if name in ("Passage", "Reply"):

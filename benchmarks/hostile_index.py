@@ -101,9 +101,9 @@ def main() -> None:
 def answering_while_hostile_uploads_index(tmp: Path, hostile: Path) -> tuple[list[float], float]:
     """Another user's question timed again and again while the page's upload handler indexes the hostile files."""
     from assistant import Assistant
-    from assistant.indexer import build_index
-    from assistant.uploads import Reindexer
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
+    from assistant.apps.web.uploads import Reindexer
+    from assistant.ingest.indexer import build_index
 
     corpus, index = tmp / "live", tmp / "i-live"
     shutil.copytree(ROOT / "corpus", corpus)

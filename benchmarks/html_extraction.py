@@ -4,7 +4,7 @@ Usage: python benchmarks/html_extraction.py PATH [--reference]
 
 PATH is a copy of https://github.com/scrapinghub/article-extraction-benchmark (its `html/*.html.gz`
 pages and `ground-truth.json`; not committed here). Each page goes through
-`assistant.readers.webpage.extract` and its clean text is scored against the page's ground-truth
+`assistant.ingest.readers.webpage.extract` and its clean text is scored against the page's ground-truth
 article body as the benchmark's `evaluate.py` does (MIT, Scrapinghub): 4-token shingles, per-page
 true/false positives and negatives normalised to sum 1, precision and recall averaged over pages,
 F1 from the two averages, ± one bootstrap standard deviation. `--reference` also scores plain
@@ -77,7 +77,7 @@ def evaluate(truth: dict[str, dict], extract: Callable[[bytes], str], pages: Pat
 
 def reader_text(raw: bytes) -> str:
     """The HTML reader's clean text of a page ("" when it reads nothing)."""
-    from assistant.readers.webpage import extract
+    from assistant.ingest.readers.webpage import extract
 
     found = extract(raw)
     return "" if isinstance(found, str) else found[0].text()

@@ -10,8 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.embedder import get_embedder
-from assistant.indexer import build_index
+from assistant.embed.embedder import get_embedder
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
 Usage: python benchmarks/milvus_compare.py [--sets questions,poetry-docs,...] [--repeat 3]
 
 Each set's corpus is indexed twice in a temporary folder (an index folder, and a Milvus Lite
-collection), then `assistant.evaluate.evaluate` runs on both (hybrid mode, every question asked
+collection), then `assistant.tools.evaluate.evaluate` runs on both (hybrid mode, every question asked
 REPEAT times and the fastest time kept). A third column swaps the keyword half of the Milvus
 store for Milvus's own BM25 function (a sparse field made by a `FunctionType.BM25` function over
 the same keyword tokens, searched by Milvus, statistics kept by Milvus per segment), to measure
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant
-from assistant.bm25 import tokenize_all
-from assistant.embedder import get_embedder
-from assistant.evaluate import evaluate, load_questions
-from assistant.indexer import build_index
-from assistant.search import SearchSettings
-from assistant.stores.milvus import scan
+from assistant.embed.embedder import get_embedder
+from assistant.index.bm25 import tokenize_all
+from assistant.index.milvus import scan
+from assistant.ingest.indexer import build_index
+from assistant.retrieve.search import SearchSettings
+from assistant.tools.evaluate import evaluate, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = ("questions", "licenses", "nodejs-docs", "nodejs-dev", "poetry-docs")

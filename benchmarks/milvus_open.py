@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.chunker import ChunkSettings, chunks_within_limit
-from assistant.dense import quantize_rows
-from assistant.embedder import DIMENSION
-from assistant.keys import chunk_id
-from assistant.reader import iter_files, read_document
-from assistant.segment import SegmentData
-from assistant.stores import open_store, open_writer
+from assistant.embed.embedder import DIMENSION
+from assistant.index.dense import quantize_rows
+from assistant.index.keys import chunk_id
+from assistant.index.segment import SegmentData
+from assistant.index.stores import open_store, open_writer
+from assistant.ingest.chunker import ChunkSettings, chunks_within_limit
+from assistant.ingest.reader import iter_files, read_document
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -40,7 +40,7 @@ def recall(reference: str, text: str) -> float:
 
 
 def read(paths: list[Path]) -> None:
-    from assistant.readers.pdf import extract
+    from assistant.ingest.readers.pdf import extract
 
     print("| file | pages | s | pages/s | paragraphs | words/paragraph | words found vs pdftotext |")
     print("|---|---|---|---|---|---|---|")
@@ -69,7 +69,7 @@ def read(paths: list[Path]) -> None:
 
 def digest(raw: bytes) -> str:
     """sha256 of what the reader makes of a PDF (text layer only): clean text, blocks, title, char map."""
-    from assistant.readers.pdf import extract
+    from assistant.ingest.readers.pdf import extract
 
     result = extract(raw, ocr=False)
     if isinstance(result, str):
@@ -97,7 +97,10 @@ def check_digests(paths: list[Path], store: Path, save: bool) -> bool:
 _TIMER = """
 import sys, time
 from pathlib import Path
-from assistant.readers.pdf import extract
+try:
+    from assistant.ingest.readers.pdf import extract
+except ImportError:  # a source tree from before the package layout (issue 22)
+    from assistant.readers.pdf import extract
 files = [Path(p).read_bytes() for p in sys.argv[1:]]
 start = time.perf_counter()
 for raw in files:
@@ -145,7 +148,7 @@ def ocr(paths: list[Path], pages: int) -> None:
 
     import pypdfium2 as pdfium
 
-    from assistant.readers import ocr as ocr_module
+    from assistant.ingest.readers import ocr as ocr_module
 
     print("\n| engine | pages | s/page | words found vs text layer |")
     print("|---|---|---|---|")

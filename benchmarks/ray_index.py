@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.embedder import get_embedder
-from assistant.indexer import build_index
+from assistant.embed.embedder import get_embedder
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,7 +65,7 @@ def main() -> None:
 
         import ray
 
-        from assistant.ray_index import RayEngine
+        from assistant.ingest.ray_index import RayEngine
 
         started = time.perf_counter()
         ray.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)

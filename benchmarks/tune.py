@@ -14,12 +14,12 @@ import tempfile
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.answer import AnswerSettings
-from assistant.chunker import ChunkSettings
-from assistant.embedder import get_embedder
-from assistant.evaluate import evaluate, load_questions
-from assistant.indexer import build_index
-from assistant.search import SearchSettings
+from assistant.embed.embedder import get_embedder
+from assistant.ingest.chunker import ChunkSettings
+from assistant.ingest.indexer import build_index
+from assistant.retrieve.answer import AnswerSettings
+from assistant.retrieve.search import SearchSettings
+from assistant.tools.evaluate import evaluate, load_questions
 
 
 def main() -> None:

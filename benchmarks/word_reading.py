@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         make_handbook(args.file)
         print(f"made {args.file} in {time.perf_counter() - started:.1f} s")
-    from assistant.readers.word import extract
+    from assistant.ingest.readers.word import extract
 
     raw = args.file.read_bytes()
     times = []

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.dense import DenseIndex, DenseSettings, build_dense, dequantize_rows, quantize_rows, synthetic_vectors  # noqa: E402
+from assistant.index.dense import DenseIndex, DenseSettings, build_dense, dequantize_rows, quantize_rows, synthetic_vectors  # noqa: E402
 
 CORPORA = [Path("/work/shared/seeds"), ROOT / "eval" / "poetry-docs", ROOT / "eval" / "nodejs-dev"]  # not the blind sets
 
@@ -37,7 +37,7 @@ def real_vectors(cache: Path) -> tuple[np.ndarray, np.ndarray]:
         return data["paragraphs"], data["sentences"]
     import re
 
-    from assistant.embedder import get_embedder
+    from assistant.embed.embedder import get_embedder
 
     paragraphs, sentences = [], []
     for folder in CORPORA:

@@ -18,7 +18,7 @@ EVAL = ROOT / "eval" / "questions.jsonl"
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedder import get_embedder
+    from assistant.embed.embedder import get_embedder
 
     return get_embedder()
 
@@ -26,7 +26,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def seed_index_dir(tmp_path_factory, embedder) -> Path:
     """An index of the seed corpus, built with the real model (read-only for tests)."""
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     index_dir = tmp_path_factory.mktemp("seed") / "index"
     build_index(CORPUS, index_dir, embedder=embedder)

@@ -8,10 +8,10 @@ import dataclasses
 import pytest
 
 from assistant import Assistant
-from assistant.answer import absent_terms
-from assistant.chunker import chunk_document
-from assistant.indexer import build_index
-from assistant.qtype import CODE, DATE, NAME, NUMBER, answer_type, holds_type
+from assistant.ingest.chunker import chunk_document
+from assistant.ingest.indexer import build_index
+from assistant.retrieve.answer import absent_terms
+from assistant.retrieve.qtype import CODE, DATE, NAME, NUMBER, answer_type, holds_type
 from assistant.types import Document
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import CORPUS, all_chunks
 
-from assistant.chunker import ChunkSettings, chunk_document
-from assistant.reader import read_document
+from assistant.ingest.chunker import ChunkSettings, chunk_document
+from assistant.ingest.reader import read_document
 from assistant.text import answer_units, sentence_spans, word_count
 from assistant.types import Document
 
@@ -112,7 +112,7 @@ def test_code_fences_keep_comment_lines_out_of_headings():
 
 
 def test_underlined_headings_and_drawn_lines():
-    from assistant.reader import find_title
+    from assistant.ingest.reader import find_title
 
     text = ("User Guide\n==========\n\nThis guide explains the tool for new users.\n\n"
             "Installing\n----------\n\nRun the installer and restart the machine when asked.\n\n"
@@ -167,7 +167,7 @@ def test_licence_texts_get_their_numbered_sections():
 
 
 def test_restructuredtext_headings():
-    from assistant.reader import find_title
+    from assistant.ingest.reader import find_title
 
     text = ("=========\nDeploying\n=========\n\nThis page explains how the service is deployed.\n\n"
             "Preparing\n---------\n\nCheck the configuration file before you start.\n\n"
@@ -219,7 +219,7 @@ def test_random_markup_never_breaks_the_span_invariant():
 
 
 def test_front_matter_is_metadata_not_content():
-    from assistant.reader import find_title
+    from assistant.ingest.reader import find_title
 
     text = ("---\ntitle: \"Release notes\"\nauthor: someone\n---\n\n"
             "Version 2 adds offline search.\n\nUpgrade\n-------\n\nRun the installer again.\n")
@@ -232,7 +232,7 @@ def test_front_matter_is_metadata_not_content():
 
 
 def test_plain_text_titles():
-    from assistant.reader import find_title
+    from assistant.ingest.reader import find_title
 
     assert find_title("                    GNU GENERAL PUBLIC LICENSE\n  Version 3\n\nText.", "gpl.txt") == \
         "GNU GENERAL PUBLIC LICENSE"

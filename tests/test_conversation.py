@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from assistant import Assistant
-from assistant.indexer import build_index
-from assistant.search import make_query, resolve, search
+from assistant.ingest.indexer import build_index
+from assistant.retrieve.search import make_query, resolve, search
 
 HANDBOOK = """# Staff handbook
 

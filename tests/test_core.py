@@ -11,10 +11,10 @@ import pytest
 from helpers import all_chunks, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
-from assistant.embedder import MODEL_SHA256, file_sha256
-from assistant.indexer import build_index
-from assistant.manifest import MANIFEST, read_manifest
+from assistant.apps.cli import main as cli_main
+from assistant.embed.embedder import MODEL_SHA256, file_sha256
+from assistant.index.manifest import MANIFEST, read_manifest
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -221,7 +221,7 @@ def test_noise_in_history_is_dropped_not_fatal(bot):
 def test_a_failed_reload_is_not_retried_on_every_question(seed_index_dir, tmp_path, embedder, monkeypatch):
     import shutil
 
-    import assistant.assistant as module
+    import assistant.api as module
 
     copy = tmp_path / "index"
     shutil.copytree(seed_index_dir, copy)
@@ -259,7 +259,7 @@ def test_answer_joins_a_sentence_that_announces_or_continues(tmp_path, embedder)
 
 def test_stored_sentence_vectors_match_their_sentences(bot, embedder):
     """Sentence re-ranking and answer picking use vectors stored at index time: they must be right."""
-    from assistant.search import SearchSettings, best_sentence_cosines, make_query
+    from assistant.retrieve.search import SearchSettings, best_sentence_cosines, make_query
     from assistant.text import normalize
 
     store = bot.store
@@ -279,8 +279,8 @@ def test_keyword_scale_has_a_floor(bot, embedder):
     """A best BM25 match on a few common words must not count as a perfect keyword match."""
     import dataclasses
 
-    from assistant.bm25 import KeywordSearch
-    from assistant.search import SearchSettings, make_query, search
+    from assistant.index.bm25 import KeywordSearch
+    from assistant.retrieve.search import SearchSettings, make_query, search
 
     index = KeywordSearch.from_texts(["alpha beta", "alpha gamma delta", "epsilon"])
     terms = {"alpha": 1.0, "delta": 1.0}
@@ -297,7 +297,7 @@ def test_keyword_scale_has_a_floor(bot, embedder):
 
 
 def test_identifiers_and_flags_are_also_whole_keyword_tokens():
-    from assistant.bm25 import KeywordSearch
+    from assistant.index.bm25 import KeywordSearch
     from assistant.text import tokenize
 
     assert tokenize("What does path.basename() return?") == ["path", "basenam", "return", "path.basename"]

@@ -1,11 +1,11 @@
-"""The dense index of one segment (assistant/dense.py) on synthetic clustered vectors: no model needed."""
+"""The dense index of one segment (assistant/index/dense.py) on synthetic clustered vectors: no model needed."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant.dense import DenseIndex, DenseSettings, build_dense, dequantize_rows, quantize_rows, synthetic_vectors
+from assistant.index.dense import DenseIndex, DenseSettings, build_dense, dequantize_rows, quantize_rows, synthetic_vectors
 
 DIM = 384
 # SQ8 codes each component in 255 steps of its trained range: on unit vectors a component moves by

@@ -11,12 +11,12 @@ import pytest
 from helpers import all_chunks
 
 from assistant import Assistant
-from assistant.assistant import _encoder_for
-from assistant.embedder import Embedder
-from assistant.encoder import CACHE_ENV, EXPORTER_VERSION, OnnxEncoder
+from assistant.api import _encoder_for
+from assistant.embed.embedder import Embedder
+from assistant.embed.encoder import CACHE_ENV, EXPORTER_VERSION, OnnxEncoder
 from assistant.errors import AssistantError, IndexMismatchError
-from assistant.manifest import MANIFEST, read_manifest
-from assistant.manifest import manifest_sha256 as _manifest_sha256
+from assistant.index.manifest import MANIFEST, read_manifest
+from assistant.index.manifest import manifest_sha256 as _manifest_sha256
 from assistant.text import normalize
 
 QUESTION = "How many partners does Lakeside Surgery have?"
@@ -96,7 +96,7 @@ def test_a_question_is_encoded_by_the_variant_that_built_the_index(seed_index_di
 
 
 def test_an_unknown_encoder_setting_is_one_clear_error(monkeypatch):
-    from assistant.embedder import get_embedder
+    from assistant.embed.embedder import get_embedder
 
     monkeypatch.setenv("ASSISTANT_ENCODER", "gpu")
     with pytest.raises(AssistantError, match="not an encoder"):
@@ -120,8 +120,8 @@ def test_another_installation_of_the_same_model_reuses_the_export(embedder, tmp_
     import subprocess
     import sys
 
-    from assistant.embedder import model_dir
-    from assistant.encoder import cache_dir, ensure_export
+    from assistant.embed.embedder import model_dir
+    from assistant.embed.encoder import cache_dir, ensure_export
 
     onnx_path, _ = ensure_export(model_dir(), "fp32")
     shutil.copy(onnx_path, tmp_path / onnx_path.name)
@@ -131,7 +131,8 @@ def test_another_installation_of_the_same_model_reuses_the_export(embedder, tmp_
     record["weights_stat"] = [1, 2]  # weights of another installation
     (tmp_path / record_path.name).write_text(json.dumps(record))
     before = (tmp_path / onnx_path.name).stat().st_mtime_ns
-    probe = ("import json, sys; from assistant.encoder import ensure_export; from assistant.embedder import model_dir; "
+    probe = ("import json, sys; from assistant.embed.encoder import ensure_export; "
+             "from assistant.embed.embedder import model_dir; "
              "ensure_export(model_dir(), 'fp32'); print(json.dumps(sorted(m for m in sys.modules if '.' not in m)))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "ASSISTANT_CACHE": str(tmp_path)})

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main as cli_main
-from assistant.evaluate import evaluate, load_questions, unrelated_histories
+from assistant.apps.cli import main as cli_main
+from assistant.tools.evaluate import evaluate, load_questions, unrelated_histories
 
 EVAL = Path(__file__).resolve().parent.parent / "eval" / "questions.jsonl"
 
@@ -79,7 +79,7 @@ ABSENT_TERM_COST = {"licenses": 0.25, "nodejs-docs": 0.05, "nodejs-dev": 0.03, "
 @pytest.mark.parametrize("name", sorted(OTHER_SETS))
 def test_quality_floors_on_other_corpora(name, tmp_path_factory, embedder):
     from assistant import Assistant
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     index_dir = tmp_path_factory.mktemp(name) / "index"
     build_index(EVAL.parent / name, index_dir, embedder=embedder)
@@ -93,7 +93,7 @@ def test_quality_floors_on_other_corpora(name, tmp_path_factory, embedder):
 
 
 def test_hybrid_beats_each_half(bot):
-    from assistant.search import SearchSettings
+    from assistant.retrieve.search import SearchSettings
 
     questions = load_questions(EVAL, "test")
     hybrid = evaluate(bot, questions).mrr

@@ -22,11 +22,11 @@ import pytest
 from helpers import ASSISTANT, CORPUS, error_line
 
 from assistant import Assistant, AssistantError
-from assistant.cli import main as cli_main
-from assistant.folder import FAULT_ENV, write_lock
-from assistant.indexer import build_index
-from assistant.manifest import MANIFEST, REBUILD_HINT, read_manifest
-from assistant.segment import FILES
+from assistant.apps.cli import main as cli_main
+from assistant.index.folder import FAULT_ENV, write_lock
+from assistant.index.manifest import MANIFEST, REBUILD_HINT, read_manifest
+from assistant.index.segment import FILES
+from assistant.ingest.indexer import build_index
 
 CHAIR = "Who is the independent chair of NHCP?"  # answered by the file the runs below remove
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
@@ -232,8 +232,8 @@ def test_a_running_assistant_answers_during_a_rebuild_then_switches(corpus_copy,
 
 def test_opening_an_index_while_rebuilds_remove_its_segment_retries(change, embedder, monkeypatch):
     """Two commits during one open remove the segment being verified; the open starts again."""
-    from assistant import manifest
-    from assistant.chunker import ChunkSettings
+    from assistant.index import manifest
+    from assistant.ingest.chunker import ChunkSettings
 
     corpus, index = change
     real_sha256, rebuilt = manifest.file_sha256, []
@@ -313,7 +313,7 @@ def test_a_full_queue_answers_busy_at_once_instead_of_waiting(bot, monkeypatch):
     """With the queue bounded, a burst beyond it is told to try again; every request ends."""
     import httpx
 
-    from assistant import web
+    from assistant.apps.web import app as web
 
     monkeypatch.setattr(web, "QUEUE_MAX_SIZE", 2)
     monkeypatch.setattr(web, "CONCURRENCY", 1)

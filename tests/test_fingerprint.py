@@ -16,8 +16,8 @@ import pytest
 from helpers import CHROMIUM, CORPUS, html_to_pdf, make_docx
 
 import assistant
-from assistant.chunker import ChunkSettings, chunk_document
-from assistant.fingerprint import (
+from assistant.ingest.chunker import ChunkSettings, chunk_document
+from assistant.ingest.fingerprint import (
     IGNORED,
     LIBRARIES,
     Fingerprint,
@@ -76,9 +76,9 @@ READ_AND_CHUNK = """
 import hashlib, json, sys
 from pathlib import Path
 before = set(sys.modules)
-from assistant.bm25 import build_postings, tokenize_all
-from assistant.chunker import ChunkSettings, chunk_document
-from assistant.reader import read_document
+from assistant.index.bm25 import build_postings, tokenize_all
+from assistant.ingest.chunker import ChunkSettings, chunk_document
+from assistant.ingest.reader import read_document
 from assistant.types import Document
 output = hashlib.sha256()
 for path in sorted(Path(sys.argv[1]).iterdir()):
@@ -95,15 +95,15 @@ modules = {name: module.__file__ for name, module in sys.modules.items() if name
 top = {name.split(".")[0] for name in set(sys.modules) - before} - set(sys.stdlib_module_names) - {"assistant"}
 import importlib.metadata
 owners = importlib.metadata.packages_distributions()
-from assistant.fingerprint import fingerprint
+from assistant.ingest.fingerprint import fingerprint
 print(json.dumps({"modules": modules, "distributions": sorted({d for name in top for d in owners.get(name, [])}),
                   "fingerprint": fingerprint(ChunkSettings()).to_dict(), "output": output.hexdigest()}))
 """
 
 FINGERPRINT = """
 import json, assistant
-from assistant.chunker import ChunkSettings
-from assistant.fingerprint import fingerprint
+from assistant.ingest.chunker import ChunkSettings
+from assistant.ingest.fingerprint import fingerprint
 print(json.dumps({"file": assistant.__file__, "fingerprint": fingerprint(ChunkSettings()).to_dict()}))
 """
 
@@ -178,19 +178,19 @@ def test_every_module_a_read_and_chunk_imports_is_fingerprinted(runs):
     """A module on the read-and-chunk path that the fingerprint missed would let stale chunks through."""
     run = runs[0]
     inputs = run["fingerprint"]["modules"]
-    imported = run["modules"]  # listed before the script imports assistant.fingerprint itself
+    imported = run["modules"]  # listed before the script imports assistant.ingest.fingerprint itself
     assert set(imported) == set(inputs), "fingerprinted modules differ from what reading and chunking imports"
     for name, file in imported.items():
         assert Path(file).resolve().is_relative_to(PACKAGE), file
         assert hashlib.sha256(Path(file).read_bytes()).hexdigest() == inputs[name], name
-    assert {"assistant.reader", "assistant.chunker", "assistant.text", "assistant.types",
-            "assistant.readers.pdf", "assistant.readers.word", "assistant.readers.webpage",
-            "assistant.readers.rst"} <= set(inputs)
+    assert {"assistant.ingest.reader", "assistant.ingest.chunker", "assistant.text", "assistant.types",
+            "assistant.ingest.readers.pdf", "assistant.ingest.readers.word", "assistant.ingest.readers.webpage",
+            "assistant.ingest.readers.rst"} <= set(inputs)
 
 
 def test_every_format_is_in_the_folder(every_format):
     """The import checks above see only the readers this folder makes run: it must hold every format."""
-    from assistant.readers import FORMATS, format_of
+    from assistant.ingest.readers import FORMATS, format_of
 
     assert {format_of(p.suffix) for p in every_format.iterdir()} == {f.name for f in FORMATS}
 
@@ -210,13 +210,13 @@ def test_same_fingerprint_same_chunks_in_any_process(runs):
 
 
 @pytest.mark.parametrize("file, old, new", [
-    ("chunker.py", "MAX_CHARS_PER_WORD = 40", "MAX_CHARS_PER_WORD = 41"),
+    ("ingest/chunker.py", "MAX_CHARS_PER_WORD = 40", "MAX_CHARS_PER_WORD = 41"),
     ("text.py", "MAX_TOKEN_CHARS = 100", "MAX_TOKEN_CHARS = 101"),
-    ("reader.py", "MAX_FILE_BYTES = 20 * 1024 * 1024", "MAX_FILE_BYTES = 21 * 1024 * 1024"),
+    ("ingest/reader.py", "MAX_FILE_BYTES = 20 * 1024 * 1024", "MAX_FILE_BYTES = 21 * 1024 * 1024"),
     ("types.py", 'BLOCK_KINDS = ("heading",', 'BLOCK_KINDS = ("title", "heading",'),
-    ("readers/build.py", 'PAGE_BREAK = "\\n\\f\\n"', 'PAGE_BREAK = "\\n\\f\\n\\n"'),
-    ("readers/pdf.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
-    ("readers/rst.py", 'CONDITIONS = frozenset({"only", "ifconfig"})', 'CONDITIONS = frozenset({"only"})'),
+    ("ingest/readers/build.py", 'PAGE_BREAK = "\\n\\f\\n"', 'PAGE_BREAK = "\\n\\f\\n\\n"'),
+    ("ingest/readers/pdf.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
+    ("ingest/readers/rst.py", 'CONDITIONS = frozenset({"only", "ifconfig"})', 'CONDITIONS = frozenset({"only"})'),
 ])
 def test_a_changed_constant_changes_the_fingerprint(tmp_path, file, old, new):
     same, changed = _copy(tmp_path, "same"), _copy(tmp_path, "changed")
@@ -232,8 +232,8 @@ def test_a_changed_constant_changes_the_fingerprint(tmp_path, file, old, new):
 def test_a_new_module_on_the_chunk_path_is_fingerprinted_without_being_listed(tmp_path):
     root = _copy(tmp_path, "grown")
     (root / "assistant" / "hyphens.py").write_text("SOFT = '\\xad'\n", encoding="utf-8")
-    _edit(root / "assistant" / "readers" / "build.py", "from ..types import INLINE_CODE, Block",
-          "from ..hyphens import SOFT  # noqa: F401\nfrom ..types import INLINE_CODE, Block")
+    _edit(root / "assistant" / "ingest" / "readers" / "build.py", "from ...types import INLINE_CODE, Block",
+          "from ...hyphens import SOFT  # noqa: F401\nfrom ...types import INLINE_CODE, Block")
     grown, _ = _fingerprint_of(root, tmp_path)
     assert "assistant.hyphens" in grown["modules"]
     assert grown["digest"] != chunk_fingerprint(ChunkSettings())
@@ -243,31 +243,32 @@ def test_a_new_reader_registered_in_the_format_table_is_fingerprinted(tmp_path):
     """Reader modules are imported by name from the table, not by an import statement: one new
     module and one table line must still be hashed (and a change to that module noticed)."""
     root = _copy(tmp_path, "registered")
-    (root / "assistant" / "readers" / "tally.py").write_text("def extract(raw):\n    return 'no tally'\n", encoding="utf-8")
-    _edit(root / "assistant" / "readers" / "__init__.py", 'Format("text", (".txt", ".text"), None),',
+    readers = root / "assistant" / "ingest" / "readers"
+    (readers / "tally.py").write_text("def extract(raw):\n    return 'no tally'\n", encoding="utf-8")
+    _edit(readers / "__init__.py", 'Format("text", (".txt", ".text"), None),',
           'Format("text", (".txt", ".text"), None),\n    Format("tally", (".tally",), "tally"),')
     grown, _ = _fingerprint_of(root, tmp_path)
-    assert "assistant.readers.tally" in grown["modules"]
-    (root / "assistant" / "readers" / "tally.py").write_text("def extract(raw):\n    return 'none'\n", encoding="utf-8")
+    assert "assistant.ingest.readers.tally" in grown["modules"]
+    (readers / "tally.py").write_text("def extract(raw):\n    return 'none'\n", encoding="utf-8")
     changed, _ = _fingerprint_of(root, tmp_path)
-    assert Fingerprint(**changed).changes(grown) == ["assistant.readers.tally changed"]
+    assert Fingerprint(**changed).changes(grown) == ["assistant.ingest.readers.tally changed"]
 
 
 def test_modules_off_the_chunk_path_do_not_move_it(tmp_path):
     """Answering, search and the web are not hashed: changing them must not re-chunk a corpus."""
     root = _copy(tmp_path, "answers")
-    (root / "assistant" / "answer.py").write_text("# changed\n", encoding="utf-8")
+    (root / "assistant" / "retrieve" / "answer.py").write_text("# changed\n", encoding="utf-8")
     assert _fingerprint_of(root, tmp_path)[0]["digest"] == chunk_fingerprint(ChunkSettings())
 
 
 def test_a_bytecode_only_install_hashes_the_whole_package(tmp_path):
     """Without chunker.py its imports cannot be read, so every module file counts (safe, if coarse)."""
     root = _copy(tmp_path, "compiled")
-    source = root / "assistant" / "chunker.py"
+    source = root / "assistant" / "ingest" / "chunker.py"
     py_compile.compile(str(source), cfile=str(source.with_suffix(".pyc")), doraise=True)
     source.unlink()
     compiled, _ = _fingerprint_of(root, tmp_path)
-    assert "assistant.chunker.pyc" in compiled["modules"] and "assistant.answer.py" in compiled["modules"]
+    assert "assistant.ingest.chunker.pyc" in compiled["modules"] and "assistant.retrieve.answer.py" in compiled["modules"]
     assert compiled["digest"] != chunk_fingerprint(ChunkSettings())
 
 
@@ -280,7 +281,7 @@ def test_settings_are_in_the_fingerprint():
 
 def test_stable_within_a_process_and_says_what_changed():
     first = fingerprint(ChunkSettings())
-    from assistant import fingerprint as module
+    from assistant.ingest import fingerprint as module
 
     module._environment.cache_clear()
     again = fingerprint(ChunkSettings())

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import CHROMIUM, MARKDOWN_PAGE, html_to_pdf, make_docx
 
-from assistant.indexer import build_index
-from assistant.reader import read_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
 
 GUIDE_HTML = """<html><head><title>Brackenfold Walking Guide</title><style>
 @page { size: A4; margin: 20mm; }
@@ -143,7 +143,7 @@ def test_plain_text_still_read_as_before(mixed_bot):
 
 
 def test_only_unreadable_pdfs_say_why(tmp_path, capsys):
-    from assistant.cli import main as cli_main
+    from assistant.apps.cli import main as cli_main
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -171,7 +171,7 @@ def _visible(html: str) -> str:
 
 
 def test_viewer_draws_the_cited_span_on_the_pdf_page(mixed_bot):
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
 
     reply, hit = _found(mixed_bot, "How many people can sleep in Brackenfold Hut?", "twenty-six people",
                         "walking-guide.pdf")
@@ -183,7 +183,7 @@ def test_viewer_draws_the_cited_span_on_the_pdf_page(mixed_bot):
 
 
 def test_viewer_shows_structure_not_markup(mixed_bot, bot):
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
 
     docx_view = WebChat(mixed_bot).document_html("library.docx")
     assert '<div class="doc-table">' in docx_view and "<li>Members may borrow" in docx_view
@@ -199,8 +199,8 @@ def test_changed_pdf_gives_no_page_image_but_still_the_text(mixed_bot, mixed_cor
     import shutil
 
     from assistant import Assistant
-    from assistant.stores.local import LocalStore
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
+    from assistant.index.local import LocalStore
 
     corpus = tmp_path / "corpus"
     shutil.copytree(mixed_corpus, corpus)
@@ -214,7 +214,7 @@ def test_changed_pdf_gives_no_page_image_but_still_the_text(mixed_bot, mixed_cor
 def test_show_prints_the_text_citations_refer_to(mixed_bot, capsys):
     import json
 
-    from assistant.cli import main as cli_main
+    from assistant.apps.cli import main as cli_main
 
     index = str(mixed_bot.index_dir)
     assert cli_main(["show", "allotments.html", "--index", index]) == 0
@@ -230,7 +230,7 @@ def test_the_original_file_is_served_only_for_indexed_files(mixed_bot, mixed_cor
     import httpx
     from helpers import free_port
 
-    from assistant.web import WebChat, build_blocks, launch_options
+    from assistant.apps.web.app import WebChat, build_blocks, launch_options
 
     app = build_blocks(mixed_bot)
     options = launch_options(server_name="127.0.0.1", server_port=free_port(), bot=mixed_bot)
@@ -257,8 +257,8 @@ def test_form_feeds_are_the_pages_of_a_text_file_everywhere(tmp_path, embedder):
     """One page mechanism for every format: a text file's form feeds give `Document.pages`, so
     chunks, replies and the viewer all cite the same page (the viewer used to show none)."""
     from assistant import Assistant
+    from assistant.apps.web.app import WebChat
     from assistant.types import Document
-    from assistant.web import WebChat
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -11,11 +11,10 @@ import unicodedata
 
 import pytest
 
-from assistant import Assistant, AssistantError
-from assistant import assistant as api
-from assistant.chunker import ChunkSettings, chunk_document
-from assistant.cli import main as cli_main
-from assistant.indexer import build_index
+from assistant import Assistant, AssistantError, api
+from assistant.apps.cli import main as cli_main
+from assistant.ingest.chunker import ChunkSettings, chunk_document
+from assistant.ingest.indexer import build_index
 from assistant.text import MAX_TOKEN_CHARS, terminal_safe, tokenize
 from assistant.types import Document
 
@@ -27,7 +26,7 @@ from assistant.types import Document
 _MEASURE = r"""
 import gc, json, sys, time
 gc.disable()
-from assistant.chunker import chunk_document
+from assistant.ingest.chunker import chunk_document
 from assistant.text import answer_units, normalize, sentence_spans, tokenize, word_count
 from assistant.types import Document
 
@@ -86,7 +85,7 @@ def test_text_work_grows_linearly_with_the_input(what, kind, base):
 _MEASURE_READER = r"""
 import gc, json, sys, time
 gc.disable()
-from assistant.readers import DECODED, extract_structured
+from assistant.ingest.readers import DECODED, extract_structured
 
 kind, head, unit, base = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 times = {}
@@ -174,7 +173,7 @@ def test_a_file_over_the_chunk_limit_is_cut_with_a_reason_heard_before_embedding
 
 
 def test_index_prints_a_reason_line_while_a_large_file_is_chunked(tmp_path, embedder, monkeypatch, capsys):
-    from assistant import chunker
+    from assistant.ingest import chunker
 
     monkeypatch.setattr(chunker, "LARGE_FILE_CHARS", 100)
     corpus = tmp_path / "corpus"
@@ -242,7 +241,7 @@ def test_control_characters_in_file_names_are_escaped_one_line_per_entry(tmp_pat
 def test_the_page_escapes_control_characters_in_names():
     from types import SimpleNamespace
 
-    from assistant.web_render import render_document, render_sources
+    from assistant.apps.web.render import render_document, render_sources
 
     name = "a\x1b[2Jb\u202ec.txt"
     html = render_sources([SimpleNamespace(source=name, title="T\x07itle", chunks=1)])

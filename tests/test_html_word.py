@@ -12,7 +12,7 @@ import pytest
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from assistant.reader import read_document
+from assistant.ingest.reader import read_document
 from assistant.types import Document
 
 
@@ -86,7 +86,7 @@ def test_the_site_banner_is_pruned_but_a_header_holding_the_h1_is_the_article_s(
     """Benchmark page e7d77f18 lost its whole article when its <header class="page-header"><h1> went."""
     import lxml.html
 
-    from assistant.readers.webpage import _prune_chrome
+    from assistant.ingest.readers.webpage import _prune_chrome
 
     tree = lxml.html.document_fromstring(
         "<html><body><header><a>Logo</a><p>Site banner</p></header><div class='wrap'><header><h1>Flood defences"
@@ -119,14 +119,14 @@ def test_real_manual_pages_keep_list_items_holding_inline_code(name, items):
                                                  ("Ouse Ferry - Winter timetable", "Winter timetable"),
                                                  ("Winter timetable", "Winter timetable")])
 def test_title_element_without_the_site_part(title, expected):
-    from assistant.readers.webpage import _without_site
+    from assistant.ingest.readers.webpage import _without_site
 
     assert _without_site(title, "") == expected
     assert _without_site(title, "ouse ferry") == expected
 
 
 def test_extract_body_still_reads_whole_html(tmp_path):
-    from assistant.readers.webpage import extract_body
+    from assistant.ingest.readers.webpage import extract_body
 
     builder, title = extract_body(b"<html><head><title>Ch 1</title></head><body><nav>Contents</nav>"
                                   b"<h2>Arrival</h2><p>They came at dusk.</p></body></html>")

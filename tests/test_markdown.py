@@ -8,11 +8,11 @@ import pytest
 from helpers import MARKDOWN_PAGE as PAGE
 
 from assistant import Assistant
-from assistant.chunker import chunk_document
-from assistant.display import display_blocks
-from assistant.indexer import build_index
-from assistant.reader import read_document
-from assistant.web_render import render_blocks, render_reply
+from assistant.apps.web.display import display_blocks
+from assistant.apps.web.render import render_blocks, render_reply
+from assistant.ingest.chunker import chunk_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
 
 MARKUP = re.compile(r"```|`|\*\*|\]\(|\]\[|<!--|-->|\{\{|^#|^\||\|-{3}|^>|^\[reg\]", re.MULTILINE)
 
@@ -112,7 +112,7 @@ The exported files can be loaded again with the `load` command.
 def test_code_lines_weigh_more_than_sentences_naming_code_for_a_command_question(tmp_path):
     """A command question's type bonus: a code-block unit in full, a sentence with inline code half,
     prose nothing (answer.code_weight), read from the Markdown reader's blocks and spans."""
-    from assistant.answer import _code_weight
+    from assistant.retrieve.answer import _code_weight
 
     (tmp_path / "archive.md").write_text(DUMP_PAGE)
     doc = read_document(tmp_path / "archive.md", "archive.md")

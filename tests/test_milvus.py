@@ -18,7 +18,7 @@ EVAL = ROOT / "eval" / "questions.jsonl"
 @pytest.fixture(scope="module")
 def milvus_seed(tmp_path_factory, embedder) -> str:
     """The seed corpus in a Milvus Lite collection, built with the real model."""
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     location = f"milvus-lite:{tmp_path_factory.mktemp('milvus')}/seed.db/seed"
     build_index(CORPUS, location, embedder=embedder)
@@ -33,7 +33,7 @@ def milvus_bot(milvus_seed, embedder):
 
 
 def test_eval_figures_match_the_local_store(bot, milvus_bot):
-    from assistant.evaluate import evaluate, load_questions
+    from assistant.tools.evaluate import evaluate, load_questions
 
     questions = load_questions(EVAL)
     local, milvus = evaluate(bot, questions), evaluate(milvus_bot, questions)
@@ -46,7 +46,7 @@ def test_eval_figures_match_the_local_store(bot, milvus_bot):
 
 
 def test_same_citations(bot, milvus_bot):
-    from assistant.evaluate import load_questions
+    from assistant.tools.evaluate import load_questions
 
     for item in load_questions(EVAL)[:40:5]:
         local, milvus = bot.ask(item["question"]), milvus_bot.ask(item["question"])
@@ -73,8 +73,8 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
     """A changed file is re-chunked (unchanged passages keep their vectors), a removed one is gone,
     the rest is untouched: the Milvus store ends up holding what a fresh local build holds."""
     from assistant import Assistant
-    from assistant.indexer import build_index
-    from assistant.stores import open_store, verify
+    from assistant.index.stores import open_store, verify
+    from assistant.ingest.indexer import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -134,7 +134,7 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
 
 
 def test_cli_takes_a_store_location(milvus_seed, monkeypatch, capsys):
-    from assistant.cli import main
+    from assistant.apps.cli import main
 
     assert main(["sources", "--store", milvus_seed]) == 0
     assert "healthcare-in-cambridgeshire.txt" in capsys.readouterr().out
@@ -152,14 +152,14 @@ def test_cli_takes_a_store_location(milvus_seed, monkeypatch, capsys):
 @pytest.mark.parametrize("text", ["milvus://", "milvus://host:19530/", "milvus://host/1bad", "milvus-lite:data/docs",
                                   "milvus-lite:x.db/bad-name", "milvus:host:19530/docs"])
 def test_bad_locations_are_one_line_errors(text):
-    from assistant.stores import open_store
+    from assistant.index.stores import open_store
 
     with pytest.raises(AssistantError, match="location|collection name"):
         open_store(text)
 
 
 def test_locations_parse():
-    from assistant.stores.milvus import parse_location
+    from assistant.index.milvus import parse_location
 
     server = parse_location("milvus://db.example.org:19530/docs")
     assert (server.uri, server.collection, server.lite) == ("http://db.example.org:19530", "docs", False)
@@ -170,7 +170,7 @@ def test_locations_parse():
 
 
 def test_missing_extra_is_a_one_line_error(monkeypatch):
-    from assistant.stores import open_store
+    from assistant.index.stores import open_store
 
     monkeypatch.setitem(sys.modules, "pymilvus", None)  # as if the [cluster] extra were not installed
     with pytest.raises(AssistantError, match=r"pip install 'assistant\[cluster\]'"):
@@ -178,7 +178,7 @@ def test_missing_extra_is_a_one_line_error(monkeypatch):
 
 
 def test_default_paths_do_not_import_pymilvus():
-    code = ("import sys, assistant.cli, assistant.assistant, assistant.indexer; "
-            "from assistant.stores import open_store, open_writer; "
+    code = ("import sys, assistant.apps.cli, assistant.api, assistant.ingest.indexer; "
+            "from assistant.index.stores import open_store, open_writer; "
             "assert 'pymilvus' not in sys.modules and 'milvus_lite' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from pdf_make import image_only_pdf, make_pdf
 
-from assistant.indexer import build_index
-from assistant.pdfview import render_page, span_boxes
-from assistant.readers import format_of
-from assistant.readers.ocr import OCR_MAX_PAGES, engine
-from assistant.readers.pdf import extract
+from assistant.ingest.indexer import build_index
+from assistant.ingest.pdfview import render_page, span_boxes
+from assistant.ingest.readers import format_of
+from assistant.ingest.readers.ocr import OCR_MAX_PAGES, engine
+from assistant.ingest.readers.pdf import extract
 
 REAL = Path(__file__).parent / "data" / "real" / "pdf"
 pytestmark = pytest.mark.skipif(engine() is None, reason="no OCR engine (make run installs tesseract-ocr)")
@@ -71,7 +71,7 @@ def test_image_files_are_documents(tmp_path):
     buffer = io.BytesIO()
     page.render(scale=200 / 72).to_pil().save(buffer, format="PNG")
     assert format_of(".PNG") == "image" and format_of(".tiff") == "image"
-    from assistant.readers.image import extract as extract_image
+    from assistant.ingest.readers.image import extract as extract_image
 
     result = extract_image(buffer.getvalue())
     assert "Tide tables are posted" in result.builder.text() and result.ocr_boxes[0]
@@ -81,7 +81,7 @@ def test_image_files_are_documents(tmp_path):
 def test_ocr_is_bounded_per_file(monkeypatch):
     import pypdfium2 as pdfium
 
-    from assistant.readers import ocr
+    from assistant.ingest.readers import ocr
 
     scan = pdfium.PdfDocument(image_only_pdf(make_pdf([(72, 700, 14, "First scanned page.")])))
     scan.import_pages(pdfium.PdfDocument(image_only_pdf(make_pdf([(72, 700, 14, "Second scanned page.")]))))

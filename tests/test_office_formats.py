@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.reader import read_document
-from assistant.readers import FORMATS, SUFFIXES, format_of
-from assistant.readers.archive import RATIO_FLOOR
-from assistant.readers.grid import MAX_CELLS, display
+from assistant.ingest.reader import read_document
+from assistant.ingest.readers import FORMATS, SUFFIXES, format_of
+from assistant.ingest.readers.archive import RATIO_FLOOR
+from assistant.ingest.readers.grid import MAX_CELLS, display
 from assistant.types import Document, Skipped
 
 REAL = Path(__file__).resolve().parent / "data" / "real"
@@ -354,7 +354,7 @@ def office_bot(tmp_path_factory, embedder):
     import shutil
 
     from assistant import Assistant
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     corpus = tmp_path_factory.mktemp("office") / "corpus"
     corpus.mkdir()
@@ -408,7 +408,7 @@ def test_legacy_office_questions_when_a_converter_is_installed(office_bot, quest
 
 
 def test_every_registered_suffix_can_be_uploaded():
-    from assistant.uploads import check_upload
+    from assistant.apps.web.uploads import check_upload
 
     for suffix in SUFFIXES:
         assert check_upload(f"Quarterly Report{suffix.upper()}", 1000) is None, suffix

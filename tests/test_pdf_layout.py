@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pdf_make import make_pdf
 
-from assistant.pdfview import render_page, span_boxes
-from assistant.reader import read_document
-from assistant.readers.pdf import ENCRYPTED, extract
-from assistant.readers.pdf_layout import _line, _Piece
+from assistant.ingest.pdfview import render_page, span_boxes
+from assistant.ingest.reader import read_document
+from assistant.ingest.readers.pdf import ENCRYPTED, extract
+from assistant.ingest.readers.pdf_layout import _line, _Piece
 
 REAL = Path(__file__).parent / "data" / "real" / "pdf"
 
@@ -79,7 +79,7 @@ def test_title_is_the_largest_text_at_the_top_never_a_margin_stamp_or_date():
 
 
 def test_a_template_metadata_title_is_not_used():
-    from assistant.readers.pdf import _metadata_title
+    from assistant.ingest.readers.pdf import _metadata_title
 
     printed = extract(make_pdf([(72, 700, 18, "Reading Printed Pages"),
                                 (72, 660, 10, "Body text of a page, longer than its title.")]))

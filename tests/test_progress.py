@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from helpers import CORPUS
 
-from assistant import progress
-from assistant.indexer import embed_all
+from assistant.ingest import progress
+from assistant.ingest.indexer import embed_all
 
 
 class _SlowEncoder:

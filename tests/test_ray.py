@@ -18,10 +18,10 @@ from conftest import CORPUS, EVAL
 from helpers import all_chunks, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
-from assistant.indexer import build_index
-from assistant.manifest import read_manifest
-from assistant.stores.local import LocalStore
+from assistant.apps.cli import main as cli_main
+from assistant.index.local import LocalStore
+from assistant.index.manifest import read_manifest
+from assistant.ingest.indexer import build_index
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +40,7 @@ class CountingEngine:
     """The Ray engine, counting the texts it is asked to embed."""
 
     def __init__(self, actors: int = 2) -> None:
-        from assistant.ray_index import RayEngine
+        from assistant.ingest.ray_index import RayEngine
 
         self.engine = RayEngine(actors)
         self.texts = 0

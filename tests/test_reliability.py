@@ -16,12 +16,12 @@ import pytest
 from helpers import ASSISTANT, CORPUS, all_chunks, error_line
 
 from assistant import Assistant, AssistantError
-from assistant.chunker import ChunkSettings, chunk_document
-from assistant.cli import main as cli_main
-from assistant.indexer import build_index
-from assistant.manifest import MANIFEST, read_manifest
-from assistant.manifest import manifest_sha256 as _manifest_sha256
-from assistant.reader import MAX_FILE_BYTES, read_document
+from assistant.apps.cli import main as cli_main
+from assistant.index.manifest import MANIFEST, read_manifest
+from assistant.index.manifest import manifest_sha256 as _manifest_sha256
+from assistant.ingest.chunker import ChunkSettings, chunk_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import MAX_FILE_BYTES, read_document
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 CHAIR = "Who is the independent chair of NHCP?"
@@ -153,7 +153,7 @@ def test_files_that_vanish_change_or_turn_into_links_during_indexing(tmp_path, e
         (corpus / f"{name}.txt").write_text(f"Note {name}: the {name}-clinic opens at nine on weekdays.\n")
     (tmp_path / "secret.txt").write_text(f"{SECRET}\n")
     changed = "Note c: the c-clinic moved and now opens at ten on Saturdays.\n"
-    from assistant.sandbox import Sandbox
+    from assistant.ingest.sandbox import Sandbox
 
     real_read = Sandbox.read
 

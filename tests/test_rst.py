@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chunker import chunk_document
-from assistant.indexer import build_index
-from assistant.reader import read_document
-from assistant.readers import format_of
-from assistant.readers.rst import extract
+from assistant.ingest.chunker import chunk_document
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
+from assistant.ingest.readers import format_of
+from assistant.ingest.readers.rst import extract
 from assistant.types import Document
 
 PAGE = """\
@@ -258,7 +258,7 @@ def test_malformed_file_indexed_without_its_markup_or_skipped(rst_bot):
 def test_viewer_shows_the_rst_page_without_markup(rst_bot):
     import html as html_lib
 
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
 
     viewer = WebChat(rst_bot).document_html("pilots.rst")
     assert '<pre class="doc-code"><code>def board(ship):\n    return ship.ladder</code></pre>' in viewer

@@ -16,10 +16,11 @@ import pytest
 from bombs import docx_bomb, pdf_bomb
 from helpers import html_to_pdf, make_docx
 
-from assistant import Assistant, changes
-from assistant.indexer import build_index
-from assistant.reader import read_document
-from assistant.sandbox import Sandbox
+from assistant import Assistant
+from assistant.ingest import changes
+from assistant.ingest.indexer import build_index
+from assistant.ingest.reader import read_document
+from assistant.ingest.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -134,8 +135,8 @@ _WEB_PROCESS = r"""
 import json, sys
 from pathlib import Path
 from assistant import Assistant
-from assistant.web import WebChat, catch_up
-from assistant.uploads import Reindexer, save_upload
+from assistant.apps.web.app import WebChat, catch_up
+from assistant.apps.web.uploads import Reindexer, save_upload
 
 index, corpus, pdf, docx = map(Path, sys.argv[1:5])
 bot = Assistant.open(index)
@@ -172,8 +173,8 @@ def test_the_web_process_never_parses_an_uploaded_file(tmp_path, seed_index_dir)
 
 @pytest.mark.slow
 def test_hostile_uploads_leave_the_app_answering_other_users_within_a_second(bombs, tmp_path, seed_index_dir, embedder):
-    from assistant.uploads import Reindexer
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
+    from assistant.apps.web.uploads import Reindexer
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from assistant import Assistant, AssistantError
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "assistant"
@@ -106,7 +106,7 @@ def test_read_source_returns_an_indexed_document_and_not_a_symlink_target(bot, c
 @pytest.fixture(scope="module")
 def server(bot):
     """The real app, with the production launch options, on a free 127.0.0.1 port."""
-    from assistant import web
+    from assistant.apps.web import app as web
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -162,7 +162,7 @@ def test_the_ask_api_turns_bad_input_into_a_message(server):
 
 
 def test_the_server_is_local_private_and_serves_no_extra_paths(server, monkeypatch):
-    from assistant import web
+    from assistant.apps.web import app as web
 
     app, base = server
     assert app.share is False and app.share_url is None
@@ -187,16 +187,16 @@ def test_the_server_is_local_private_and_serves_no_extra_paths(server, monkeypat
 
 
 def test_no_pickle_no_torch_load_no_remote_code():
-    sources = {p: p.read_text(encoding="utf-8") for p in [*PACKAGE.glob("*.py"), ROOT / "app.py"]}
+    sources = {p: p.read_text(encoding="utf-8") for p in [*PACKAGE.rglob("*.py"), ROOT / "app.py"]}
     forbidden = re.compile(r"\bimport pickle\b|\bpickle\.|\btorch\.load\b|allow_pickle\s*=\s*True|trust_remote_code\s*=\s*True"
                            r"|\bjoblib\b|\bdill\b|\bshare\s*=\s*True|\beval\(|\bexec\(")
     hits = [f"{p.name}: {m.group()}" for p, text in sources.items() for m in forbidden.finditer(text)]
     assert hits == []
-    assert all("allow_pickle=False" in sources[PACKAGE / name] for name in ("segment.py", "bm25.py"))
+    assert all("allow_pickle=False" in sources[PACKAGE / "index" / name] for name in ("segment.py", "bm25.py"))
 
 
 def test_the_model_is_safetensors_only_and_checked_before_loading(tmp_path):
-    from assistant.embedder import Embedder, model_dir
+    from assistant.embed.embedder import Embedder, model_dir
 
     weights = {p.suffix for p in model_dir().rglob("*") if p.is_file()}
     assert ".safetensors" in weights and not weights & {".bin", ".pt", ".pth", ".pkl", ".ckpt", ".h5", ".msgpack"}

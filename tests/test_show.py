@@ -7,8 +7,8 @@ import shutil
 from helpers import CORPUS, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
-from assistant.indexer import build_index
+from assistant.apps.cli import main as cli_main
+from assistant.ingest.indexer import build_index
 
 
 def test_show_suggests_the_indexed_source_with_that_file_name(seed_index_dir, embedder, tmp_path, capsys):

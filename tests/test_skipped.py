@@ -9,9 +9,9 @@ import pytest
 from helpers import CORPUS
 
 from assistant import Assistant
-from assistant.indexer import build_index
+from assistant.apps.web.uploads import Reindexer
+from assistant.ingest.indexer import build_index
 from assistant.types import Skipped
-from assistant.uploads import Reindexer
 
 BROKEN = "a<b>.pdf"
 
@@ -34,7 +34,7 @@ def test_the_library_lists_files_not_read(live, embedder):
 
 
 def test_the_sources_view_shows_them_and_follows_each_run(live, embedder):
-    from assistant.web import WebChat
+    from assistant.apps.web.app import WebChat
 
     corpus, index = live
     bot = Assistant.open(index, embedder=embedder, warm=False)

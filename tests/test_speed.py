@@ -11,12 +11,12 @@ import sys
 import pytest
 from helpers import ASSISTANT, CORPUS, ROOT
 
-from assistant.indexer import build_index
+from assistant.ingest.indexer import build_index
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 REPORT = """
 import io, json, sys, contextlib
-from assistant.cli import main
+from assistant.apps.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     code = main(sys.argv[1:])
 print(json.dumps({"code": code, "modules": sorted(m for m in sys.modules if "." not in m)}))
@@ -44,7 +44,7 @@ def test_commands_that_need_no_model_load_none(seed_index_dir, args):
 
 
 def test_help_loads_nothing_heavy():
-    done = subprocess.run([sys.executable, "-c", "import sys, json; from assistant.cli import build_parser; "
+    done = subprocess.run([sys.executable, "-c", "import sys, json; from assistant.apps.cli import build_parser; "
                            "build_parser(); print(json.dumps(sorted(m for m in sys.modules if '.' not in m)))"],
                           capture_output=True, text=True, timeout=60)
     assert not {"numpy", "faiss", "onnxruntime", *HEAVY} & set(json.loads(done.stdout))
@@ -58,7 +58,7 @@ def test_index_progress_says_files_chunks_rate_and_time_left(tmp_path, embedder,
 
 
 def test_length_sorted_embedding_matches_one_text_at_a_time(embedder):
-    from assistant.indexer import embed_all
+    from assistant.ingest.indexer import embed_all
 
     chunks = ["a long passage about the shared care record " * 6, "short one"]
     sentences = ["a sentence", "another rather longer sentence about hospitals", "x"]

@@ -16,11 +16,11 @@ import pytest
 from helpers import all_chunks, error_line
 
 from assistant import Assistant
-from assistant.cli import main as cli_main
-from assistant.indexer import build_index
-from assistant.manifest import read_manifest
-from assistant.stores import writer
-from assistant.stores.local import LocalStore
+from assistant.apps.cli import main as cli_main
+from assistant.index import writer
+from assistant.index.local import LocalStore
+from assistant.index.manifest import read_manifest
+from assistant.ingest.indexer import build_index
 
 
 class FakeEncoder:
@@ -149,20 +149,20 @@ def test_a_mostly_deleted_segment_is_rewritten(corpus, tmp_path):
 
 
 def test_a_changed_chunker_fingerprint_rechunks_but_reuses_vectors(corpus, tmp_path, monkeypatch):
-    from assistant import fingerprint
+    from assistant.ingest import fingerprint
 
     encoder = FakeEncoder()
     index = tmp_path / "index"
     build_index(corpus, index, embedder=encoder)
     real = fingerprint.fingerprint(build_index.__defaults__[0])
-    monkeypatch.setattr("assistant.indexer.chunk_fingerprint",
+    monkeypatch.setattr("assistant.ingest.indexer.chunk_fingerprint",
                         lambda settings: type(real)(**{**real.__dict__, "digest": "0" * 64}))
     summary = build_index(corpus, index, embedder=encoder)
     assert summary.reused == 0 and summary.embedded == 0 and summary.vectors_reused == summary.chunks
 
 
 def test_verify_reads_every_byte_that_opening_skips(corpus, tmp_path, monkeypatch, capsys):
-    from assistant import manifest
+    from assistant.index import manifest
 
     monkeypatch.setattr(manifest, "FULL_CHECK_BYTES", 4096)  # so the test's small files count as large
     monkeypatch.setattr(manifest, "EDGE_BYTES", 1024)
@@ -215,7 +215,7 @@ def test_a_failed_commit_during_a_merge_leaves_the_old_index(corpus, tmp_path, m
 
 def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, monkeypatch):
     """Size and modification time as recorded: an unchanged corpus costs a stat per file, not a read."""
-    from assistant.sandbox import Sandbox
+    from assistant.ingest.sandbox import Sandbox
 
     old = 1_600_000_000
     for path in corpus.iterdir():
@@ -240,8 +240,8 @@ def test_files_unchanged_since_indexing_are_not_read_again(corpus, tmp_path, mon
 
 def test_the_scale_bench_builds_measures_and_updates_a_synthetic_index(seed_index_dir, tmp_path):
     """`assistant bench --scale` at its smallest size: every figure is there and plausible."""
-    from assistant.bench import BenchResult
-    from assistant.bench_scale import run_scale
+    from assistant.tools.bench import BenchResult
+    from assistant.tools.bench_scale import run_scale
 
     store = LocalStore.open(seed_index_dir)
     segment = store.segments[0]

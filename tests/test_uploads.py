@@ -11,8 +11,8 @@ import threading
 import pytest
 from helpers import CORPUS
 
+from assistant.apps.web.uploads import MAX_UPLOAD_BYTES, REMOVED, Reindexer, check_upload, remove_source, safe_name, save_upload
 from assistant.errors import AssistantError
-from assistant.uploads import MAX_UPLOAD_BYTES, REMOVED, Reindexer, check_upload, remove_source, safe_name, save_upload
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -63,7 +63,7 @@ def test_removing_moves_the_file_aside_and_only_indexed_files(tmp_path):
 @pytest.fixture
 def live_copy(seed_index_dir, tmp_path, embedder):
     """A writable corpus and an index of it (nothing re-embedded: the seed vectors are reused)."""
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
@@ -103,7 +103,7 @@ def test_uploads_at_once_and_during_a_rebuild_are_all_indexed(live_copy, embedde
 
 
 def test_partial_uploads_left_by_a_dead_app_are_removed_and_a_live_ones_kept(tmp_path):
-    from assistant.uploads import remove_partial_uploads
+    from assistant.apps.web.uploads import remove_partial_uploads
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -117,7 +117,7 @@ def test_partial_uploads_left_by_a_dead_app_are_removed_and_a_live_ones_kept(tmp
 
 
 def test_an_upload_is_refused_past_the_corpus_file_limit():
-    from assistant.reader import MAX_FILE_BYTES
+    from assistant.ingest.reader import MAX_FILE_BYTES
 
     assert check_upload("big.pdf", MAX_FILE_BYTES) is None
     assert "too large" in check_upload("big.pdf", MAX_FILE_BYTES + 1)  # it would be saved, then skipped

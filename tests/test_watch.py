@@ -13,8 +13,8 @@ import pytest
 from helpers import CORPUS
 
 from assistant import Assistant
-from assistant.uploads import Reindexer
-from assistant.watch import CorpusWatcher, watch_setting
+from assistant.apps.web.uploads import Reindexer
+from assistant.ingest.watch import CorpusWatcher, watch_setting
 
 FACT = "The Hollin ferry leaves the north quay at seven minutes past noon."
 
@@ -22,7 +22,7 @@ FACT = "The Hollin ferry leaves the north quay at seven minutes past noon."
 @pytest.fixture
 def live(seed_index_dir, tmp_path, embedder):
     """A writable corpus and an up-to-date index of it (the seed vectors are reused)."""
-    from assistant.indexer import build_index
+    from assistant.ingest.indexer import build_index
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(CORPUS, corpus)
@@ -96,7 +96,7 @@ def _text(bot, source: str) -> str:
 
 
 def test_the_app_does_not_watch_when_turned_off(live, embedder, monkeypatch):
-    from assistant.web import start_watching
+    from assistant.apps.web.app import start_watching
 
     corpus, index = live
     monkeypatch.setenv("ASSISTANT_WATCH", "0")

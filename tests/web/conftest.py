@@ -23,7 +23,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def web_app(bot):
     """The real page and API, built on the session's Assistant (the model loads once)."""
-    from assistant.web import build_blocks
+    from assistant.apps.web.app import build_blocks
 
     return build_blocks(bot)
 
@@ -31,7 +31,7 @@ def web_app(bot):
 @pytest.fixture(scope="session")
 def server_url(web_app, bot) -> Iterator[str]:
     """The app served on a free 127.0.0.1 port in this process, with the production launch options."""
-    from assistant.web import launch_options
+    from assistant.apps.web.app import launch_options
 
     options = launch_options(server_name="127.0.0.1", server_port=_free_port(), bot=bot)
     web_app.launch(**options, prevent_thread_lock=True, quiet=True)

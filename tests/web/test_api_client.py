@@ -75,7 +75,7 @@ def test_overload_is_told_to_try_again(bot, monkeypatch, free_port):
     from gradio_client import Client
     from gradio_client.utils import QueueError
 
-    from assistant import web
+    from assistant.apps.web import app as web
 
     monkeypatch.setattr(web, "QUEUE_MAX_SIZE", 1)
     monkeypatch.setattr(web, "CONCURRENCY", 1)

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant import web, web_limits
+from assistant.apps.web import app as web
+from assistant.apps.web import limits as web_limits
 
 GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:DeprecationWarning"
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]

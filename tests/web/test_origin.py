@@ -22,8 +22,7 @@ import pytest
 from conftest import _watched_page
 from helpers import CHROMIUM, CHROMIUM_ARGS, CORPUS, ROOT, error_line, free_port
 
-from assistant.errors import AssistantError
-from assistant.web_origin import (
+from assistant.apps.web.origin import (
     GUARD_MISSING,
     HOST_REFUSED,
     ORIGIN_REFUSED,
@@ -32,6 +31,7 @@ from assistant.web_origin import (
     allowed_hosts,
     split_host,
 )
+from assistant.errors import AssistantError
 
 GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:DeprecationWarning"
 pytestmark = [pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
@@ -45,9 +45,9 @@ def app_server(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" on (over a writable copy of the seed corpus), the production
     launch options, and ASSISTANT_ALLOWED_HOSTS naming a reverse proxy's public name."""
     from assistant import Assistant
-    from assistant.indexer import build_index
-    from assistant.uploads import Reindexer
-    from assistant.web import build_blocks, launch_options
+    from assistant.apps.web.app import build_blocks, launch_options
+    from assistant.apps.web.uploads import Reindexer
+    from assistant.ingest.indexer import build_index
 
     root = tmp_path_factory.mktemp("origin")
     corpus, index = root / "corpus", root / "index"

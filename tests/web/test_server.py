@@ -29,12 +29,13 @@ def test_uploads_over_the_limit_are_refused(server_url, web_app):
 
 
 def test_a_refused_question_prints_no_traceback(server_url, capfd, caplog):
-    caplog.set_level("INFO", logger="assistant.web")
+    caplog.set_level("INFO", logger="assistant.apps.web.app")
     body = call_ask(server_url, "   ")
     assert "event: error" in body and '"error": "the question is empty"' in body
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err + caplog.text
-    assert [r.getMessage() for r in caplog.records if r.name == "assistant.web"] == ["refused question: the question is empty"]
+    refused = [r.getMessage() for r in caplog.records if r.name == "assistant.apps.web.app"]
+    assert refused == ["refused question: the question is empty"]
 
 
 def test_an_unexpected_error_still_prints_its_traceback(server_url, bot, monkeypatch, capfd):

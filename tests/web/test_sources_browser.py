@@ -9,7 +9,7 @@ import pytest
 from conftest import _watched_page
 from helpers import CORPUS, free_port
 
-from assistant.readers import SUFFIXES
+from assistant.ingest.readers import SUFFIXES
 
 GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:DeprecationWarning"
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
@@ -20,9 +20,9 @@ BROKEN = "a<b>.pdf"
 def watched_app(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" and the corpus watcher on, over a corpus with one unreadable file."""
     from assistant import Assistant
-    from assistant.indexer import build_index
-    from assistant.uploads import Reindexer
-    from assistant.web import build_blocks, launch_options, start_watching
+    from assistant.apps.web.app import build_blocks, launch_options, start_watching
+    from assistant.apps.web.uploads import Reindexer
+    from assistant.ingest.indexer import build_index
 
     root = tmp_path_factory.mktemp("watched")
     corpus, index = root / "corpus", root / "index"

@@ -18,9 +18,9 @@ REPLIES = "#transcript .msg.bot:not(:has(.pending))"
 def upload_app(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" on, over a writable copy of the seed corpus and index."""
     from assistant import Assistant
-    from assistant.indexer import build_index
-    from assistant.uploads import Reindexer
-    from assistant.web import build_blocks, launch_options
+    from assistant.apps.web.app import build_blocks, launch_options
+    from assistant.apps.web.uploads import Reindexer
+    from assistant.ingest.indexer import build_index
 
     root = tmp_path_factory.mktemp("uploads")
     corpus, index = root / "corpus", root / "index"
@@ -84,7 +84,7 @@ ONE_OF_EACH = ["testPPT.pptx", "testEXCEL.xlsx", "testEXCEL.xls", "testCSV.csv",
 def test_one_real_file_of_each_format_uploaded_in_the_browser_is_indexed(browser, upload_app):
     """Real files nobody here made (Apache Tika's test documents, libffi's manual), all at once through the
     page's picker: every one is indexed and listed, none is refused or left unread."""
-    from assistant.uploads import safe_name
+    from assistant.apps.web.uploads import safe_name
 
     url, corpus = upload_app
     files = [REAL / name for name in ONE_OF_EACH]

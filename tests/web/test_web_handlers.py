@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from assistant import web
-from assistant import web_render as render
-from assistant.web import WebChat
+from assistant.apps.web import app as web
+from assistant.apps.web import render
+from assistant.apps.web.app import WebChat
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 FOLLOW_UP = "How long is their contract?"
@@ -59,7 +59,7 @@ def test_off_topic_says_so_and_offers_weak_passages(chat):
 
 
 def test_user_errors_become_a_message_not_a_traceback(chat, caplog):
-    caplog.set_level(logging.INFO, logger="assistant.web")
+    caplog.set_level(logging.INFO, logger="assistant.apps.web.app")
     html_, turns, _ = final(chat, "???")
     assert '<p class="error">the question has no words in it</p>' in html_
     assert turns[0]["ok"] is False
@@ -150,7 +150,7 @@ def test_ask_endpoint_returns_the_contract(chat, bot):
 
 
 def test_refused_api_question_logs_one_line_and_no_traceback(chat, caplog, capsys):
-    caplog.set_level(logging.INFO, logger="assistant.web")
+    caplog.set_level(logging.INFO, logger="assistant.apps.web.app")
     with pytest.raises(gr.Error, match="the question is empty") as raised:
         chat.ask("   ")
     assert raised.value.print_exception is False  # Gradio's queue would print the traceback otherwise

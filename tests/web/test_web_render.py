@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from assistant import web_render as render
+from assistant.apps.web import render
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 XSS = "<img src=x onerror=alert(1)>"

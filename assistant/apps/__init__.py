@@ -1,0 +1,1 @@
+"""The programs over the API: the command line and the web app."""

@@ -1,0 +1,1 @@
+"""The Gradio web app: its handlers, rendering, limits, uploads and static files."""

@@ -1,0 +1,1 @@
+"""The stored index: segments, manifest, dense and keyword parts, and the stores that serve them."""

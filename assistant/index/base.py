@@ -1,0 +1,130 @@
+"""The store interface: all that search, answering, the CLI and the app may ask of an index.
+
+Chunks are addressed by stable 63-bit ids (assistant/index/keys.py), never by positions, so an
+implementation may keep them in segments, shards or a remote service. Local files are one
+implementation (assistant/index/local.py); a Milvus collection is meant to be the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ..embed.embedder import DIMENSION
+from ..types import Chunk, Document, SourceInfo
+from .bm25 import KeywordSearch
+
+
+class Store(Protocol):
+    manifest: dict  # what built the index: model, encoder, settings, corpus, counts
+
+    def __len__(self) -> int:
+        """Live chunks."""
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k chunk ids nearest the unit vector by inner product, best first."""
+
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
+        """The k best BM25 chunk ids for weighted terms, and the BM25 scores of `ids` too."""
+
+    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25 rarity of each term (unseen terms count as rare)."""
+
+    def known(self, terms: Sequence[str]) -> set[str]:
+        """The terms some chunk holds."""
+
+    def ideal_score(self, terms: dict[str, float]) -> float:
+        """Upper bound of a chunk's BM25 score for these weighted terms."""
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """Chunk vectors (float32, one row per id, in order)."""
+
+    def sentences(self, ids: Sequence[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """Each chunk's answer-sentence spans and their vectors."""
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks by id (ids no longer in the index are absent)."""
+
+    def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
+        """A document's (id, chunk) in text order."""
+
+    def document(self, source: str) -> Document | None:
+        """An indexed document with its clean text, blocks and pages."""
+
+    def text(self, source: str) -> str | None:
+        """A document's clean text, which every citation is a span of."""
+
+    def sources(self) -> list[SourceInfo]:
+        """Every indexed document, sorted by source."""
+
+    def file_stats(self) -> dict[str, tuple[str, int, int]]:
+        """For the indexer: source -> (sha256, size, mtime_ns) of each document's file when read (-1: unknown)."""
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class KeywordStatistics:
+    """BM25 rarity and bounds from the store's `keyword_search` (bm25.KeywordSearch), for stores keeping one."""
+
+    keyword_search: KeywordSearch
+
+    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+        return self.keyword_search.idfs(terms)
+
+    def known(self, terms: Sequence[str]) -> set[str]:
+        return self.keyword_search.known(terms)
+
+    def ideal_score(self, terms: dict[str, float]) -> float:
+        return self.keyword_search.ideal_score(terms)
+
+
+class VectorsByContent:
+    """Stored vectors by content key (fingerprint.content_hash64 of the exact text embedded): a chunk
+    or sentence whose embedded text is unchanged keeps its vector when its file is indexed again.
+
+    A store fills `chunks` and `sentences` with key -> where it keeps that vector, and reads a batch
+    of those places back in `_chunk_vectors` and `_sentence_codes`; this class (empty, as it is)
+    is also the "nothing to reuse" of a first build.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: dict[int, object] = {}
+        self.sentences: dict[int, object] = {}
+
+    def has_chunk(self, key: int) -> bool:
+        return key in self.chunks
+
+    def has_sentence(self, key: int) -> bool:
+        return key in self.sentences
+
+    def chunk_vectors(self, keys: list[int]) -> np.ndarray:
+        """float32 vector per key; zeros where nothing is stored (those are embedded by the caller)."""
+        out = np.zeros((len(keys), DIMENSION), dtype=np.float32)
+        found = [n for n, key in enumerate(keys) if key in self.chunks]
+        if found:
+            out[found] = self._chunk_vectors([self.chunks[keys[n]] for n in found])
+        return out
+
+    def sentence_codes(self, keys: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """int8 codes and scales per key; zeros and ones where nothing is stored."""
+        codes = np.zeros((len(keys), DIMENSION), dtype=np.int8)
+        scales = np.ones(len(keys), dtype=np.float32)
+        found = [n for n, key in enumerate(keys) if key in self.sentences]
+        if found:
+            codes[found], scales[found] = self._sentence_codes([self.sentences[keys[n]] for n in found])
+        return codes, scales
+
+    def _chunk_vectors(self, places: list) -> np.ndarray:
+        raise NotImplementedError
+
+    def _sentence_codes(self, places: list) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest positive scores (unordered)."""
+    top = np.argpartition(-scores, min(k, len(scores) - 1))[:k] if len(scores) > k else np.arange(len(scores))
+    return top[scores[top] > 0]

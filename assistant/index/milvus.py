@@ -1,0 +1,389 @@
+"""The Milvus store: the index in three Milvus collections, for a cluster or Milvus Lite on one machine.
+
+- `NAME`: one row per chunk: stable id, the document's 63-bit key, the commit generation, the
+  content key of its embedded text, its vector (HNSW, inner product) and its fields as JSON
+  (title, section, start/end, line, page, sentence spans, text, search text).
+- `NAME_sentences`: one row per answer sentence: chunk id, position, content key and the int8
+  code with its scale (the same bytes the local store keeps, so answers and pages are the same).
+- `NAME_blobs`: documents (clean text, title, blocks, pages) and the manifest as JSON, split into
+  parts that fit a VARCHAR; part 0 of a document carries its summary for `sources`.
+
+Keyword search is the project's own BM25 (bm25.py) over the chunks' search text, built in
+memory when the store opens: Milvus Lite's BM25 function keeps its statistics per segment and
+analyses text with its own tokenizer, so its scores and rankings differ from the local store's,
+and answers must not depend on the store. Every filter is on integers (document keys, ids),
+so no user text is ever spliced into a Milvus expression. Writing: assistant/index/milvus_writer.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..embed.embedder import DIMENSION, MODEL_NAME
+from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
+from ..types import Chunk, Document, SourceInfo
+from .base import KeywordStatistics, VectorsByContent, top_positions
+from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
+from .dense import dequantize_rows
+from .keys import int63
+
+FORMAT = "assistant-milvus"
+FORMAT_VERSION = 1
+HNSW = {"M": 16, "efConstruction": 200}
+MIN_EF = 128  # HNSW candidates per search (at least k): exact on small collections, >0.99 recall beyond
+PART_CHARS = 16_000  # characters per VARCHAR part: at most 64,000 bytes of UTF-8, under Milvus's 65,535
+BATCH = 256  # rows per insert (a chunk row is a few kB)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,180}")
+_MAX_RESULT = 16_384  # Milvus's limit on rows from one query
+_CACHE = 4096  # chunks and sentence sets kept by id (an id names one exact passage, so it never goes stale)
+_DOCUMENTS = 32  # documents kept (a question reads the pages of each cited one)
+
+
+@dataclass(frozen=True)
+class MilvusLocation:
+    """Where a Milvus store lives: a server URI (or a Milvus Lite `.db` file) and a collection name."""
+
+    uri: str
+    collection: str
+    lite: bool
+
+    def __str__(self) -> str:
+        return f"milvus-lite:{self.uri}/{self.collection}" if self.lite else \
+            f"milvus://{self.uri.removeprefix('http://')}/{self.collection}"
+
+
+def parse_location(text: str) -> MilvusLocation | None:
+    """`milvus://HOST:PORT/COLLECTION` or `milvus-lite:PATH.db/COLLECTION`; None for anything else
+    (an index folder). A single slash after `milvus:` is accepted too, as a Path turns `//` into `/`."""
+    if text.startswith("milvus-lite:"):
+        path, _, name = text[len("milvus-lite:"):].rpartition("/")
+        if not path.endswith(".db"):
+            raise AssistantError(f"not a Milvus Lite location: {text!r} (expected milvus-lite:PATH.db/COLLECTION)")
+        return MilvusLocation(path, _collection(name, text), lite=True)
+    match = re.fullmatch(r"milvus:/{1,2}([^/]+)/([^/]*)", text)
+    if text.startswith("milvus:"):
+        if not match:
+            raise AssistantError(f"not a Milvus location: {text!r} (expected milvus://HOST:PORT/COLLECTION)")
+        host = match.group(1) if ":" in match.group(1) else f"{match.group(1)}:19530"
+        return MilvusLocation(f"http://{host}", _collection(match.group(2), text), lite=False)
+    return None
+
+
+def _collection(name: str, text: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise AssistantError(f"bad collection name in {text!r}: letters, digits and _ only, not starting with a digit")
+    return name
+
+
+def connect(location: MilvusLocation):
+    """A MilvusClient for the location; a one-line error when pymilvus is missing or Milvus is unreachable."""
+    try:
+        from pymilvus import MilvusClient
+    except ImportError:
+        raise StoreUnavailableError("Milvus stores need the cluster extra: pip install 'assistant[cluster]'") from None
+    import logging
+    import os
+
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
+    try:
+        # Milvus Lite's gRPC server keeps gRPC's default ping policy, which answers pymilvus's 10 s
+        # keepalive pings on an idle connection (the indexer's, while it embeds) with GOAWAY "too many
+        # pings" and a broken connection; a real Milvus allows them. A dedicated connection per client
+        # keeps one client's broken channel from being handed to the next.
+        options = {"grpc_options": {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}} \
+            if location.lite else {}
+        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30, dedicated=True,
+                            **options)
+    except Exception as exc:  # pymilvus raises its own exception types, and grpc's
+        raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+
+
+def _ids(values: Iterable[int]) -> str:
+    return "[" + ",".join(str(int(v)) for v in values) + "]"
+
+
+def _doc_key(source: str) -> int:
+    return int63(f"doc\0{source}")
+
+
+MANIFEST_KEY = int63("manifest\0")
+
+
+def _parts(text: str) -> list[str]:
+    return [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
+
+
+class MilvusStore(KeywordStatistics):
+    """Read side of a Milvus store; safe to share between threads (one client, gRPC underneath)."""
+
+    def __init__(self, location: MilvusLocation, client, manifest: dict) -> None:
+        self.location, self.client, self.manifest = location, client, manifest
+        self.name = location.collection
+        self._count = 0
+        self._positions: dict[int, int] = {}
+        self._order = np.zeros(0, dtype=np.int64)
+        self.keyword_search = KeywordSearch([])
+        # A question fetches the same rows several times (answer, pages, citations): kept by kind.
+        self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
+        self._lock = threading.Lock()
+
+    def _cached(self, kind: str, keys: Iterable, fetch) -> dict:
+        """kind's values for keys, from its cache or `fetch(missing keys) -> {key: value}`."""
+        cache, limit = self._caches[kind], _DOCUMENTS if kind == "document" else _CACHE
+        keys = list(dict.fromkeys(keys))
+        with self._lock:
+            found = {k: cache[k] for k in keys if k in cache}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            fresh = fetch(missing)
+            found.update(fresh)
+            with self._lock:
+                for k, v in fresh.items():
+                    cache[k] = v
+                    cache.move_to_end(k)
+                while len(cache) > limit:
+                    cache.popitem(last=False)
+        return {k: found[k] for k in keys if k in found}
+
+    @classmethod
+    def open(cls, location: MilvusLocation, for_update: bool = False) -> MilvusStore:
+        client = connect(location)
+        try:
+            if not client.has_collection(location.collection):
+                raise IndexMissingError(f"no index at {location}: build it with "
+                                        f"`assistant index --corpus DIR --store {location}`")
+            load(client, location.collection)
+            manifest = read_blob(client, location.collection, MANIFEST_KEY)
+            if manifest is None:
+                raise IndexCorruptError(f"index at {location} has no manifest (an interrupted first build?): "
+                                        f"run `assistant index --corpus DIR --store {location}` again")
+            manifest = json.loads(manifest)
+            if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+                raise IndexMismatchError(f"index at {location} has format {manifest.get('format')} "
+                                         f"{manifest.get('format_version')}, this assistant reads {FORMAT} {FORMAT_VERSION}")
+            if (manifest.get("model") or {}).get("name") != MODEL_NAME:
+                raise IndexMismatchError(f"index at {location} was built with model "
+                                         f"{(manifest.get('model') or {}).get('name')}, this assistant uses {MODEL_NAME}")
+            store = cls(location, client, manifest)
+            if not for_update:
+                store._load_keyword()
+            return store
+        except AssistantError:
+            client.close()
+            raise
+        except Exception as exc:
+            client.close()
+            raise StoreUnavailableError(f"cannot read the index at {location} "
+                                        f"({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+
+    def _load_keyword(self) -> None:
+        """BM25 postings over every chunk's search text, with statistics over the whole collection."""
+        ids, texts = [], []
+        for row in scan(self.client, self.name, "id >= 0", ["id", "body"]):
+            ids.append(int(row["id"]))
+            texts.append(self._body(row)["search_text"])
+        order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
+        self._order = np.array(ids, dtype=np.int64)[order]
+        terms, postings = build_postings(list(tokenize_all(texts[i] for i in order)))
+        lookup = {t: i for i, t in enumerate(terms)}
+        self._positions = {int(c): n for n, c in enumerate(self._order)}
+        self._count = len(ids)
+        settings = {k: v for k, v in (self.manifest.get("keyword") or {}).items() if k in ("k1", "b")}
+        self.keyword_search = KeywordSearch([KeywordPart(postings, lambda wanted: {t: lookup[t] for t in wanted
+                                                                                  if t in lookup})], **settings)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __len__(self) -> int:
+        return self._count if self._positions else int((self.manifest.get("counts") or {}).get("chunks", 0))
+
+    # --- search ---------------------------------------------------------------------------
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
+                                   limit=k, search_params={"metric_type": "IP", "params": {"ef": max(MIN_EF, k)}},
+                                   output_fields=[])
+        return [(int(hit["id"]), float(hit["distance"])) for hit in found[0]]
+
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
+        scores = self.keyword_search.scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
+        top = top_positions(scores, k)
+        found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
+        of_ids = np.array([scores[self._positions[i]] if i in self._positions else 0.0 for i in ids], dtype=np.float32)
+        return found[:k], of_ids
+
+    # --- fetching -------------------------------------------------------------------------
+
+    def _body(self, row: dict) -> dict:
+        body = row["body"] or read_blob(self.client, self.name, int63(f"chunk\0{int(row['id'])}"))
+        return json.loads(body) if isinstance(body, str) else body
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        out = np.zeros((len(ids), DIMENSION), dtype=np.float32)
+        if not ids:
+            return out
+        rows = {int(r["id"]): r["vector"] for r in self.client.get(self.name, ids=[int(i) for i in ids],
+                                                                   output_fields=["vector"])}
+        for n, i in enumerate(ids):
+            if int(i) in rows:
+                out[n] = np.asarray(rows[int(i)], dtype=np.float32)
+        return out
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        def fetch(missing: list[int]) -> dict[int, Chunk]:
+            rows = self.client.get(self.name, ids=missing, output_fields=["body"])
+            return {int(r["id"]): _chunk(self._body(r)) for r in rows}
+
+        return self._cached("chunk", (int(i) for i in ids), fetch)
+
+    def sentences(self, ids: Sequence[int]) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        chunks = self.chunks(ids)
+
+        def fetch(missing: list[int]) -> dict:
+            rows = self.client.query(f"{self.name}_sentences", filter=f"chunk in {_ids(missing)}",
+                                     output_fields=["chunk", "n", "codes", "scale"], limit=_MAX_RESULT)
+            grouped: dict[int, list[dict]] = {}
+            for row in rows:
+                grouped.setdefault(int(row["chunk"]), []).append(row)
+            out = {}
+            for i in missing:
+                codes, scales = _decode(sorted(grouped.get(i, []), key=lambda r: r["n"]))
+                out[i] = (list(chunks[i].sentences), dequantize_rows(codes, scales))
+            return out
+
+        return self._cached("sentences", chunks, fetch)
+
+    def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
+        rows = scan(self.client, self.name, f"doc == {_doc_key(source)}", ["id", "body"])
+        found = [(int(r["id"]), _chunk(self._body(r))) for r in rows]
+        return sorted([pair for pair in found if pair[1].source == source], key=lambda pair: pair[1].start)
+
+    def document(self, source: str) -> Document | None:
+        def fetch(missing: list[str]) -> dict[str, Document]:
+            text = read_blob(self.client, self.name, _doc_key(missing[0]))
+            return {} if text is None else {missing[0]: Document.from_row(json.loads(text))}
+
+        return self._cached("document", [source], fetch).get(source)
+
+    def text(self, source: str) -> str | None:
+        document = self.document(source)
+        return None if document is None else document.text
+
+    def sources(self) -> list[SourceInfo]:
+        rows = scan(self.client, f"{self.name}_blobs", 'kind == "doc" and part == 0', ["info"])
+        found = [SourceInfo(**json.loads(r["info"])) for r in rows]
+        return sorted(found, key=lambda s: s.source)
+
+    def file_stats(self) -> dict[str, tuple[str, int, int]]:
+        """source -> (sha256, size, mtime_ns); Milvus rows keep no file times (-1), so every file is read."""
+        return {info.source: (info.sha256, -1, -1) for info in self.sources()}
+
+    def vectors_by_content(self, sources: list[str] | None) -> MilvusVectors:
+        return MilvusVectors(self, sources)
+
+
+def _chunk(body: dict) -> Chunk:
+    return Chunk(body["source"], body["title"], body["section"], body["start"], body["end"], body["text"], body["line"],
+                 body["page"], body["search_text"], tuple(tuple(s) for s in body["sentences"]))
+
+
+def _decode(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    codes = np.zeros((len(rows), DIMENSION), dtype=np.int8)
+    for n, row in enumerate(rows):
+        codes[n] = np.frombuffer(base64.b64decode(row["codes"]), dtype=np.int8)
+    return codes, np.array([r["scale"] for r in rows], dtype=np.float32)
+
+
+class MilvusVectors(VectorsByContent):
+    """The stored vectors of some documents' chunks and sentences (all when None), by content key:
+    places are the chunk vectors themselves and the sentence rows' codes and scales."""
+
+    def __init__(self, store: MilvusStore, sources: list[str] | None) -> None:
+        super().__init__()
+        if sources is None:
+            filters = ["id >= 0"]
+        else:
+            keys = [_doc_key(s) for s in sources]
+            filters = [f"doc in {_ids(keys[i:i + 500])}" for i in range(0, len(keys), 500)]
+        for where in filters:
+            for row in scan(store.client, store.name, where, ["vec_key", "vector"]):
+                self.chunks[int(row["vec_key"])] = np.asarray(row["vector"], dtype=np.float32)
+            for row in scan(store.client, f"{store.name}_sentences", where.replace("id >= 0", "pk >= 0"),
+                            ["key", "codes", "scale"]):
+                self.sentences[int(row["key"])] = row
+
+    def _chunk_vectors(self, places: list[np.ndarray]) -> np.ndarray:
+        return np.stack(places)
+
+    def _sentence_codes(self, places: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        return _decode(places)
+
+
+def scan(client, collection: str, where: str, fields: list[str]) -> list[dict]:
+    """Every row matching `where`, in pages (a single query returns at most 16,384 rows)."""
+    iterator = client.query_iterator(collection, batch_size=1000, filter=where, output_fields=fields)
+    rows: list[dict] = []
+    try:
+        while page := iterator.next():
+            rows.extend(page)
+    finally:
+        iterator.close()
+    return rows
+
+
+def read_blob(client, name: str, key: int) -> str | None:
+    """A document's or the manifest's JSON, joined from its parts; None when absent."""
+    rows = client.query(f"{name}_blobs", filter=f"key == {key}", output_fields=["part", "parts", "body"], limit=_MAX_RESULT)
+    if not rows:
+        return None
+    rows.sort(key=lambda r: r["part"])
+    if [r["part"] for r in rows] != list(range(rows[0]["parts"])):
+        raise IndexCorruptError(f"index at {name} has a document or manifest with missing parts: rebuild it")
+    return "".join(r["body"] for r in rows)
+
+
+def load(client, name: str) -> None:
+    """Load the three collections for searching (a new process finds them released)."""
+    for suffix in ("", "_sentences", "_blobs"):
+        if not client.has_collection(f"{name}{suffix}"):
+            raise IndexCorruptError(f"index at {name} lacks its collection {name}{suffix}: build it again")
+        client.load_collection(f"{name}{suffix}")
+
+
+def verify(location: MilvusLocation) -> dict:
+    """Check that every chunk, sentence and document of the collection agree with each other and
+    with the manifest: what `assistant verify` runs on a Milvus store."""
+    store = MilvusStore.open(location, for_update=True)
+    try:
+        chunks = scan(store.client, store.name, "id >= 0", ["id", "doc", "body"])
+        sentences = scan(store.client, f"{store.name}_sentences", "pk >= 0", ["chunk"])
+        sources = store.sources()
+        docs = {_doc_key(s.source) for s in sources}
+        problems = []
+        orphans = sum(1 for r in chunks if int(r["doc"]) not in docs)
+        if orphans:
+            problems.append(f"{orphans} chunks of no indexed document")
+        ids = {int(r["id"]) for r in chunks}
+        expected = sum(len(store._body(r)["sentences"]) for r in chunks)
+        if len(sentences) != expected or any(int(r["chunk"]) not in ids for r in sentences):
+            problems.append(f"{len(sentences)} sentence rows where the chunks have {expected}")
+        if sum(s.chunks for s in sources) != len(chunks):
+            problems.append(f"the documents list {sum(s.chunks for s in sources)} chunks, the collection holds {len(chunks)}")
+        for info in sources:
+            if store.document(info.source) is None:
+                problems.append(f"document {info.source} cannot be read")
+        if problems:
+            raise IndexCorruptError(f"index at {location} is inconsistent: {'; '.join(problems[:3])}: "
+                                    f"run `assistant index --corpus DIR --store {location}` to repair it")
+        return {"chunks": len(chunks), "sentences": len(sentences), "documents": len(sources)}
+    finally:
+        store.close()

@@ -1,0 +1,169 @@
+"""Writing a Milvus store (assistant/index/milvus.py has the layout): one commit with LocalWriter's shape."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import numpy as np
+
+from ..embed.embedder import DIMENSION
+from ..errors import AssistantError
+from .keys import int63
+from .milvus import (
+    BATCH,
+    FORMAT,
+    FORMAT_VERSION,
+    HNSW,
+    MANIFEST_KEY,
+    MIN_EF,
+    PART_CHARS,
+    MilvusLocation,
+    MilvusStore,
+    _doc_key,
+    _ids,
+    _parts,
+    connect,
+)
+from .segment import SegmentData
+
+
+def create_collections(client, name: str) -> None:
+    """The three collections with their indexes (loaded), unless they exist."""
+    from pymilvus import DataType, MilvusClient
+
+    def make(suffix: str, fields: list[tuple], vector: tuple[str, int, str, dict]) -> None:
+        full = f"{name}{suffix}"
+        if client.has_collection(full):
+            client.load_collection(full)
+            return
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+        for field_name, dtype, extra in fields:
+            schema.add_field(field_name, dtype, **extra)
+        field_name, dim, index_type, params = vector
+        schema.add_field(field_name, DataType.FLOAT_VECTOR, dim=dim)
+        index = client.prepare_index_params()
+        index.add_index(field_name=field_name, index_type=index_type, metric_type="IP", params=params)
+        client.create_collection(full, schema=schema, index_params=index, consistency_level="Strong")
+
+    text = {"max_length": 65_535}
+    make("", [("id", DataType.INT64, {"is_primary": True}), ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}),
+              ("vec_key", DataType.INT64, {}), ("body", DataType.VARCHAR, text)],
+         ("vector", DIMENSION, "HNSW", HNSW))
+    make("_sentences", [("pk", DataType.INT64, {"is_primary": True}), ("chunk", DataType.INT64, {}),
+                        ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}), ("n", DataType.INT32, {}),
+                        ("key", DataType.INT64, {}), ("scale", DataType.FLOAT, {}),
+                        ("codes", DataType.VARCHAR, {"max_length": 1024})],
+         ("unused", 2, "FLAT", {}))  # Milvus wants a vector field in every collection
+    make("_blobs", [("pk", DataType.INT64, {"is_primary": True}), ("key", DataType.INT64, {}),
+                    ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}), ("kind", DataType.VARCHAR, {"max_length": 16}),
+                    ("part", DataType.INT32, {}), ("parts", DataType.INT32, {}), ("info", DataType.VARCHAR, text),
+                    ("body", DataType.VARCHAR, text)],
+         ("unused", 2, "FLAT", {}))
+
+
+class MilvusWriter:
+    """One commit to a Milvus store, with LocalWriter's shape: delete(sources), add(data), commit(fields).
+
+    Milvus has no transaction over several collections, so a commit writes in an order that a
+    crash at any point leaves something the next `assistant index` repairs: new chunks and
+    sentences first, then the old rows of changed and removed documents, then the documents
+    (whose SHA-256 tells the indexer the file is done), the manifest last. Rows carry the commit's
+    generation, so "old rows" are those of an earlier one. A reader during a commit can see a
+    changed document's old and new chunks side by side for a moment.
+    """
+
+    def __init__(self, location: MilvusLocation, base: MilvusStore | None) -> None:
+        self.location, self.base = location, base
+        self.name = location.collection
+        self._deleted: list[str] = []
+        self._pending: SegmentData | None = None
+
+    def delete(self, sources) -> None:
+        self._deleted.extend(sources)
+
+    def add(self, data: SegmentData) -> None:
+        if self._pending is not None:
+            raise ValueError("one batch of documents per commit")
+        self._pending = data
+
+    def commit(self, fields: dict) -> dict:
+        client = connect(self.location)
+        try:
+            return self._commit(client, fields)
+        except AssistantError:
+            raise
+        except Exception as exc:
+            raise AssistantError(f"could not write the index at {self.location} ({exc.__class__.__name__}: "
+                                 f"{str(exc)[:200]}); run the same command again to finish it") from exc
+        finally:
+            client.close()
+
+    def _commit(self, client, fields: dict) -> dict:
+        create_collections(client, self.name)
+        gen = int((self.base.manifest if self.base is not None else {}).get("generation", 0)) + 1
+        data = self._pending
+        documents = data.documents if data is not None else []
+        chunk_rows, sentence_rows, blob_rows = [], [], []
+        row = 0
+        for n, chunk in enumerate(data.chunks if data is not None else []):
+            chunk_id, doc = int(data.ids[n]), _doc_key(chunk.source)
+            body = json.dumps(chunk.to_dict(), ensure_ascii=False)
+            if len(body) > PART_CHARS * 4 or len(body.encode("utf-8")) > 65_535:  # rare: kept as a blob instead
+                blob_rows += _blob_rows(int63(f"chunk\0{chunk_id}"), doc, gen, "chunk", body, "")
+                body = ""
+            chunk_rows.append({"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
+                               "vector": np.asarray(data.vectors[n], dtype=np.float32).tolist()})
+            for s in range(len(chunk.sentences)):
+                sentence_rows.append({"pk": int63(f"{chunk_id}\0{s}"), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
+                                      "key": int(data.sentence_keys[row]), "scale": float(data.sentence_scales[row]),
+                                      "codes": base64.b64encode(np.asarray(data.sentence_codes[row]).tobytes()).decode(),
+                                      "unused": [0.0, 0.0]})
+                row += 1
+        for collection, rows in ((self.name, chunk_rows), (f"{self.name}_sentences", sentence_rows),
+                                 (f"{self.name}_blobs", blob_rows)):
+            for lo in range(0, len(rows), BATCH):
+                client.upsert(collection, rows[lo:lo + BATCH])
+        stale = [_doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
+        for lo in range(0, len(stale), 500):
+            where = f"doc in {_ids(stale[lo:lo + 500])} and gen < {gen}"
+            client.delete(self.name, filter=where)
+            client.delete(f"{self.name}_sentences", filter=where)
+            client.delete(f"{self.name}_blobs", filter=where + ' and kind == "chunk"')
+        per_doc = {}
+        for chunk in data.chunks if data is not None else []:
+            per_doc[chunk.source] = per_doc.get(chunk.source, 0) + 1
+        doc_rows = []
+        for document in documents:
+            info = json.dumps({"source": document.source, "title": document.title, "chunks": per_doc.get(document.source, 0),
+                               "chars": len(document.text), "sha256": document.sha256}, ensure_ascii=False)
+            doc_rows += _blob_rows(_doc_key(document.source), _doc_key(document.source), gen, "doc",
+                                   json.dumps(document.to_row(), ensure_ascii=False), info)
+        for lo in range(0, len(doc_rows), BATCH // 8):
+            client.upsert(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
+        for lo in range(0, len(stale), 500):
+            client.delete(f"{self.name}_blobs", filter=f"doc in {_ids(stale[lo:lo + 500])} and gen < {gen}")
+        manifest = self._manifest(client, fields, gen)
+        client.upsert(f"{self.name}_blobs", _blob_rows(MANIFEST_KEY, 0, gen, "manifest", json.dumps(manifest), ""))
+        client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
+        for suffix in ("", "_sentences", "_blobs"):  # sealed segments get their indexes: Lite searches
+            client.flush(f"{self.name}{suffix}")     # unflushed rows by brute force in Python (40x slower)
+        return manifest
+
+    def _manifest(self, client, fields: dict, gen: int) -> dict:
+        def count(collection: str, where: str) -> int:
+            return int(client.query(collection, filter=where, output_fields=["count(*)"])[0]["count(*)"])
+
+        counts = {"documents": count(f"{self.name}_blobs", 'kind == "doc" and part == 0'),
+                  "chunks": count(self.name, "id >= 0"), "sentences": count(f"{self.name}_sentences", "pk >= 0")}
+        return {"format": FORMAT, "format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                **fields, "generation": gen, "store": str(self.location),
+                "dense": {"index": "HNSW", **HNSW, "ef": MIN_EF, "metric": "IP"},
+                "counts": {**counts, **fields.get("counts", {})}}
+
+
+def _blob_rows(key: int, doc: int, gen: int, kind: str, text: str, info: str) -> list[dict]:
+    parts = _parts(text)
+    return [{"pk": int63(f"{key}\0{n}"), "key": key, "doc": doc, "gen": gen, "kind": kind, "part": n, "parts": len(parts),
+             "info": info if n == 0 else "", "body": body, "unused": [0.0, 0.0]} for n, body in enumerate(parts)]
