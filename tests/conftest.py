@@ -41,6 +41,14 @@ def bot(seed_index_dir, embedder):
 
 
 @pytest.fixture
+def live_copy(seed_index_dir, tmp_path, embedder) -> tuple[Path, Path]:
+    """A writable corpus and an up-to-date index of it."""
+    from helpers import writable_index
+
+    return writable_index(seed_index_dir, tmp_path, embedder)
+
+
+@pytest.fixture
 def corpus_copy(tmp_path) -> Path:
     """A writable copy of the seed corpus for tests that change files."""
     target = tmp_path / "corpus"

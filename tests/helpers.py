@@ -116,3 +116,19 @@ See the [pilot rules](https://example.org/pilots "Pilot rules") for details.
 
 [reg]: https://example.org/registry
 """
+
+
+def writable_index(seed_index_dir: Path, root: Path, embedder, prepare=None) -> tuple[Path, Path]:
+    """(corpus, index) under `root`: copies of the seed corpus and its index, brought up to date (the seed
+    vectors are reused, so only what `prepare(corpus)` adds is embedded)."""
+    import shutil
+
+    from assistant.ingest.indexer import build_index
+
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(seed_index_dir, index)
+    if prepare is not None:
+        prepare(corpus)
+    build_index(corpus, index, embedder=embedder)
+    return corpus, index

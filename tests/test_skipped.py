@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import gradio as gr
 import pytest
-from helpers import CORPUS
+from helpers import writable_index
 
 from assistant import Assistant
 from assistant.apps.web.uploads import Reindexer
-from assistant.ingest.indexer import build_index
 from assistant.types import Skipped
 
 BROKEN = "a<b>.pdf"
@@ -18,12 +15,10 @@ BROKEN = "a<b>.pdf"
 
 @pytest.fixture
 def live(seed_index_dir, tmp_path, embedder):
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(CORPUS, corpus)
-    shutil.copytree(seed_index_dir, index)
-    (corpus / BROKEN).write_bytes(b"%PDF-1.4 this is not a PDF")
-    build_index(corpus, index, embedder=embedder)
-    return corpus, index
+    def add_broken(corpus):
+        (corpus / BROKEN).write_bytes(b"%PDF-1.4 this is not a PDF")
+
+    return writable_index(seed_index_dir, tmp_path, embedder, prepare=add_broken)
 
 
 def test_the_library_lists_files_not_read(live, embedder):

@@ -50,7 +50,10 @@ def test_help_loads_nothing_heavy():
     assert not {"numpy", "faiss", "onnxruntime", *HEAVY} & set(json.loads(done.stdout))
 
 
-def test_index_progress_says_files_chunks_rate_and_time_left(tmp_path, embedder, capsys):
+def test_index_progress_says_files_chunks_rate_and_time_left(tmp_path, embedder, capsys, monkeypatch):
+    from assistant.ingest import progress
+
+    monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)  # captured stderr is not a terminal: a line per redraw at once
     build_index(CORPUS, tmp_path / "index", embedder=embedder, progress=True)
     err = capsys.readouterr().err
     assert "read 5 files" in err and "chunks to embed" in err

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
 
 import pytest
-from helpers import CORPUS
 
 from assistant.apps.web.uploads import MAX_UPLOAD_BYTES, REMOVED, Reindexer, check_upload, remove_source, safe_name, save_upload
 from assistant.errors import AssistantError
@@ -58,18 +56,6 @@ def test_removing_moves_the_file_aside_and_only_indexed_files(tmp_path):
     with pytest.raises(AssistantError):
         remove_source(corpus, "../outside.txt", {"../outside.txt"})
     assert (tmp_path / "outside.txt").exists()
-
-
-@pytest.fixture
-def live_copy(seed_index_dir, tmp_path, embedder):
-    """A writable corpus and an index of it (nothing re-embedded: the seed vectors are reused)."""
-    from assistant.ingest.indexer import build_index
-
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(CORPUS, corpus)
-    shutil.copytree(seed_index_dir, index)
-    build_index(corpus, index, embedder=embedder)
-    return corpus, index
 
 
 def test_uploads_at_once_and_during_a_rebuild_are_all_indexed(live_copy, embedder, tmp_path):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from helpers import CORPUS
 
 from assistant import Assistant
 from assistant.apps.web.uploads import Reindexer
@@ -20,15 +18,8 @@ FACT = "The Hollin ferry leaves the north quay at seven minutes past noon."
 
 
 @pytest.fixture
-def live(seed_index_dir, tmp_path, embedder):
-    """A writable corpus and an up-to-date index of it (the seed vectors are reused)."""
-    from assistant.ingest.indexer import build_index
-
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(CORPUS, corpus)
-    shutil.copytree(seed_index_dir, index)
-    build_index(corpus, index, embedder=embedder)
-    return corpus, index
+def live(live_copy):
+    return live_copy
 
 
 def until(check, seconds: float = 30.0) -> bool:

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pytest
 from helpers import CHROMIUM, CHROMIUM_ARGS
 from helpers import free_port as _free_port
+from helpers import writable_index as _writable_index
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -18,6 +19,37 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def free_port() -> int:
     """A 127.0.0.1 port nothing listens on, for a test's own server."""
     return _free_port()
+
+
+@contextlib.contextmanager
+def running_upload_app(seed_index_dir: Path, embedder, root: Path, *, watch: bool = False,
+                       env: dict[str, str] | None = None, prepare=None):
+    """The app with "Add documents" on (and the corpus watcher with `watch`), launched with the production
+    options over a writable copy of the seed corpus and index under `root`: yields (app, port, corpus).
+
+    `prepare(corpus)` runs before the first index; `env` is the environment the launch options are read in.
+    """
+    from assistant import Assistant
+    from assistant.apps.web.app import build_blocks, launch_options, start_watching
+    from assistant.apps.web.uploads import Reindexer
+
+    corpus, index = _writable_index(seed_index_dir, root, embedder, prepare)
+    bot = Assistant.open(index, embedder=embedder)
+    reindexer = Reindexer(corpus, index, embedder)
+    watcher = start_watching(reindexer) if watch else None
+    app = build_blocks(bot, reindexer)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        options = launch_options(server_name="127.0.0.1", server_port=_free_port(), uploads=True, bot=bot)
+    app.launch(**options, prevent_thread_lock=True, quiet=True)
+    try:
+        yield app, options["server_port"], corpus
+    finally:
+        app.close()
+        if watcher is not None:
+            watcher.stop()
+        reindexer.wait()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import asyncio
 import functools
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import _watched_page
-from helpers import CHROMIUM, CHROMIUM_ARGS, CORPUS, ROOT, error_line, free_port
+from conftest import _watched_page, running_upload_app
+from helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, error_line, free_port
 
 from assistant.apps.web.origin import (
     GUARD_MISSING,
@@ -44,24 +43,9 @@ PROXY_NAME = "docs.example.internal"
 def app_server(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" on (over a writable copy of the seed corpus), the production
     launch options, and ASSISTANT_ALLOWED_HOSTS naming a reverse proxy's public name."""
-    from assistant import Assistant
-    from assistant.apps.web.app import build_blocks, launch_options
-    from assistant.apps.web.uploads import Reindexer
-    from assistant.ingest.indexer import build_index
-
-    root = tmp_path_factory.mktemp("origin")
-    corpus, index = root / "corpus", root / "index"
-    shutil.copytree(CORPUS, corpus)
-    shutil.copytree(seed_index_dir, index)
-    build_index(corpus, index, embedder=embedder)
-    bot = Assistant.open(index, embedder=embedder)
-    app = build_blocks(bot, Reindexer(corpus, index, embedder))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("ASSISTANT_ALLOWED_HOSTS", f" {PROXY_NAME} ,")
-        options = launch_options(server_name="127.0.0.1", server_port=free_port(), uploads=True, bot=bot)
-    app.launch(**options, prevent_thread_lock=True, quiet=True)
-    yield app, options["server_port"], corpus
-    app.close()
+    with running_upload_app(seed_index_dir, embedder, tmp_path_factory.mktemp("origin"),
+                            env={"ASSISTANT_ALLOWED_HOSTS": f" {PROXY_NAME} ,"}) as served:
+        yield served
 
 
 @pytest.fixture

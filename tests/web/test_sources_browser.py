@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
-from conftest import _watched_page
-from helpers import CORPUS, free_port
+from conftest import _watched_page, running_upload_app
 
 from assistant.ingest.readers import SUFFIXES
 
@@ -19,27 +17,12 @@ BROKEN = "a<b>.pdf"
 @pytest.fixture(scope="module")
 def watched_app(seed_index_dir, embedder, tmp_path_factory):
     """The app with "Add documents" and the corpus watcher on, over a corpus with one unreadable file."""
-    from assistant import Assistant
-    from assistant.apps.web.app import build_blocks, launch_options, start_watching
-    from assistant.apps.web.uploads import Reindexer
-    from assistant.ingest.indexer import build_index
+    def add_broken(corpus):
+        (corpus / BROKEN).write_bytes(b"%PDF-1.4 this is not a PDF")
 
-    root = tmp_path_factory.mktemp("watched")
-    corpus, index = root / "corpus", root / "index"
-    shutil.copytree(CORPUS, corpus)
-    shutil.copytree(seed_index_dir, index)
-    (corpus / BROKEN).write_bytes(b"%PDF-1.4 this is not a PDF")
-    build_index(corpus, index, embedder=embedder)
-    bot = Assistant.open(index, embedder=embedder)
-    reindexer = Reindexer(corpus, index, embedder)
-    watcher = start_watching(reindexer)
-    app = build_blocks(bot, reindexer)
-    options = launch_options(server_name="127.0.0.1", server_port=free_port(), uploads=True, bot=bot)
-    app.launch(**options, prevent_thread_lock=True, quiet=True)
-    yield f"http://127.0.0.1:{options['server_port']}/", corpus
-    app.close()
-    watcher.stop()
-    reindexer.wait()
+    with running_upload_app(seed_index_dir, embedder, tmp_path_factory.mktemp("watched"), watch=True,
+                            prepare=add_broken) as (_, port, corpus):
+        yield f"http://127.0.0.1:{port}/", corpus
 
 
 def test_files_not_read_are_listed_from_the_start(browser, watched_app):
