@@ -282,9 +282,9 @@ class Assistant:
         no special files, size limit), and its SHA-256 must match the indexed one.
         """
         doc = self.document(source)
-        from .ingest.reader import _read_regular_file
+        from .ingest.reader import read_regular_file
 
-        raw = _read_regular_file(self.corpus_dir / doc.source)
+        raw = read_regular_file(self.corpus_dir / doc.source)
         if isinstance(raw, str):
             raise AssistantError(f"the original of {doc.source} cannot be read: {raw}")
         if hashlib.sha256(raw).hexdigest() != doc.sha256:

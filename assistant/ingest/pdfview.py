@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .readers.image import extract as extract_image
 from .readers.image import is_image
-from .readers.pdf import PdfText, _open, extract
+from .readers.pdf import PdfText, extract, open_pdf
 
 _DEVICE = 100_000  # device units across a page for PDFium's transform (fractions to 5 digits)
 RENDER_WIDTH = 900  # pixels across: sharp in a side panel, about 100-250 KB of PNG
@@ -49,7 +49,7 @@ def span_boxes(raw: bytes, start: int, end: int) -> dict[int, list[tuple[float, 
             if page in result.ocr_boxes:
                 found = [result.ocr_boxes[page][i] for i in indices if 0 <= i < len(result.ocr_boxes[page])]
             else:
-                pdf = pdf or _open(raw)
+                pdf = pdf or open_pdf(raw)
                 found = _char_boxes(pdf[page], indices)
             boxes[page + 1] = [(left, top, right - left, bottom - top) for left, top, right, bottom in _merge(found)]
     finally:
@@ -117,7 +117,7 @@ def render_page(raw: bytes, page: int, width: int = RENDER_WIDTH) -> bytes:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="PNG", optimize=True)
         return buffer.getvalue()
-    pdf = _open(raw)
+    pdf = open_pdf(raw)
     try:
         pdf_page = pdf[page - 1]
         scale = width / pdf_page.get_width()

@@ -82,7 +82,7 @@ def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Do
     name of the same file can live outside the corpus (`ln /etc/passwd corpus/notes.txt`), and
     nothing in the corpus folder tells the two cases apart.
     """
-    raw = _read_regular_file(path, allow_hard_links)
+    raw = read_regular_file(path, allow_hard_links)
     if isinstance(raw, str):
         return Skipped(source, raw)
     kind = format_of(Path(source).suffix) or "text"
@@ -136,11 +136,11 @@ def file_sha256(path: Path, allow_hard_links: bool = False) -> str | None:
     Hashing parses nothing, so the indexing process may do it itself: it tells an unchanged file
     whose timestamp is not to be trusted from a changed one without handing it to a reader.
     """
-    raw = _read_regular_file(path, allow_hard_links)
+    raw = read_regular_file(path, allow_hard_links)
     return None if isinstance(raw, str) else _sha256(raw)
 
 
-def _read_regular_file(path: Path, allow_hard_links: bool = False) -> bytes | str:
+def read_regular_file(path: Path, allow_hard_links: bool = False) -> bytes | str:
     """The file's bytes, or the reason it cannot be read.
 
     The checks are made on the opened file, not on its name, so a file swapped for a link,

@@ -42,11 +42,13 @@ class BenchResult:
         return "\n".join(lines)
 
 
-def _ms(seconds: float) -> str:
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds for the tables ("12.3 ms")."""
     return f"{seconds * 1000:.1f} ms"
 
 
-def _pct(values: list[float], p: int) -> float:
+def percentile(values: list[float], p: int) -> float:
+    """The p-th percentile of timings, 0 when there are none."""
     return float(np.percentile(np.asarray(values), p)) if values else 0.0
 
 
@@ -136,9 +138,9 @@ def bench_warm(index_dir: Path, embedder, questions: list[str], result: BenchRes
         started = time.perf_counter()
         bot.ask(question)
         asks.append(time.perf_counter() - started)
-    p50, enc50 = _pct(asks, 50), _pct(encodes, 50)
-    result.add(f"warm ask, {len(questions)} questions", f"p50 {_ms(p50)}, p95 {_ms(_pct(asks, 95))}",
-               f"bare encoder p50 {_ms(enc50)}, p95 {_ms(_pct(encodes, 95))} "
+    p50, enc50 = percentile(asks, 50), percentile(encodes, 50)
+    result.add(f"warm ask, {len(questions)} questions", f"p50 {ms(p50)}, p95 {ms(percentile(asks, 95))}",
+               f"bare encoder p50 {ms(enc50)}, p95 {ms(percentile(encodes, 95))} "
                f"(ask/encode {p50 / max(enc50, 1e-9):.2f}, target <= 1.3)")
 
 

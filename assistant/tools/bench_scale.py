@@ -24,7 +24,7 @@ from ..index.keys import chunk_id
 from ..index.segment import SegmentData
 from ..text import tokenize
 from ..types import Chunk, Document
-from .bench import BenchResult, _ms, _pct
+from .bench import BenchResult, ms, percentile
 
 CHUNKS_PER_DOC = 10
 WORDS_PER_CHUNK = 80
@@ -221,8 +221,8 @@ def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResul
                                           text=True, check=True).stdout)
         row = {"chunks": n, "build_s": build_s, "bm25_s": bm25_s, "tokenize_ms_per_chunk": tokenize_per_chunk * 1000,
                "open_s": probe["open"], "rss_open_mb": probe["rss_open"] / 2**20,
-               "rss_after_mb": probe["rss_after"] / 2**20, "ask_p50_ms": _pct(probe["times"], 50) * 1000,
-               "ask_p95_ms": _pct(probe["times"], 95) * 1000, "recall_at_10": float(np.mean(recall)),
+               "rss_after_mb": probe["rss_after"] / 2**20, "ask_p50_ms": percentile(probe["times"], 50) * 1000,
+               "ask_p95_ms": percentile(probe["times"], 95) * 1000, "recall_at_10": float(np.mean(recall)),
                "dense_bytes_per_chunk": dense_bytes / n, "sentence_bytes_per_chunk": sentence_bytes / n,
                "total_bytes_per_chunk": total / n, "dense_kind": kind, "add_one_page_s": added["seconds"],
                "added_found": added["found"] == added["chunks"] > 0}
@@ -230,7 +230,7 @@ def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResul
         result.add(f"{n:,} chunks: open / RSS after open", f"{row['open_s']:.2f} s / {row['rss_open_mb']:.0f} MiB",
                    "target at 1M: <= 2 s, <= 2.5 GB")
         result.add(f"{n:,} chunks: ask p50 / p95, encoding excluded",
-                   f"{_ms(row['ask_p50_ms'] / 1000)} / {_ms(row['ask_p95_ms'] / 1000)}",
+                   f"{ms(row['ask_p50_ms'] / 1000)} / {ms(row['ask_p95_ms'] / 1000)}",
                    f"target at 1M: p50 <= 20 ms; RSS after {QUERIES} asks {row['rss_after_mb']:.0f} MiB")
         result.add(f"{n:,} chunks: dense recall@10 vs exact ({kind})", f"{row['recall_at_10']:.3f}", "target >= 0.95")
         result.add(f"{n:,} chunks: bytes per chunk on disk",

@@ -50,7 +50,8 @@ class PdfText:
     ocr_pages: int = 0
 
 
-def _open(raw: bytes):
+def open_pdf(raw: bytes):
+    """A PDFium document of the bytes (the viewer's page renderer opens PDFs the same way)."""
     import pypdfium2 as pdfium
 
     return pdfium.PdfDocument(raw)
@@ -149,7 +150,7 @@ def extract(raw: bytes, ocr: bool = True) -> PdfText | str:
     if not raw.strip():
         return "empty file"
     try:
-        pdf = _open(raw)
+        pdf = open_pdf(raw)
     except Exception as exc:  # PDFium raises its own error types for damaged or encrypted files
         return _failure(exc)
     ocr_boxes: dict[int, list] = {}
