@@ -15,6 +15,7 @@ pickle); the worker's own fd 1 is pointed at stderr so a library that prints can
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import resource
@@ -114,14 +115,15 @@ class Sandbox:
             process = self._ensure()
             line = json.dumps(request).encode("utf-8") + b"\n"
             try:
-                process.stdin.write(line)
-                process.stdin.flush()
+                try:
+                    process.stdin.write(line)
+                    process.stdin.flush()
+                except BrokenPipeError:
+                    raise self._died() from None
                 reply = self._reply(process)
             except WorkerFailed:
                 self._stop()
                 raise
-            except BrokenPipeError:
-                raise self._died() from None
             if "error" in reply:
                 self._stop()  # after a MemoryError the worker's heap is not to be trusted
                 raise WorkerFailed(self._error_reason(str(reply["error"])))
@@ -155,9 +157,11 @@ class Sandbox:
                 return json.loads(b"".join(parts))
 
     def _died(self) -> WorkerFailed:
-        process = self._process
-        code = process.wait(5) if process is not None else None
-        self._process = None
+        """Why the worker closed its end: the signal that ended it, or its exit code (it is stopped by the caller)."""
+        try:
+            code = self._process.wait(5) if self._process is not None else None
+        except subprocess.TimeoutExpired:
+            code = None
         if code is not None and code < 0:
             name = signal.Signals(-code).name
             return WorkerFailed(f"the reader crashed ({name}); it may need more than the "
@@ -169,31 +173,25 @@ class Sandbox:
             return f"needs more than {self.memory_mb} MB of memory to read (the limit; {MEMORY_ENV}): expands past it"
         return f"the reader failed ({error})"
 
-    def _stop(self) -> None:
+    def _stop(self, graceful: bool = False) -> None:
+        """End the worker: `graceful` lets it finish at end of input first; otherwise (a failure) it is killed."""
         process, self._process = self._process, None
         if process is None:
             return
+        if graceful:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                process.stdin.close()  # the worker ends at end of input
+                process.wait(2)
         if process.poll() is None:
             process.kill()
         process.wait()
         for stream in (process.stdin, process.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
     def close(self) -> None:
         with self._lock:
-            process, self._process = self._process, None
-            if process is None:
-                return
-            try:
-                process.stdin.close()  # the worker ends at end of input
-                process.wait(2)
-            except (OSError, subprocess.TimeoutExpired):
-                process.kill()
-                process.wait()
-            process.stdout.close()
+            self._stop(graceful=True)
 
 
 # ---------------------------------------------------------------- inside the worker
