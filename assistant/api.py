@@ -222,9 +222,10 @@ class Assistant:
             views[allowed] = restrict(data, allowed)
         return views[allowed]
 
-    def collections(self) -> list[str]:
-        """The collections that hold indexed documents (top-level folders, and "shared" for the root)."""
-        return sorted({collection_of(info.source) for info in self.sources()})
+    def collections(self, *, collections: Iterable[str] | None = None) -> list[str]:
+        """The collections that hold indexed documents (top-level folders, and "shared" for the root),
+        among `collections` when given (a caller is not told the names of the others)."""
+        return sorted({collection_of(info.source) for info in self.sources(collections=collections)})
 
     @property
     def embedder(self):

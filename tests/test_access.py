@@ -79,6 +79,7 @@ def test_hr_alone_sees_only_hr(split):
     assert split.locate("healthcare-in-cambridgeshire.txt", 10, collections=["hr"]) is None
     assert split.sources_named("leave.md", collections=["shared"]) == []
     assert "1 documents" in split.describe(collections=["hr"])
+    assert split.collections() == ["hr", "shared"] and split.collections(collections=["hr", "x"]) == ["hr"]
 
 
 def test_other_collections_documents_are_no_such_document(split):
@@ -128,11 +129,11 @@ def test_ivf_selector_fills_k_from_few_permitted_rows(quantizer):
     from assistant.index.local import search_within
 
     base = np.random.default_rng(0).standard_normal((50, 384)).astype(np.float32)
-    vectors = synthetic_vectors(2000, 1, base / np.linalg.norm(base, axis=1, keepdims=True))
+    vectors = synthetic_vectors(1000, 1, base / np.linalg.norm(base, axis=1, keepdims=True))
     dense = build_dense(vectors, DenseSettings(exact_below=0, nlist_per_sqrt=0.1, nprobe=1, quantizer=quantizer, pq_m=8))
     assert dense.kind.startswith("ivf")
-    keep = np.zeros(2000, dtype=bool)
-    keep[::250] = True  # 8 rows spread over the lists
+    keep = np.zeros(1000, dtype=bool)
+    keep[::125] = True  # 8 rows spread over the lists
     rows, _ = search_within(SimpleNamespace(dense=dense), vectors[1], 5, keep)
     assert len(rows) == 5 and keep[rows].all()
 
