@@ -134,6 +134,7 @@ def test_ivf_selector_fills_k_from_few_permitted_rows(quantizer):
     assert dense.kind.startswith("ivf")
     keep = np.zeros(1000, dtype=bool)
     keep[::125] = True  # 8 rows spread over the lists
+    assert len(dense.search(vectors[1], 5, ~keep)[0]) < 5  # one list alone holds too few of them
     rows, _ = search_within(SimpleNamespace(dense=dense), vectors[1], 5, keep)
     assert len(rows) == 5 and keep[rows].all()
 
