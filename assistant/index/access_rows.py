@@ -60,19 +60,22 @@ class CollectionRows:
     def __init__(self, sources_of_parts: Callable[[], list[Sequence[str]]]) -> None:
         self._load = sources_of_parts
         self._masks: list[dict[str, np.ndarray]] | None = None
+        self._unique: list[str] = []  # every source with a row
         self._sizes: list[int] = []
         self._views: dict[Allowed, KeywordSearch] = {}
+        self._sources: dict[Allowed, list[str]] = {}
         self._lock = threading.Lock()
 
     def _parts(self) -> list[dict[str, np.ndarray]]:
         with self._lock:
             if self._masks is None:
-                parts = []
+                parts, unique = [], set()
                 for sources in self._load():
                     names = np.array([collection_of(s) for s in sources], dtype=object)
                     self._sizes.append(len(names))
                     parts.append({str(name): names == name for name in dict.fromkeys(names.tolist())})
-                self._masks = parts
+                    unique.update(sources)
+                self._masks, self._unique = parts, sorted(unique)
             return self._masks
 
     def rows(self, allowed: Allowed) -> list[np.ndarray]:
@@ -86,6 +89,18 @@ class CollectionRows:
                     mask |= masks[name]
             out.append(mask)
         return out
+
+    def sources(self, allowed: Allowed) -> list[str]:
+        """The sources with chunk rows that `allowed` permits (a local store's deleted ones too), sorted, made once."""
+        found = self._sources.get(allowed)
+        if found is None:
+            self._parts()
+            found = [s for s in self._unique if allowed.permits(s)]
+            with self._lock:
+                if len(self._sources) >= _VIEWS:
+                    self._sources.pop(next(iter(self._sources)))
+                self._sources[allowed] = found
+        return found
 
     def keyword(self, allowed: Allowed, search: KeywordSearch) -> KeywordSearch:
         """`search` restricted to what `allowed` permits, made once per set of collections."""

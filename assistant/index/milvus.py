@@ -135,7 +135,6 @@ class MilvusStore(KeywordStatistics):
         self.keyword_search = KeywordSearch([])
         self._row_sources: list[str] = []  # each keyword row's source, for the collection masks
         self.collection_rows = CollectionRows(lambda: [self._row_sources])
-        self._doc_keys: dict[Allowed, list[int]] = {}  # the document keys each set of collections permits
         # A question fetches the same rows several times (answer, pages, citations): kept by kind.
         self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
         self._lock = threading.Lock()
@@ -194,8 +193,7 @@ class MilvusStore(KeywordStatistics):
         ids, texts, sources = [], [], []
         for row in scan(self.client, self.name, "id >= 0", ["id", "body"]):
             ids.append(int(row["id"]))
-            body = self._body(row)
-            texts.append(body["search_text"])
+            texts.append((body := self._body(row))["search_text"])
             sources.append(body["source"])
         order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
         self._order = np.array(ids, dtype=np.int64)[order]
@@ -217,14 +215,10 @@ class MilvusStore(KeywordStatistics):
     # --- search ---------------------------------------------------------------------------
 
     def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
-        where = {}
-        if allowed is not None:  # Milvus filters inside the HNSW search, so the k are all permitted
-            keys = self._doc_keys.get(allowed)
-            if keys is None:
-                keys = self._doc_keys[allowed] = sorted({_doc_key(s) for s in self._row_sources if allowed.permits(s)})
-            if not keys:
-                return []
-            where = {"filter": f"doc in {_ids(keys)}"}
+        permitted = None if allowed is None else self.collection_rows.sources(allowed)  # filtered inside HNSW: k permitted
+        if permitted == []:
+            return []
+        where = {} if permitted is None else {"filter": f"doc in {_ids(sorted(map(_doc_key, permitted)))}"}
         found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
                                    limit=k, search_params={"metric_type": "IP", "params": {"ef": max(MIN_EF, k)}},
                                    output_fields=[], **where)
@@ -232,8 +226,7 @@ class MilvusStore(KeywordStatistics):
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
                 allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
-        search = self.keyword_for(allowed)
-        scores = search.scores(terms)[0] if search.parts else np.zeros(0, np.float32)
+        scores = self.keyword_for(allowed).scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
         top = top_positions(scores, k)
         found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
         of_ids = np.array([scores[self._positions[i]] if i in self._positions else 0.0 for i in ids], dtype=np.float32)
