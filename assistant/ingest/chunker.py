@@ -1,5 +1,8 @@
-"""Chunking by structure: headings give every chunk its section path; paragraphs and list
-items are kept whole where they fit; long blocks end on sentence boundaries.
+"""Chunking by structure: a reader's heading blocks give every chunk its section path; its
+paragraphs and list items are kept whole where they fit; long blocks end on sentence boundaries.
+
+Nothing here parses markup: every format's reader found the blocks (plain text's too, in
+`readers/text.py`, with the rules of `structure.py`); this module only packs them.
 
 Every chunk is an exact span of the decoded file (`text[start:end] == chunk.text`), so a
 citation can always be checked against the source.

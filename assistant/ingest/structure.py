@@ -53,16 +53,20 @@ def lines(text: str) -> Iterator[tuple[int, int]]:
 
 def furniture(text: str) -> frozenset[str]:
     """Page furniture of extracted PDFs: short lines repeated on many pages, lone page numbers."""
-    counts = Counter(text[s:e].strip() for s, e in lines(text) if 0 < len(text[s:e].strip()) <= 80)
+    counts = Counter(line.strip() for line in text.splitlines())  # the lines of `lines`, stripped
     # List items and code lines repeat by nature ("* Returns: {string}", "```js"): content, not furniture.
     return frozenset(line for line, n in counts.items()
-                     if n >= 3 and len(line.split()) <= 12 and not BULLET.match(line) and not FENCE.match(line))
+                     if n >= 3 and 0 < len(line) <= 80 and len(line.split()) <= 12
+                     and not BULLET.match(line) and not FENCE.match(line))
 
 
 def is_noise(line: str, repeated: frozenset[str]) -> bool:
     """A line that is not content: page furniture, a lone page number, letter or mark."""
     stripped = line.strip()
-    return stripped in repeated or bool(re.fullmatch(r"\d{1,4}|\W|[A-Za-z]", stripped))
+    return stripped in repeated or bool(_LONE.fullmatch(stripped))
+
+
+_LONE = re.compile(r"\d{1,4}|\W|[A-Za-z]")  # a page number, a bullet or letter left alone on its line
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,15 @@ def text_blocks(text: str, title: str) -> list[Block]:
 
 def inline_code(text: str, blocks: list[Block]) -> list[Block]:
     """Backtick runs outside code blocks, as inline code spans (Document.spans)."""
-    code = [(b.start, b.end) for b in blocks if b.kind == "code"]
-    return [Block(INLINE_CODE, m.start(), m.end()) for m in _INLINE_CODE.finditer(text)
-            if not any(s < m.end() and m.start() < e for s, e in code)]
+    code = iter([(b.start, b.end) for b in blocks if b.kind == "code"])  # in order: one pass over both
+    block = next(code, None)
+    spans: list[Block] = []
+    for match in _INLINE_CODE.finditer(text):
+        while block is not None and block[1] <= match.start():
+            block = next(code, None)
+        if block is None or match.end() <= block[0]:
+            spans.append(Block(INLINE_CODE, match.start(), match.end()))
+    return spans
 
 
 def _walk(text: str, title: str, furniture: frozenset[str]) -> list[Block | _Piece]:
