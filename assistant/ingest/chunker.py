@@ -20,10 +20,9 @@ from functools import lru_cache
 from ..text import ANNOUNCES, answer_units, normalize, sentence_spans, word_count
 from ..types import Chunk, Document, Skipped
 from . import structure
-from .readers.text import text_blocks
+from .readers.text import PLAIN, text_blocks
 from .structure import NO_NOISE, Noise
 
-PLAIN = "text"  # Document.format of plain text: its text is the file as written, markup and furniture too
 _WORDS = re.compile(r"\S+")
 # A passage is also bounded in characters: max_words words of at most this many characters on
 # average. Prose averages 6 and code under 20, so only text with giant "words" (a file that is one

@@ -10,10 +10,8 @@ whatever is shown.
 
 from __future__ import annotations
 
-from ...ingest.readers.text import text_blocks
+from ...ingest.readers.text import PLAIN, text_blocks
 from ...types import Block, Document
-
-PLAIN = "text"  # Document.format of plain text
 
 
 def display_blocks(document: Document) -> list[Block]:

@@ -21,6 +21,7 @@ from ...types import INLINE_CODE, Block
 from .. import structure
 from .build import TextBuilder
 
+PLAIN = "text"  # Document.format of plain text (its name in FORMATS): the text is the file as written
 SOFT = 0  # the level of a heading found by its look rather than its marks
 _KIND = {"text": "paragraph", "bullet": "list", "code": "code"}
 _INLINE_CODE = re.compile(r"`[^`\n]+`")  # code written inline, as answering has always read it in plain text
