@@ -13,12 +13,11 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..config import MAX_FILE_BYTES
 from ..errors import AssistantError
 from ..text import front_matter, front_matter_title
 from ..types import Document, Skipped
 from .readers import DECODED, SUFFIXES, extract_structured, format_of
-
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a reason, not read into memory
 
 _WIKI_TITLE = re.compile(r"^\s*=\s*([^=\n].*?)\s*=\s*$")
 _MD_TITLE = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$")
