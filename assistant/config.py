@@ -7,9 +7,11 @@ the moment it is needed, so a test's `monkeypatch.setenv` and the web app's `--n
 working; tests/test_config.py checks that no other module reads one. `python -m assistant.config`
 prints the README's table of variables, which the same test keeps in step.
 
-This module is on the chunk path (the chunker and the readers import it), so the chunk
-fingerprint (assistant/ingest/fingerprint.py) hashes it: a change here re-reads each file once.
-It imports nothing heavy: the sandbox worker and `assistant --help` load it.
+The chunker and the readers import their settings and limits from here, so the chunk fingerprint
+(assistant/ingest/fingerprint.py) hashes the definitions they import (and what those use), not
+the whole file: tuning a search weight or a web limit re-reads no corpus. A chunk-path module
+must import names from here (`from ..config import MAX_CELLS`), not the module, or every change
+here counts. It imports nothing heavy: the sandbox worker and `assistant --help` load it.
 """
 
 from __future__ import annotations
@@ -199,7 +201,8 @@ VARIABLES = {v.name: v for v in (
     Variable("ASSISTANT_PROGRESS_SECONDS", "5.0", "number",
              "seconds between progress lines when stderr is not a terminal (and before the first)"),
     Variable("ASSISTANT_WATCH", "", "choice", "`0` (or off, no, false) stops the web app watching the corpus "
-             "folder; `poll` polls it instead of using file events", "on (file events)"),
+             "folder; `poll` polls it (there and in `assistant index --watch`) instead of using file events",
+             "on (file events)"),
     Variable("ASSISTANT_UPLOAD", "", "choice", "`0` turns the web app's Add documents off; `1` turns it on "
              "for an app exposed beyond 127.0.0.1 (see SECURITY.md)", "on only on 127.0.0.1"),
     Variable("ASSISTANT_ALLOWED_HOSTS", "", "text", "more host names the web app answers to, comma-separated "
