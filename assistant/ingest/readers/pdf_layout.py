@@ -219,7 +219,8 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
         sizes.append(get_size(textpage, i) * scale)
         weights.append(get_weight(textpage, i))
     piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
-    piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT
+    # Bold to its end: a bold opening that runs on in regular type ("Abstract—" ...) is no bold line.
+    piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT and weights[-1] >= BOLD_WEIGHT
     piece.direction = statistics.mode(directions) if directions else 0
     while piece.chars and piece.chars[-1][1].isspace():
         piece.chars.pop()
@@ -275,15 +276,23 @@ def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
 
 
 def _line(row: list[_Piece], page_number: int) -> Line:
-    """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated."""
+    """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated.
+
+    Pieces closer than SPLIT_GAP (a superscript, a root sign: PDFium ends its line there) are
+    one cell, joined by a space; only wider gaps separate cells.
+    """
     text: list[str] = []
     indices: list[int] = []
     spans: list[tuple[int, int, float, float]] = []
+    cells = 1
     for n, piece in enumerate(row):
+        joined = n and piece.left - row[n - 1].right < SPLIT_GAP * max(row[n - 1].size, piece.size, 1.0)
         if n:
-            text.append(CELL_SEPARATOR)
-            indices.extend([-1] * len(CELL_SEPARATOR))
-        if len(row) > 1:
+            separator = " " if joined else CELL_SEPARATOR
+            text.append(separator)
+            indices.extend([-1] * len(separator))
+            cells += not joined
+        if len(row) > 1 and not joined:
             spans.append((len(indices), len(indices), piece.left, piece.right))
         chars = piece.chars
         printed = "".join([c[1] for c in chars])
@@ -298,8 +307,8 @@ def _line(row: list[_Piece], page_number: int) -> Line:
                 text.append(ch)
                 indices.extend([index] * len(ch))
         if spans:
-            spans[-1] = (spans[-1][0], len(indices), piece.left, piece.right)
+            spans[-1] = (spans[-1][0], len(indices), spans[-1][2], piece.right)
     first = max(row, key=lambda p: len(p.chars))
     return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
                 top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
-                cells=len(row), soft_break=row[-1].soft_break, cell_spans=spans)
+                cells=cells, soft_break=row[-1].soft_break, cell_spans=spans if cells > 1 else [])
