@@ -21,6 +21,8 @@ import statistics
 from dataclasses import dataclass, field
 from itertools import repeat
 
+from .pdf_cells import cut_rows
+
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
 DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
@@ -187,12 +189,13 @@ def page_lines(textpage, page_number: int) -> list[Line]:
             (body if piece.direction == page_direction else stamps).append(piece)
     lines: list[Line] = []
     em = statistics.median(p.size for p in body) if body else 10.0
-    for column, leaf in enumerate(_cut(body, em)):
-        left, right = min(p.left for p in leaf), max(p.right for p in leaf)
-        for row in _rows(leaf):
-            line = _line(row, page_number)
-            line.column, line.column_left, line.column_right = column, left, right
-            lines.append(line)
+    placed = [(column, min(p.left for p in leaf), max(p.right for p in leaf), row)
+              for column, leaf in enumerate(_cut(body, em)) for row in _rows(leaf)]
+    # Table rows set apart by padding are bands of their own: cells are cut over the page's rows in order.
+    for (column, left, right, _), row in zip(placed, cut_rows([row for *_, row in placed], em)):
+        line = _line(row, page_number)
+        line.column, line.column_left, line.column_right = column, left, right
+        lines.append(line)
     for piece in stamps:
         line = _line([piece], page_number)
         line.vertical, line.column = True, len(lines) + 1
@@ -217,7 +220,8 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
             scale = math.sqrt(abs(a * d - b * c)) or 1.0
             directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
         sizes.append(get_size(textpage, i) * scale)
-        weights.append(get_weight(textpage, i))
+        weight = get_weight(textpage, i)
+        weights.append(weight if weight > 0 else _named_weight(textpage, i))
     piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
     # Bold to its end: a bold opening that runs on in regular type ("Abstract—" ...) is no bold line.
     piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT and weights[-1] >= BOLD_WEIGHT
@@ -231,6 +235,19 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
             piece.extent()
         if mark[1] in BREAK_MARKS:  # a printed hyphen (outside the extent): the paragraph decides if it stays
             piece.chars.append((mark[0], "-", *mark[2:]))
+
+
+def _named_weight(textpage: int, index: int) -> int:
+    """The weight a font's name says ("Helvetica-Bold", "Arial,Bold"): PDFium has none for fonts without a descriptor."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    name, flags = ctypes.create_string_buffer(128), ctypes.c_int(0)
+    handle = ctypes.cast(ctypes.c_void_p(textpage), pdfium_c.FPDF_TEXTPAGE)
+    found = pdfium_c.FPDFText_GetFontInfo(handle, index, name, 128, ctypes.byref(flags))
+    bold = found and (b"bold" in name.value.lower() or b"black" in name.value.lower() or flags.value & (1 << 18))
+    return 700 if bold else 400
 
 
 def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:
@@ -256,9 +273,16 @@ def _cut(pieces: list[_Piece], em: float) -> list[list[_Piece]]:
     if len(bands) > 1:
         return [leaf for band in bands for leaf in _cut(band, em)]
     columns = _split(pieces, True, COLUMN_GAP * em)
-    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns):
+    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns) \
+            and _narrow_gutters(columns):
         return [leaf for column in columns for leaf in _cut(column, em)]
     return [pieces]
+
+
+def _narrow_gutters(columns: list[list[_Piece]]) -> bool:
+    """Columns of text are wider than twice the gap between them; a table's cells ("Row 1 Col 1") are not."""
+    extents = [(min(p.left for p in column), max(p.right for p in column)) for column in columns]
+    return all(b[0] - a[1] < 0.5 * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(extents, extents[1:]))
 
 
 def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
