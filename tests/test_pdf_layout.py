@@ -308,3 +308,13 @@ def test_running_headers_with_the_page_number_are_furniture():
               *(line(p, 600 - 40 * n, text.format(topics[p])) for n, text in enumerate(body))] for p in range(6)]
     text = layout(pages).builder.text()
     assert "Journal" not in text and "Chapter" not in text and "About boats" in text and "See boats" in text
+
+
+def test_a_damaged_pdf_says_so_in_one_line():
+    # py-pdf's unreadablemetadata.pdf (CC-BY-SA, not committed) has a trailer whose /Pages object is
+    # missing; a file cut short the same way stands in for it here.
+    from assistant.ingest.readers.pdf import DAMAGED
+
+    raw = make_pdf([(72, 700, 12, "A page that will lose its page tree.")])
+    assert extract(b"%PDF-1.4\n" + b"\x00" * 64) == DAMAGED
+    assert extract(raw.replace(b"/Pages 2 0 R", b"/Pages 8 0 R")) == DAMAGED  # PDFium's "Success" said nothing

@@ -29,6 +29,10 @@ _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\
 _EDGE_NUMBER = re.compile(r"^\W*(\d{1,4})\b|\b(\d{1,4})\W*$|\bpage\s+(\d{1,4})\b", re.IGNORECASE)  # first, last, "page N"
 ENCRYPTED = "encrypted PDF: a password-free copy is needed"
 _PASSWORD_ERRORS = (4, 5)  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
+# FPDF_ERR_FORMAT: no PDF, or its cross-reference table or page tree is broken (py-pdf's unreadablemetadata.pdf);
+# FPDF_ERR_SUCCESS with no document: the catalog names a page tree that is not there
+_FORMAT_ERRORS = (3, 0)
+DAMAGED = "unreadable PDF: not a PDF or damaged (its structure cannot be read); a copy re-saved by a PDF tool may read"
 _NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
 
 
@@ -54,6 +58,8 @@ def _failure(exc: Exception) -> str:
     """One line saying why PDFium could not open the file."""
     if getattr(exc, "err_code", None) in _PASSWORD_ERRORS:
         return ENCRYPTED
+    if getattr(exc, "err_code", None) in _FORMAT_ERRORS:
+        return DAMAGED
     return f"unreadable PDF: {str(exc).strip().rstrip('.') or exc.__class__.__name__}"
 
 
