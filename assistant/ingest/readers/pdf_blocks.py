@@ -134,8 +134,8 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
 
 
 def capitals_alone(line: Line, body_size: float) -> bool:
-    """A short line in capitals at body size or larger, no sentence: a heading when it stands alone."""
-    return (headline(line) and _capitals(line.text) and line.size >= 0.75 * body_size
+    """A short line in capitals (small capitals, 0.7 of the body size, or larger), no sentence: a heading when alone."""
+    return (headline(line) and _capitals(line.text) and line.size >= 0.7 * body_size
             and len(line.text.split()) <= 10 and not SENTENCE_END.search(line.text))
 
 

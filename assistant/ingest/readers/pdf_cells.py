@@ -9,7 +9,8 @@ has such strips (its word spaces do not line up over lines and are narrower), an
 with only a bullet or an enumerator on its left ("1.", "•") is a list's indent, not a column.
 
 Pieces are duck-typed (`pdf_layout`'s pieces): `chars` of (index, char, left, bottom, right, top)
-in the text's frame, and `size`, `bold`, `direction`, `soft_break`; a new piece is made with
+in the text's frame, `spaces` (its wide word spaces: right before, left after), `size`, `bold`,
+`direction`, `soft_break`; a new piece is made with
 `type(piece)(chars)`.
 """
 
@@ -21,52 +22,59 @@ STRIP = 1.2  # em: the narrowest whitespace column between cells
 _ENUMERATOR = re.compile(r"^\W*(?:\w{1,3}[.)]|[•●▪◦‣∙·\-–*])\W*$")  # "1." "(a)" "iv)" "•": a list's mark, not a cell
 
 
-def _ink(row) -> list[tuple[float, float]]:
-    return sorted((c[2], c[4]) for piece in row for c in piece.chars if not c[1].isspace())
+def _blocks(spans, width: float) -> list[tuple[float, float]]:
+    """Inked intervals (left, right) merged wherever they are closer than `width`: a row's cells, at most."""
+    merged: list[list[float]] = []
+    for left, right in sorted(spans):
+        if merged and left - merged[-1][1] < width:
+            merged[-1][1] = max(merged[-1][1], right)
+        else:
+            merged.append([left, right])
+    return [(left, right) for left, right in merged]
 
 
-def _strips(ink: list[tuple[float, float]], width: float) -> list[tuple[float, float]]:
-    """Empty intervals at least `width` wide between the inked intervals (sorted by left)."""
-    strips, reach = [], None
-    for left, right in ink:
-        if reach is not None and left - reach >= width:
-            strips.append((reach, left))
-        reach = right if reach is None else max(reach, right)
-    return strips
+def _spans(piece, width: float) -> list[tuple[float, float]]:
+    """A piece's extent cut at its word spaces wider than `width` (a gap that wide without a space cut the piece)."""
+    spans, left = [], piece.left
+    for before, after in piece.spaces:
+        if after - before >= width:
+            spans.append((left, before))
+            left = after
+    spans.append((left, piece.right))
+    return spans
 
 
-def _splits(row, strip: tuple[float, float]) -> bool:
+def _splits(row, blocks: list[tuple[float, float]], strip: tuple[float, float]) -> bool:
     """Whether the row has a cell's ink on both sides of the strip (not just a list's mark on the left)."""
+    if not (blocks[0][1] <= strip[0] and blocks[-1][0] >= strip[1]):
+        return False
     left = "".join(c[1] for piece in row for c in piece.chars if c[4] <= strip[0]).strip()
-    right = any(c[2] >= strip[1] and not c[1].isspace() for piece in row for c in piece.chars)
-    return bool(left) and right and not _ENUMERATOR.match(left)
-
-
-def _surviving(ink: list[tuple[float, float]], run: list, width: float) -> list[tuple[float, float]]:
-    """Strips of the run's ink that at least two of its rows have cells on both sides of."""
-    return [s for s in _strips(ink, width) if sum(_splits(row, s) for row in run) >= 2]
+    return bool(left) and not _ENUMERATOR.match(left)
 
 
 def cut_rows(rows: list[list], em: float) -> list[list]:
     """The rows with every run of table rows cut into cells at the strips they all leave empty."""
     width = STRIP * em
+    blocks = [_blocks([span for piece in row for span in _spans(piece, width)], width) for row in rows]
     out: list[list] = []
     i = 0
     while i < len(rows):
-        run, ink = [rows[i]], _ink(rows[i])
+        run, union = [i], blocks[i]
         strips: list[tuple[float, float]] = []
-        for row in rows[i + 1:]:
-            if max(c[5] for piece in row for c in piece.chars) > min(c[3] for piece in run[-1] for c in piece.chars):
-                break  # not below the row before: another column or a new page area
-            merged = sorted(ink + _ink(row))
-            found = _surviving(merged, run + [row], width)
-            if not found or not any(_splits(row, s) for s in found):
+        for j in range(i + 1, len(rows) if len(blocks[i]) > 1 else i + 1):
+            if len(blocks[j]) < 2 or (max(c[5] for piece in rows[j] for c in piece.chars)
+                                      > min(c[3] for piece in rows[run[-1]] for c in piece.chars)):
+                break  # no wide gap, or not below the row before: another column or a new page area
+            merged = _blocks(union + blocks[j], width)
+            found = [(a[1], b[0]) for a, b in zip(merged, merged[1:])]
+            found = [s for s in found if sum(_splits(rows[k], blocks[k], s) for k in run + [j]) >= 2]
+            if not found or not any(_splits(rows[j], blocks[j], s) for s in found):
                 break
-            run, ink, strips = run + [row], merged, found
+            run, union, strips = run + [j], merged, found
         if len(run) >= 2 and strips:
-            out += [_cut(row, strips) for row in run]
+            out += [_cut(rows[k], strips) for k in run]
         else:
-            out += run
+            out += [rows[k] for k in run]
         i += len(run)
     return out
 

@@ -25,6 +25,7 @@ from .pdf_cells import cut_rows
 
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
+SPACE_GAP = 0.8  # em (of the glyph box): a word space this wide may be a gap between table cells (`pdf_cells`)
 DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
 BAND_GAP = 0.5  # em: an empty horizontal strip this tall separates bands of a page
 COLUMN_GAP = 0.9  # em: an empty vertical strip this wide separates columns of running text
@@ -65,11 +66,12 @@ class Line:
 class _Piece:
     """Characters of one line between wide gaps, with their extent (in the text's frame)."""
 
-    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top")
+    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top", "spaces")
 
-    def __init__(self, chars: list[tuple[int, str, float, float, float, float]]) -> None:
+    def __init__(self, chars: list[tuple[int, str, float, float, float, float]], spaces: list | None = None) -> None:
         self.chars = chars  # (index, char, left, bottom, right, top)
         self.direction, self.size, self.bold, self.soft_break = 0, 0.0, False, False
+        self.spaces: list[tuple[float, float]] = spaces or []  # wide word spaces inside (right before, left after): cell gaps?
         self.extent()
 
     def extent(self) -> None:
@@ -155,12 +157,13 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     address = ctypes.cast(handle, ctypes.c_void_p).value
     pieces: list[_Piece] = []
     current: list = []
+    spaces: list[tuple[float, float]] = []
     last = None  # the current piece's last inked character
     for i, ch, left, bottom, right, top in zip(range(count), text, lefts, bottoms, rights, tops):
         if ch in "\r\n\x00":
             if ch == "\n" and current:
-                pieces.append(_Piece(current))
-                current, last = [], None
+                pieces.append(_Piece(current, spaces))
+                current, last, spaces = [], None, []
             continue
         if not ok[i]:
             continue
@@ -174,14 +177,16 @@ def page_lines(textpage, page_number: int) -> list[Line]:
             gap = left - last[4]
             spaced = current[-1] is not last  # PDFium saw a word break: justified text may space words widely
             if gap > (WIDE_GAP if spaced else SPLIT_GAP) * em or (left < last[2] - 2 * em and top < (last[3] + last[5]) / 2):
-                pieces.append(_Piece(current))
-                current = []
+                pieces.append(_Piece(current, spaces))
+                current, spaces = [], []
+            elif spaced and gap > SPACE_GAP * em:
+                spaces.append((last[4], left))
             elif not spaced and gap > DIGIT_GAP * em and last[1].isdigit() and ch.isdigit():
                 current.append((-1, " ", last[4], last[3], left, last[5]))
         last = (i, ch, left, bottom, right, top)
         current.append(last)
     if current:
-        pieces.append(_Piece(current))
+        pieces.append(_Piece(current, spaces))
     body, stamps = [], []
     for piece in pieces:
         _measure(address, piece, matrix)
@@ -220,8 +225,9 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
             scale = math.sqrt(abs(a * d - b * c)) or 1.0
             directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
         sizes.append(get_size(textpage, i) * scale)
-        weight = get_weight(textpage, i)
-        weights.append(weight if weight > 0 else _named_weight(textpage, i))
+        weights.append(get_weight(textpage, i))
+    if weights and min(weights) <= 0:  # no weight in the font: its name says (the middle and last samples decide)
+        weights = [_named_weight(textpage, sample[len(sample) // 2])] * (len(weights) - 1) + [_named_weight(textpage, sample[-1])]
     piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
     # Bold to its end: a bold opening that runs on in regular type ("Abstract—" ...) is no bold line.
     piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT and weights[-1] >= BOLD_WEIGHT
