@@ -86,8 +86,7 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
     def breaks(last: Line, line: Line, first: Line, frame: tuple[float, float]) -> bool:
         em = max(line.size, 1.0)
         follows = stacked(last, line)
-        if (last.soft_break and line.bold == last.bold and abs(line.size - last.size) <= 0.25 * em
-                and line.cells == last.cells == 1 and follows):
+        if last.soft_break and abs(line.size - last.size) <= 0.25 * em and line.cells == last.cells == 1 and follows:
             return False  # a word hyphenated over two lines never ends a block (a heading's "prepara-" "tions.")
         if (section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
                 and follows and last.bottom - line.top <= usual + 0.5 * em):
@@ -111,6 +110,8 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
 
     def kind(group: list[Line]) -> tuple[str, int, list[Line]]:
         level = level_of(group[0])
+        if level and group[0].bold and group[0].size not in heading_sizes and not all(line.bold for line in group):
+            level = 0  # a bold run-in head going on in regular type over a hyphenated word: a paragraph
         if not level and len(group) == 1 and capitals_alone(group[0], body_size):
             level = len(heading_sizes) + 1  # "EXEMPT CHEMICAL PREPARATIONS" on a line of its own
         if level:
