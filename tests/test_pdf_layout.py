@@ -318,3 +318,11 @@ def test_a_damaged_pdf_says_so_in_one_line():
     raw = make_pdf([(72, 700, 12, "A page that will lose its page tree.")])
     assert extract(b"%PDF-1.4\n" + b"\x00" * 64) == DAMAGED
     assert extract(raw.replace(b"/Pages 2 0 R", b"/Pages 8 0 R")) == DAMAGED  # PDFium's "Success" said nothing
+
+
+def test_a_bold_run_in_head_over_a_line_break_stays_in_its_paragraph():
+    lines = ["Federal tax deposits must be made by electronic", "funds transfer. You must use electronic funds",
+             "transfer to make all federal tax deposits now."]
+    raw = make_pdf([(72, 700 - 12 * n, 10, text) for n, text in enumerate(lines)] + [(72, 640, 10, "Deposits")],
+                   fonts={0: "Helvetica-Bold", 3: "Helvetica-Bold"})
+    assert _blocks(raw) == [("paragraph", " ".join(lines)), ("heading", "Deposits")]

@@ -91,6 +91,10 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
         if (section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
                 and follows and last.bottom - line.top <= usual + 0.5 * em):
             return False  # the section head's second line ("AND ASSEMBLY")
+        if (first.bold and level_of(first) and first.size not in heading_sizes and not level_of(line) and follows
+                and (line.text[:1].islower() or last.right >= frame[1] - em) and not SENTENCE_END.search(last.text)
+                and last.bottom - line.top <= usual + 0.5 * em):
+            return False  # a bold run-in head filling its line, going on in regular type mid-sentence: a paragraph
         if level_of(line) != level_of(first) or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
             return True
         if level_of(line):  # a heading over two lines stays one heading (a title's lines are bands of their own)

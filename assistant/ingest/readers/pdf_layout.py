@@ -26,6 +26,7 @@ from .pdf_cells import cut_rows
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
 SPACE_GAP = 0.8  # em (of the glyph box): a word space this wide may be a gap between table cells (`pdf_cells`)
+JOIN_GAP = 0.5  # em: pieces of a row this close (either way) are one cell: a superscript after its base
 DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
 BAND_GAP = 0.5  # em: an empty horizontal strip this tall separates bands of a page
 COLUMN_GAP = 0.9  # em: an empty vertical strip this wide separates columns of running text
@@ -308,15 +309,16 @@ def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
 def _line(row: list[_Piece], page_number: int) -> Line:
     """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated.
 
-    Pieces closer than SPLIT_GAP (a superscript, a root sign: PDFium ends its line there) are
-    one cell, joined by a space; only wider gaps separate cells.
+    Pieces touching within JOIN_GAP (a superscript, a root sign: PDFium ends its line there) are
+    one cell, joined by a space; wider gaps (a margin icon "TIP", a table of contents' next
+    column) or overlaps separate cells.
     """
     text: list[str] = []
     indices: list[int] = []
     spans: list[tuple[int, int, float, float]] = []
     cells = 1
     for n, piece in enumerate(row):
-        joined = n and piece.left - row[n - 1].right < SPLIT_GAP * max(row[n - 1].size, piece.size, 1.0)
+        joined = n and abs(piece.left - row[n - 1].right) < JOIN_GAP * max(row[n - 1].size, piece.size, 1.0)
         if n:
             separator = " " if joined else CELL_SEPARATOR
             text.append(separator)
