@@ -206,6 +206,10 @@ def make_printed(result) -> dict[int, str]:
     [(72, 700, 10, "Farm work for the"), (300, 700, 10, "Withheld"),
      (72, 680, 10, "Owner"), (300, 680, 10, "Yes"),
      (72, 660, 10, "Service"), (300, 660, 10, "Exempt")],
+    # two boxes of running text side by side under their names (IRS Publication 15's back page)
+    [(72, 700, 10, "Internet"), (300, 700, 10, "Mail"),
+     (72, 680, 10, "You can visit the IRS website at"), (300, 680, 10, "Send your order for tax forms to"),
+     (72, 660, 10, "at any hour of the day."), (300, 660, 10, "to the office in your state.")],
 ])
 def test_table_rows_stay_apart_when_the_header_is_unsure(items):
     blocks = _blocks(make_pdf(items))

@@ -35,6 +35,12 @@ def _name(cell: str) -> bool:
         and cell[-1] not in "-,;"
 
 
+def _running(cell: str) -> bool:
+    """Running text cut by the line end: starts in lower case with three words or more ("a week to:")."""
+    cell = cell.strip()
+    return cell[:1].islower() and len(cell.split()) >= 3
+
+
 def _header(line: Line) -> bool:
     """A row that can name columns: several short cells, each with words, mostly not numbers."""
     if line.cells < 2 or len(line.cell_spans) != line.cells or line.vertical or line.ocr:
@@ -103,9 +109,11 @@ def pair_rows(lines: list[Line]) -> list[Line]:
         header = lines[i]
         run: list[Line] = []
         paired = 0
+        prose = False  # a cell of running text goes on over the rows: boxes of text side by side, not a table
         if _header(header):
             for row in lines[i + 1:]:
                 columns = _columns(row, header)
+                prose = prose or (columns is not None and any(_running(cell) for cell in _cells(row)))
                 if not run and columns is not None and (_header(row) or all(cell.strip()[:1].islower() for cell in _cells(row))):
                     break  # the row right under it names columns too, or is all lower case: a header over two lines
                 if columns is None:
@@ -117,7 +125,7 @@ def pair_rows(lines: list[Line]) -> list[Line]:
                 paired += 1
         while run and run[-1].cell_spans:  # rows left unpaired at the end are the next thing's, not this table's
             run.pop()
-        if paired >= MIN_ROWS:
+        if paired >= MIN_ROWS and not prose:
             out += run if all(not row.cell_spans for row in run) else [header, *run]
             i += len(run) + 1
         else:
