@@ -330,3 +330,14 @@ def test_a_bold_run_in_head_over_a_line_break_stays_in_its_paragraph():
     raw = make_pdf([(72, 700 - 12 * n, 10, text) for n, text in enumerate(lines)] + [(72, 640, 10, "Deposits")],
                    fonts={0: "Helvetica-Bold", 3: "Helvetica-Bold"})
     assert _blocks(raw) == [("paragraph", " ".join(lines)), ("heading", "Deposits")]
+
+
+def test_a_mark_in_the_margin_does_not_cut_its_paragraph():
+    # IRS publications set "TIP" / "CAUTION" icons beside a paragraph; the text runs on beside them.
+    lines = ["You are permitted to establish a system for elec-", "tronic tip reporting by employees. See the",
+             "Regulations section on this for details."]
+    items = [(100, 700 - 12 * n, 10, text) for n, text in enumerate(lines)] + [(40, 688, 14, "TIP")]
+    blocks = _blocks(make_pdf(items))
+    assert blocks[0] == ("paragraph", "You are permitted to establish a system for electronic tip reporting by employees. "
+                                      "See the Regulations section on this for details.")
+    assert ("paragraph", "TIP") in blocks  # kept, after the page's body

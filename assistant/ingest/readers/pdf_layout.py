@@ -198,7 +198,9 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     placed = [(column, min(p.left for p in leaf), max(p.right for p in leaf), row)
               for column, leaf in enumerate(_cut(body, em)) for row in _rows(leaf)]
     # Table rows set apart by padding are bands of their own: cells are cut over the page's rows in order.
-    for (column, left, right, _), row in zip(placed, cut_rows([row for *_, row in placed], em)):
+    rows = cut_rows([row for *_, row in placed], em)
+    stamps += _margin_marks(rows, em)
+    for (column, left, right, _), row in zip(placed, rows):
         line = _line(row, page_number)
         line.column, line.column_left, line.column_right = column, left, right
         lines.append(line)
@@ -207,6 +209,29 @@ def page_lines(textpage, page_number: int) -> list[Line]:
         line.vertical, line.column = True, len(lines) + 1
         lines.append(line)
     return lines
+
+
+def _margin_marks(rows: list[list[_Piece]], em: float) -> list[_Piece]:
+    """Take out of their rows the marks set in a paragraph's margin ("TIP", "CAUTION", "!") and return them.
+
+    A row's first piece is such a mark when it is one short word in another size than the text
+    and the rest of the row starts where the text of the line above or below it starts, right of
+    the mark: the text runs on beside it (and may wrap under it).
+    Left in, the mark makes its row a two-cell table row and cuts the paragraph in three.
+    """
+    marks = []
+    for n, row in enumerate(rows):
+        if len(row) < 2 or n == 0 or n + 1 == len(rows) or not rows[n - 1] or not rows[n + 1]:
+            continue
+        mark, text = row[0], row[1]
+        word = "".join(c[1] for c in mark.chars).strip()
+        if not (word == "!" or (3 <= len(word) <= 8 and word.isalpha() and (word.isupper() or word.istitle()))) \
+                or abs(mark.size - text.size) <= 0.1 * text.size:
+            continue  # a word or "!" in another size than its text (not a label "(i)", "Proof:", nor a formula's "R")
+        starts = [[p.left for p in other if p.left > mark.right] for other in (rows[n - 1], rows[n + 1])]
+        if any(lefts and abs(min(lefts) - text.left) < em for lefts in starts):
+            marks.append(row.pop(0))
+    return marks
 
 
 def _measure(textpage: int, piece: _Piece, matrix) -> None:
