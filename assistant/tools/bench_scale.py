@@ -24,7 +24,7 @@ from ..index.keys import chunk_id
 from ..index.segment import SegmentData
 from ..text import tokenize
 from ..types import Chunk, Document
-from .bench import BenchResult, ms, percentile
+from .figures import BenchResult, ms, percentile
 
 CHUNKS_PER_DOC = 10
 WORDS_PER_CHUNK = 80
