@@ -119,7 +119,7 @@ def _encoder_for(data: Store, index_dir: Path, embedder=None):
     """The encoder for questions to this index: the given one if it makes the same vectors as
     the one that built the index, else the name of the variant to load when first needed (the
     default one if compatible, else the builder's own)."""
-    from .embed.embedder import FAMILY, compatible, default_variant
+    from .embed.registry import FAMILY, compatible, default_variant
 
     built = (data.manifest.get("encoder") or {}).get("variant") or "torch"
     if built not in FAMILY:
@@ -203,11 +203,11 @@ class Assistant:
     def embedder(self):
         """The question encoder, loaded on first use."""
         if isinstance(self._embedder, str):
-            from .embed.embedder import get_embedder
+            from .embed.registry import get_encoder
 
             with self._encoder_lock:
                 if isinstance(self._embedder, str):
-                    self._embedder = get_embedder(self._embedder)
+                    self._embedder = get_encoder(self._embedder)
         return self._embedder
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 5) -> Reply:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..types import Chunk, Document, SourceInfo
 from .bm25 import KeywordSearch
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, SourceInfo
 from .base import KeywordStatistics, VectorsByContent, top_positions

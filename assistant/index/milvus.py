@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION, MODEL_NAME
+from ..embed.base import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..types import Chunk, Document, SourceInfo
 from .base import KeywordStatistics, VectorsByContent, top_positions

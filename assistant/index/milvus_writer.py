@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import AssistantError
 from .keys import int63
 from .milvus import (

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import AssistantError
 from ..types import Chunk, Document, Skipped
 from .chunker import ChunkSettings, chunks_within_limit
@@ -166,11 +166,11 @@ class Encode:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if self.variant == "torch":
-            from ..embed.embedder import get_embedder
+            from ..embed.registry import get_encoder
 
-            self.encoder = get_embedder(self.variant)
+            self.encoder = get_encoder(self.variant)
         else:
-            from ..embed.encoder import OnnxEncoder
+            from ..embed.onnx_encoder import OnnxEncoder
 
             threads = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)) or 1
             self.encoder = OnnxEncoder(self.variant, threads=threads)

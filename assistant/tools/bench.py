@@ -222,12 +222,12 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
 
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
               app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None) -> BenchResult:
-    from ..embed.embedder import get_embedder
+    from ..embed.registry import get_encoder
 
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")
     result = BenchResult()
-    embedder = get_embedder()
+    embedder = get_encoder()
     result.notes.append(f"encoder: {embedder.name} ({getattr(embedder, 'variant', '?')})")
     questions = _questions(questions_file, n_questions)
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))
