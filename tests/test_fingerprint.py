@@ -16,14 +16,13 @@ import pytest
 from helpers import CHROMIUM, CORPUS, html_to_pdf, make_docx
 
 import assistant
+from assistant.index.keys import content_hash, content_hash64
 from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.ingest.fingerprint import (
     IGNORED,
     LIBRARIES,
     Fingerprint,
     chunk_fingerprint,
-    content_hash,
-    content_hash64,
     embedded_texts,
     fingerprint,
 )

@@ -17,13 +17,13 @@ from ..index.base import VectorsByContent
 from ..index.bm25 import SETTINGS as KEYWORD_SETTINGS
 from ..index.dense import quantize_rows
 from ..index.folder import fault_point
-from ..index.keys import chunk_id
+from ..index.keys import chunk_id, content_hash64
 from ..index.segment import SegmentData
 from ..index.stores import open_store, open_writer, writing
 from ..types import Chunk, Document, Skipped
 from .changes import plan_reads, remembered_skips, skip_entries, with_verified
 from .chunker import ChunkSettings, chunks_within_limit
-from .fingerprint import content_hash64, embedded_texts
+from .fingerprint import embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .progress import progress_bar, progress_note
 from .reader import iter_files

@@ -113,7 +113,7 @@ class RayEngine:
                 skipped.append(Skipped(source, row["skipped"]))
                 continue
             documents.append(Document.from_row(json.loads(row["document"])))
-            chunks += [_chunk(c) for c in json.loads(row["chunks"])]
+            chunks += [Chunk.from_row(c) for c in json.loads(row["chunks"])]
             if row["cut"]:
                 note = Skipped(source, row["cut"])
                 cut.append(note)
@@ -220,10 +220,6 @@ def _read_and_chunk(row: dict, corpus: str, settings: ChunkSettings, allow_hard_
         out["chunks"] = json.dumps([c.to_dict() for c in chunks_within_limit(doc, settings, lambda note: None, cut)])
         out["cut"] = cut[0].reason if cut else ""
     return out
-
-
-def _chunk(row: dict) -> Chunk:
-    return Chunk(**{**row, "sentences": tuple(tuple(s) for s in row["sentences"])})
 
 
 def _quiet(progress: bool) -> None:

@@ -132,9 +132,9 @@ started = time.perf_counter()
 from pathlib import Path
 from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.embed.registry import get_encoder
-from assistant.ingest.fingerprint import content_hash64, embedded_texts
+from assistant.ingest.fingerprint import embedded_texts
 from assistant.index.dense import quantize_rows
-from assistant.index.keys import chunk_id
+from assistant.index.keys import chunk_id, content_hash64
 from assistant.ingest.reader import read_document
 from assistant.index.segment import SegmentData
 from assistant.index.local import LocalStore
