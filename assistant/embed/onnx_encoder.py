@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import env
 from ..errors import AssistantError
 from .base import DIMENSION, MODEL_NAME, MODEL_SHA256, WEIGHTS, check_weights, file_sha256, model_dir
 
@@ -31,7 +32,7 @@ CACHE_ENV = "ASSISTANT_CACHE"
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "assistant")
+    return Path(env(CACHE_ENV) or Path.home() / ".cache" / "assistant")
 
 
 def _stat_key(path: Path) -> list[int]:

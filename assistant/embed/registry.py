@@ -1,23 +1,23 @@
 """Which encoder a variant name means, and which variants make the same vectors.
 
-The one place encoders are registered: `ENCODERS` maps a variant (what the manifest records
-and `ASSISTANT_ENCODER` chooses) to the class that makes it, and `get_encoder` keeps one loaded
+The one place encoders are registered: `ENCODER_CLASSES` maps a variant (one of config.ENCODERS:
+what the manifest records and `ASSISTANT_ENCODER` chooses) to the class that makes it, and `get_encoder` keeps one loaded
 encoder per variant for the whole process, shared by all threads.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import cache, partial
 
+from ..config import ENCODERS, env
 from ..errors import AssistantError
 from .base import Encoder
 from .onnx_encoder import OnnxEncoder
 from .torch_encoder import TorchEncoder
 
 ENCODER_ENV = "ASSISTANT_ENCODER"  # fp32 (default), int8, or torch
-ENCODERS: dict[str, Callable[[], Encoder]] = {
+ENCODER_CLASSES: dict[str, Callable[[], Encoder]] = {  # one for each name in config.ENCODERS
     "fp32": partial(OnnxEncoder, "fp32"),
     "int8": partial(OnnxEncoder, "int8"),
     "torch": TorchEncoder,
@@ -28,9 +28,9 @@ FAMILY = {"torch": "fp32", "fp32": "fp32", "int8": "int8"}
 
 
 def default_variant() -> str:
-    variant = os.environ.get(ENCODER_ENV) or "fp32"
-    if variant not in ENCODERS:
-        raise AssistantError(f"{ENCODER_ENV}={variant!r} is not an encoder: choose fp32, int8 or torch")
+    variant = env(ENCODER_ENV)
+    if variant not in ENCODER_CLASSES:
+        raise AssistantError(f"{ENCODER_ENV}={variant!r} is not an encoder: choose {', '.join(ENCODERS[:-1])} or {ENCODERS[-1]}")
     return variant
 
 
@@ -46,6 +46,6 @@ def get_encoder(variant: str | None = None) -> Encoder:
 
 @cache
 def _encoder(variant: str) -> Encoder:
-    if variant not in ENCODERS:
+    if variant not in ENCODER_CLASSES:
         raise AssistantError(f"unknown encoder variant {variant!r}: choose one of {', '.join(ENCODERS)}")
-    return ENCODERS[variant]()
+    return ENCODER_CLASSES[variant]()

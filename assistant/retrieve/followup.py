@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..config import AnswerSettings
 from ..text import tokenize
-from .answer import AnswerSettings, reaches_bar
+from .answer import reaches_bar
 from .candidates import Candidate, Found, best_cosine, refers_back, term_share
 
 if TYPE_CHECKING:
-    from .search import SearchSettings
+    from ..config import SearchSettings
 
 
 def choose(found: Found, settings: SearchSettings, answer_settings: AnswerSettings) -> Found:

@@ -12,33 +12,15 @@ scores whose weight is chosen by `assistant eval`, and the other modes stay avai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ..config import MODES, SearchSettings  # noqa: F401 - MODES: importable from here as before
 from ..index.base import Store
 from ..text import tokenize
 from .candidates import Candidate, Found, Query, best_cosine, refers_back
 
-MODES = ("hybrid", "dense", "keyword", "rrf")
 Hit = Candidate  # the name search results had before they carried their evidence
 Sentences = dict[int, tuple[list[tuple[int, int]], np.ndarray]]  # chunk id -> spans, vectors (one search's reads)
-
-@dataclass(frozen=True)
-class SearchSettings:
-    mode: str = "hybrid"
-    dense_weight: float = 0.4  # hybrid: weight of cosine; keyword gets 1 - dense_weight
-    candidates: int = 50
-    keyword_floor: float = 0.3  # see search(): share of the ideal BM25 score used as the least scale
-    rrf_k: int = 60
-    history_weight: float = 0.5  # weight of the latest earlier question in a follow-up
-    history_decay: float = 0.5  # each older question counts this much less
-    continuity: float = 0.1  # bonus for the passage that answered the previous question
-    rerank: int = 15  # top candidates re-scored by their best-matching sentence
-    sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
-    own_share: float = 0.65  # after history, the question's own results win when the conversation's top
-    # passage matches the question by itself less than this share as well as theirs does (followup.choose)...
-    own_share_referring: float = 0.55  # ...or this share, for a question with a pronoun pointing back
 
 
 def history_weights(question: str, history: list[str], settings: SearchSettings) -> list[float]:
