@@ -20,8 +20,10 @@ from .index.keys import id_text
 from .index.manifest import REBUILD_HINT, manifest_stamp
 from .index.restricted import restrict
 from .index.stores import open_store
-from .retrieve.answer import AnswerSettings, is_confident, pick_answer, strength
-from .retrieve.search import SearchSettings, make_query, resolve
+from .retrieve.answer import Answer, AnswerSettings, is_confident, pick_answer, strength
+from .retrieve.candidates import Candidate, Found
+from .retrieve.followup import choose
+from .retrieve.search import SearchSettings, find, make_query
 from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
 DEFAULT_INDEX = "index"
@@ -61,21 +63,21 @@ def _passage(chunk: Chunk, rank: int = 0, score: float = 0.0, strength: str = "w
                    line=chunk.line, strength=strength, chunk_id=id_text(chunk_id) if chunk_id is not None else "")
 
 
-def _cited_page(store: Store, query, chunk_id: int, chunk: Chunk, document: Document | None, answer) -> int | None:
+def _cited_page(found: Found, candidate: Candidate, document: Document | None, answer: Answer | None) -> int | None:
     """The page a passage is cited at: where its answer sentence is, not where the passage starts.
 
     A passage holding the reply's answer cites the answer's page; any other passage the page
     of its sentence closest to the question (a passage can run over a page break).
     """
+    chunk = candidate.chunk
     if document is None or not document.pages:
         return chunk.page
     if answer is not None and answer.source == chunk.source and chunk.start <= answer.start < chunk.end:
         return document.page_at(answer.start)
-    spans, vectors = query.sentences.get(chunk_id) or store.sentences([chunk_id]).get(chunk_id, ([], None))
-    if not len(spans):
+    if not len(candidate.spans):
         return chunk.page
-    best = int(np.argmax(np.asarray(vectors, dtype=np.float32) @ query.vector))
-    return document.page_at(spans[best][0])
+    best = int(np.argmax(np.asarray(candidate.sentence_vectors, dtype=np.float32) @ found.query.vector))
+    return document.page_at(candidate.spans[best][0])
 
 
 def check_history(history: object) -> list:
@@ -115,7 +117,7 @@ def _encoder_for(data: Store, index_dir: Path, embedder=None):
     """The encoder for questions to this index: the given one if it makes the same vectors as
     the one that built the index, else the name of the variant to load when first needed (the
     default one if compatible, else the builder's own)."""
-    from .embed.embedder import FAMILY, compatible, default_variant
+    from .embed.registry import FAMILY, compatible, default_variant
 
     built = (data.manifest.get("encoder") or {}).get("variant") or "torch"
     if built not in FAMILY:
@@ -226,33 +228,33 @@ class Assistant:
     def embedder(self):
         """The question encoder, loaded on first use."""
         if isinstance(self._embedder, str):
-            from .embed.embedder import get_embedder
+            from .embed.registry import get_encoder
 
             with self._encoder_lock:
                 if isinstance(self._embedder, str):
-                    self._embedder = get_embedder(self._embedder)
+                    self._embedder = get_encoder(self._embedder)
         return self._embedder
 
     def ask(self, question: str, history: list[str] | None = None, k: int = 5, *,
             collections: Iterable[str] | None = None) -> Reply:
-        """The answer from the documents of `collections` (None: every document) and its passages."""
+        """One pass over the documents of `collections` (None: every document): the query, its
+        candidates (each carrying its chunk, scores and sentences), the reading of a follow-up,
+        confidence (judged once), the answer sentence, then the reply."""
         started = time.perf_counter()
         question, notice = clean_question(question)
         k = check_k(k)
         history = [earlier for earlier in map(_usable, check_history(history)) if earlier]
         data = self.view(collections)
         query = make_query(question, history, self.embedder, self.search_settings)
-        query, hits = resolve(data, query, k, self.search_settings,
-                              stands_alone=lambda own: is_confident(own, self.answer_settings))
-        confident = is_confident(hits, self.answer_settings, data, query)
-        answer = pick_answer(data, query, hits, self.answer_settings)
-        chunks = data.chunks([hit.id for hit in hits])
-        hits = [hit for hit in hits if hit.id in chunks]
-        documents = {source: data.document(source) for source in {c.source for c in chunks.values()}}
-        passages = [_passage(chunks[hit.id], rank, round(hit.score, 4),
+        found = choose(find(data, query, k, self.search_settings), self.search_settings, self.answer_settings)
+        confident = is_confident(found, self.answer_settings, data)
+        hits = found.candidates
+        documents = {source: data.document(source) for source in {hit.chunk.source for hit in hits}}
+        answer = pick_answer(found, documents, self.answer_settings)
+        passages = [_passage(hit.chunk, rank, round(hit.score, 4),
                              strength(hit, hits[0], confident, self.answer_settings),
-                             page=_cited_page(data, query, hit.id, chunks[hit.id], documents[chunks[hit.id].source],
-                                              answer if confident else None), chunk_id=hit.id)
+                             page=_cited_page(found, hit, documents[hit.chunk.source], answer if confident else None),
+                             chunk_id=hit.id)
                     for rank, hit in enumerate(hits, 1)]
         cited = documents.get(answer.source) if confident and answer.source else None
         answer_page = cited.page_at(answer.start) if cited is not None else None

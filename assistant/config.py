@@ -104,7 +104,7 @@ class SearchSettings:
     rerank: int = 15  # top candidates re-scored by their best-matching sentence
     sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
     own_share: float = 0.65  # after history, the question's own results win when the conversation's top
-    # passage matches the question by itself less than this share as well as theirs does (resolve())...
+    # passage matches the question by itself less than this share as well as theirs does (retrieve/followup.choose)...
     own_share_referring: float = 0.55  # ...or this share, for a question with a pronoun pointing back
 
 

@@ -129,6 +129,12 @@ class Chunk:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_row(cls, row: dict) -> Chunk:
+        """A chunk back from a stored row: `to_dict()`'s fields, with the sentence spans as the
+        lists JSON (or Arrow) gives back; every store and the Ray engine read chunks through this."""
+        return cls(**{**row, "sentences": tuple(tuple(span) for span in row.get("sentences") or ())})
+
 
 @dataclass
 class Passage:

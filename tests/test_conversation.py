@@ -8,7 +8,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.ingest.indexer import build_index
-from assistant.retrieve.search import make_query, resolve, search
+from assistant.retrieve.followup import choose
+from assistant.retrieve.search import find, make_query, search
 
 HANDBOOK = """# Staff handbook
 
@@ -99,6 +100,26 @@ def test_a_follow_up_with_a_pronoun_still_follows_the_conversation(chat_bot):
 def test_a_question_without_history_is_searched_once_as_before(chat_bot):
     settings = chat_bot.search_settings
     query = make_query("What is the learning budget?", [], chat_bot.embedder, settings)
-    chosen, hits = resolve(chat_bot.data, query, 5, settings)
-    assert chosen is query and query.alone is None
-    assert hits == search(chat_bot.data, query, 5, settings)
+    found = find(chat_bot.data, query, 5, settings)
+    assert choose(found, settings, chat_bot.answer_settings) is found and query.alone is None and found.alone is None
+    assert found.candidates == search(chat_bot.data, query, 5, settings)
+
+
+def test_one_pass_judges_confidence_once_and_searches_each_reading_once(chat_bot, monkeypatch):
+    """A follow-up is searched with and without its conversation, once each, and judged once:
+    answering works from the candidates and never calls back into search (issue 22)."""
+    import assistant.api as api
+    from assistant.retrieve import search as search_module
+
+    calls = {"search": 0, "is_confident": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(search_module, "search", counted("search", search_module.search))
+    monkeypatch.setattr(api, "is_confident", counted("is_confident", api.is_confident))
+    reply = chat_bot.ask("What is the learning budget?", history=WALKS)
+    assert calls == {"search": 2, "is_confident": 1} and reply.confident

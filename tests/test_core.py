@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import all_chunks, error_line
 
@@ -259,7 +260,8 @@ def test_answer_joins_a_sentence_that_announces_or_continues(tmp_path, embedder)
 
 def test_stored_sentence_vectors_match_their_sentences(bot, embedder):
     """Sentence re-ranking and answer picking use vectors stored at index time: they must be right."""
-    from assistant.retrieve.search import SearchSettings, best_sentence_cosines, make_query
+    from assistant.retrieve.candidates import best_cosine
+    from assistant.retrieve.search import SearchSettings, make_query
     from assistant.text import normalize
 
     store = bot.store
@@ -270,9 +272,25 @@ def test_stored_sentence_vectors_match_their_sentences(bot, embedder):
     fresh = embedder.encode([normalize(text[s:e]) for s, e in spans])
     assert abs(fresh - vectors).max() < 2e-3  # stored as int8 with a scale per sentence
     query = make_query("How many partners does Lakeside Surgery have?", None, embedder, SearchSettings())
-    best = best_sentence_cosines(store, [row], query)[0]
+    best = best_cosine(vectors, query.vector)
     assert abs(best - float((fresh @ query.vector).max())) < 2e-3
     assert best > float(store.vectors([row])[0] @ query.vector)  # the one sentence beats the whole passage
+
+
+def test_candidates_carry_what_answering_needs(bot, embedder):
+    """Answering reads nothing from search: each candidate brings the chunk, stored vector and
+    sentences the store holds for it, also past the re-ranked lead (k > SearchSettings.rerank)."""
+    from assistant.retrieve.search import SearchSettings, make_query, search
+
+    store, settings = bot.store, SearchSettings()
+    query = make_query("How many partners does Lakeside Surgery have?", None, embedder, settings)
+    found = search(store, query, settings.rerank + 5, settings)
+    assert len(found) > settings.rerank
+    for candidate in found:
+        assert candidate.chunk == store.chunks([candidate.id])[candidate.id]
+        assert np.array_equal(candidate.vector, store.vectors([candidate.id])[0])
+        spans, vectors = store.sentences([candidate.id])[candidate.id]
+        assert candidate.spans == spans and np.array_equal(candidate.sentence_vectors, vectors)
 
 
 def test_keyword_scale_has_a_floor(bot, embedder):

@@ -16,6 +16,7 @@ import pytest
 from helpers import CHROMIUM, CORPUS, html_to_pdf, make_docx
 
 import assistant
+from assistant.index.keys import content_hash, content_hash64
 from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.ingest.fingerprint import (
     IGNORED,
@@ -23,8 +24,6 @@ from assistant.ingest.fingerprint import (
     SHARED,
     Fingerprint,
     chunk_fingerprint,
-    content_hash,
-    content_hash64,
     embedded_texts,
     fingerprint,
 )

@@ -257,3 +257,16 @@ def test_the_scale_bench_builds_measures_and_updates_a_synthetic_index(seed_inde
     index = tmp_path / "scale-1000"
     assert cli_main(["verify", "--index", str(index)]) == 0
     assert "added/one-page.txt" in {s.source for s in LocalStore.open(index).sources()}
+
+
+def test_every_store_reads_a_chunk_back_through_one_from_row(seed_index_dir):
+    """The segment, Milvus and Ray all deserialise chunks with Chunk.from_row: a chunk's JSON row
+    (sentence spans come back as lists) gives the same chunk, and so does a segment's SQL row."""
+    import json
+
+    from assistant.types import Chunk
+
+    store = LocalStore.open(seed_index_dir)
+    chunk_id, chunk = next((i, c) for i, c in all_chunks(store) if c.sentences)
+    assert Chunk.from_row(json.loads(json.dumps(chunk.to_dict()))) == chunk
+    assert store.chunks([chunk_id])[chunk_id] == chunk

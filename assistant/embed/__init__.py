@@ -1,1 +1,2 @@
-"""Text to vectors: the model, its ONNX export and the encoder that runs it."""
+"""Text to vectors: one `Encoder` interface (base.py), its ONNX and torch implementations, and the
+registry that says which one a variant name means (embedder.py and encoder.py are old import paths)."""

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from ..access import Allowed
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..types import Chunk, Document, SourceInfo
 from .access_rows import CollectionRows
 from .bm25 import KeywordSearch
@@ -98,7 +98,7 @@ class KeywordStatistics:
 
 
 class VectorsByContent:
-    """Stored vectors by content key (fingerprint.content_hash64 of the exact text embedded): a chunk
+    """Stored vectors by content key (keys.content_hash64 of the exact text embedded): a chunk
     or sentence whose embedded text is unchanged keeps its vector when its file is indexed again.
 
     A store fills `chunks` and `sentences` with key -> where it keeps that vector, and reads a batch

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..access import Allowed
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, SourceInfo
 from .access_rows import CollectionRows

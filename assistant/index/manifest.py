@@ -21,7 +21,7 @@ import os
 import re
 from pathlib import Path
 
-from ..embed.embedder import MODEL_NAME, MODEL_SHA256, file_sha256
+from ..embed.base import MODEL_NAME, MODEL_SHA256, file_sha256
 from ..errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from .folder import MANIFEST
 

@@ -29,14 +29,14 @@ import numpy as np
 
 from ..access import Allowed
 from ..config import env
-from ..embed.embedder import DIMENSION, MODEL_NAME
+from ..embed.base import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..types import Chunk, Document, SourceInfo
 from .access_rows import CollectionRows
 from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from .dense import dequantize_rows
-from .keys import int63
+from .keys import MANIFEST_KEY, chunk_blob_key, doc_key
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1
@@ -108,18 +108,13 @@ def connect(location: MilvusLocation):
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
 
-def _ids(values: Iterable[int]) -> str:
+def id_list(values: Iterable[int]) -> str:
+    """Ids as a Milvus filter expression's list ("[1,2,3]")."""
     return "[" + ",".join(str(int(v)) for v in values) + "]"
 
 
-def _doc_key(source: str) -> int:
-    return int63(f"doc\0{source}")
-
-
-MANIFEST_KEY = int63("manifest\0")
-
-
-def _parts(text: str) -> list[str]:
+def text_parts(text: str) -> list[str]:
+    """A text cut into pieces a VARCHAR field holds (PART_CHARS each)."""
     return [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
 
 
@@ -218,7 +213,7 @@ class MilvusStore(KeywordStatistics):
         permitted = None if allowed is None else self.collection_rows.sources(allowed)  # filtered inside HNSW: k permitted
         if permitted == []:
             return []
-        where = {} if permitted is None else {"filter": f"doc in {_ids(sorted(map(_doc_key, permitted)))}"}
+        where = {} if permitted is None else {"filter": f"doc in {id_list(sorted(map(doc_key, permitted)))}"}
         found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
                                    limit=k, search_params={"metric_type": "IP", "params": {"ef": max(MIN_EF, k)}},
                                    output_fields=[], **where)
@@ -235,7 +230,7 @@ class MilvusStore(KeywordStatistics):
     # --- fetching -------------------------------------------------------------------------
 
     def _body(self, row: dict) -> dict:
-        body = row["body"] or read_blob(self.client, self.name, int63(f"chunk\0{int(row['id'])}"))
+        body = row["body"] or read_blob(self.client, self.name, chunk_blob_key(int(row['id'])))
         return json.loads(body) if isinstance(body, str) else body
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
@@ -252,7 +247,7 @@ class MilvusStore(KeywordStatistics):
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         def fetch(missing: list[int]) -> dict[int, Chunk]:
             rows = self.client.get(self.name, ids=missing, output_fields=["body"])
-            return {int(r["id"]): _chunk(self._body(r)) for r in rows}
+            return {int(r["id"]): Chunk.from_row(self._body(r)) for r in rows}
 
         return self._cached("chunk", (int(i) for i in ids), fetch)
 
@@ -260,7 +255,7 @@ class MilvusStore(KeywordStatistics):
         chunks = self.chunks(ids)
 
         def fetch(missing: list[int]) -> dict:
-            rows = self.client.query(f"{self.name}_sentences", filter=f"chunk in {_ids(missing)}",
+            rows = self.client.query(f"{self.name}_sentences", filter=f"chunk in {id_list(missing)}",
                                      output_fields=["chunk", "n", "codes", "scale"], limit=_MAX_RESULT)
             grouped: dict[int, list[dict]] = {}
             for row in rows:
@@ -274,13 +269,13 @@ class MilvusStore(KeywordStatistics):
         return self._cached("sentences", chunks, fetch)
 
     def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
-        rows = scan(self.client, self.name, f"doc == {_doc_key(source)}", ["id", "body"])
-        found = [(int(r["id"]), _chunk(self._body(r))) for r in rows]
+        rows = scan(self.client, self.name, f"doc == {doc_key(source)}", ["id", "body"])
+        found = [(int(r["id"]), Chunk.from_row(self._body(r))) for r in rows]
         return sorted([pair for pair in found if pair[1].source == source], key=lambda pair: pair[1].start)
 
     def document(self, source: str) -> Document | None:
         def fetch(missing: list[str]) -> dict[str, Document]:
-            text = read_blob(self.client, self.name, _doc_key(missing[0]))
+            text = read_blob(self.client, self.name, doc_key(missing[0]))
             return {} if text is None else {missing[0]: Document.from_row(json.loads(text))}
 
         return self._cached("document", [source], fetch).get(source)
@@ -302,11 +297,6 @@ class MilvusStore(KeywordStatistics):
         return MilvusVectors(self, sources)
 
 
-def _chunk(body: dict) -> Chunk:
-    return Chunk(body["source"], body["title"], body["section"], body["start"], body["end"], body["text"], body["line"],
-                 body["page"], body["search_text"], tuple(tuple(s) for s in body["sentences"]))
-
-
 def _decode(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     codes = np.zeros((len(rows), DIMENSION), dtype=np.int8)
     for n, row in enumerate(rows):
@@ -323,8 +313,8 @@ class MilvusVectors(VectorsByContent):
         if sources is None:
             filters = ["id >= 0"]
         else:
-            keys = [_doc_key(s) for s in sources]
-            filters = [f"doc in {_ids(keys[i:i + 500])}" for i in range(0, len(keys), 500)]
+            keys = [doc_key(s) for s in sources]
+            filters = [f"doc in {id_list(keys[i:i + 500])}" for i in range(0, len(keys), 500)]
         for where in filters:
             for row in scan(store.client, store.name, where, ["vec_key", "vector"]):
                 self.chunks[int(row["vec_key"])] = np.asarray(row["vector"], dtype=np.float32)
@@ -378,7 +368,7 @@ def verify(location: MilvusLocation) -> dict:
         chunks = scan(store.client, store.name, "id >= 0", ["id", "doc", "body"])
         sentences = scan(store.client, f"{store.name}_sentences", "pk >= 0", ["chunk"])
         sources = store.sources()
-        docs = {_doc_key(s.source) for s in sources}
+        docs = {doc_key(s.source) for s in sources}
         problems = []
         orphans = sum(1 for r in chunks if int(r["doc"]) not in docs)
         if orphans:

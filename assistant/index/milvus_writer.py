@@ -8,23 +8,21 @@ import time
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import AssistantError
-from .keys import int63
+from .keys import MANIFEST_KEY, chunk_blob_key, doc_key, nth_key
 from .milvus import (
     BATCH,
     FORMAT,
     FORMAT_VERSION,
     HNSW,
-    MANIFEST_KEY,
     MIN_EF,
     PART_CHARS,
     MilvusLocation,
     MilvusStore,
-    _doc_key,
-    _ids,
-    _parts,
     connect,
+    id_list,
+    text_parts,
 )
 from .segment import SegmentData
 
@@ -108,15 +106,15 @@ class MilvusWriter:
         chunk_rows, sentence_rows, blob_rows = [], [], []
         row = 0
         for n, chunk in enumerate(data.chunks if data is not None else []):
-            chunk_id, doc = int(data.ids[n]), _doc_key(chunk.source)
+            chunk_id, doc = int(data.ids[n]), doc_key(chunk.source)
             body = json.dumps(chunk.to_dict(), ensure_ascii=False)
             if len(body) > PART_CHARS * 4 or len(body.encode("utf-8")) > 65_535:  # rare: kept as a blob instead
-                blob_rows += _blob_rows(int63(f"chunk\0{chunk_id}"), doc, gen, "chunk", body, "")
+                blob_rows += _blob_rows(chunk_blob_key(chunk_id), doc, gen, "chunk", body, "")
                 body = ""
             chunk_rows.append({"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
                                "vector": np.asarray(data.vectors[n], dtype=np.float32).tolist()})
             for s in range(len(chunk.sentences)):
-                sentence_rows.append({"pk": int63(f"{chunk_id}\0{s}"), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
+                sentence_rows.append({"pk": nth_key(chunk_id, s), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
                                       "key": int(data.sentence_keys[row]), "scale": float(data.sentence_scales[row]),
                                       "codes": base64.b64encode(np.asarray(data.sentence_codes[row]).tobytes()).decode(),
                                       "unused": [0.0, 0.0]})
@@ -125,9 +123,9 @@ class MilvusWriter:
                                  (f"{self.name}_blobs", blob_rows)):
             for lo in range(0, len(rows), BATCH):
                 client.upsert(collection, rows[lo:lo + BATCH])
-        stale = [_doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
+        stale = [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
         for lo in range(0, len(stale), 500):
-            where = f"doc in {_ids(stale[lo:lo + 500])} and gen < {gen}"
+            where = f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}"
             client.delete(self.name, filter=where)
             client.delete(f"{self.name}_sentences", filter=where)
             client.delete(f"{self.name}_blobs", filter=where + ' and kind == "chunk"')
@@ -138,12 +136,12 @@ class MilvusWriter:
         for document in documents:
             info = json.dumps({"source": document.source, "title": document.title, "chunks": per_doc.get(document.source, 0),
                                "chars": len(document.text), "sha256": document.sha256}, ensure_ascii=False)
-            doc_rows += _blob_rows(_doc_key(document.source), _doc_key(document.source), gen, "doc",
+            doc_rows += _blob_rows(doc_key(document.source), doc_key(document.source), gen, "doc",
                                    json.dumps(document.to_row(), ensure_ascii=False), info)
         for lo in range(0, len(doc_rows), BATCH // 8):
             client.upsert(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
         for lo in range(0, len(stale), 500):
-            client.delete(f"{self.name}_blobs", filter=f"doc in {_ids(stale[lo:lo + 500])} and gen < {gen}")
+            client.delete(f"{self.name}_blobs", filter=f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}")
         manifest = self._manifest(client, fields, gen)
         client.upsert(f"{self.name}_blobs", _blob_rows(MANIFEST_KEY, 0, gen, "manifest", json.dumps(manifest), ""))
         client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
@@ -164,6 +162,6 @@ class MilvusWriter:
 
 
 def _blob_rows(key: int, doc: int, gen: int, kind: str, text: str, info: str) -> list[dict]:
-    parts = _parts(text)
-    return [{"pk": int63(f"{key}\0{n}"), "key": key, "doc": doc, "gen": gen, "kind": kind, "part": n, "parts": len(parts),
+    parts = text_parts(text)
+    return [{"pk": nth_key(key, n), "key": key, "doc": doc, "gen": gen, "kind": kind, "part": n, "parts": len(parts),
              "info": info if n == 0 else "", "body": body, "unused": [0.0, 0.0]} for n, body in enumerate(parts)]

@@ -207,8 +207,9 @@ class Segment:
 
 def _chunk(row: tuple) -> Chunk:
     _, _, source, title, section, start, end, line, page, search_text, sentences, _, text = row
-    return Chunk(source, title, section, start, end, text, line, page, search_text,
-                 tuple(tuple(s) for s in json.loads(sentences)))
+    return Chunk.from_row({"source": source, "title": title, "section": section, "start": start, "end": end,
+                           "text": text, "line": line, "page": page, "search_text": search_text,
+                           "sentences": json.loads(sentences)})
 
 
 def read_back(segment: Segment, deleted: set[str]) -> SegmentData:

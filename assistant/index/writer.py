@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import AssistantError
 from .dense import DenseSettings
 from .folder import MANIFEST, fault_point, fsync_dir

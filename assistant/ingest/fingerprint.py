@@ -12,8 +12,9 @@ hashed without anyone listing it (tests/test_fingerprint.py checks this against 
 read-and-chunk of every format imports).
 
 A vector is a function of the exact string given to the encoder and of the encoder itself
-(its weights' SHA-256 and variant, which the manifest already records and checks). `content_hash`
-keys a vector by that string; `embedded_texts` is the one place that string is made.
+(its weights' SHA-256 and variant, which the manifest already records and checks).
+`index.keys.content_hash` keys a vector by that string; `embedded_texts` is the one place that
+string is made.
 """
 
 from __future__ import annotations
@@ -299,24 +300,3 @@ def embedded_texts(chunk, document_text: str) -> tuple[str, list[str]]:
     text, `normalize(document_text[start:end])`. The indexer must build the encoder's input with
     this function, so that the keys below are always taken over what was really encoded."""
     return chunk.search_text, [normalize(document_text[s:e]) for s, e in chunk.sentences]
-
-
-def content_hash(text: str) -> str:
-    """SHA-256 (hex) of the UTF-8 bytes of a string given to the encoder: its vector's key.
-
-    The encoder is deterministic on its input string (tokenizing, truncating at the model's
-    length, pooling and normalizing all happen inside it), so two equal strings have the same
-    vector under the same encoder; the key says nothing about the encoder, whose identity the
-    manifest checks before anything is reused.
-    """
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def content_hash64(text: str) -> int:
-    """The first 8 bytes of `content_hash` as a signed int64, for a compact numpy column of keys.
-
-    Two different texts share a key with probability about n^2 / 2^65: about one in a million
-    for six million texts (a million chunks and their sentences). Use `content_hash` where a
-    wrong vector must be impossible rather than unlikely.
-    """
-    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8], "little", signed=True)

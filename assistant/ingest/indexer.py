@@ -11,19 +11,19 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from .. import __version__
-from ..embed.embedder import DIMENSION, MODEL_NAME, MODEL_SHA256
+from ..embed.base import DIMENSION, MODEL_NAME, MODEL_SHA256
 from ..errors import AssistantError, StoreUnavailableError
 from ..index.base import VectorsByContent
 from ..index.bm25 import SETTINGS as KEYWORD_SETTINGS
 from ..index.dense import quantize_rows
 from ..index.folder import fault_point
-from ..index.keys import chunk_id
+from ..index.keys import chunk_id, content_hash64
 from ..index.segment import SegmentData
 from ..index.stores import open_store, open_writer, writing
 from ..types import Chunk, Document, Skipped
 from .changes import plan_reads, remembered_skips, skip_entries, with_verified
 from .chunker import ChunkSettings, chunks_within_limit
-from .fingerprint import content_hash64, embedded_texts
+from .fingerprint import embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .progress import progress_bar, progress_note
 from .reader import iter_files
@@ -84,7 +84,7 @@ def build_index(corpus: Path, index_dir: Path, settings: ChunkSettings = ChunkSe
 
 def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow_hard_links, notify,
            started, engine=None) -> IndexSummary:
-    from ..embed.embedder import compatible
+    from ..embed.registry import compatible
 
     fingerprint = chunk_fingerprint(settings)
     old_encoder = (base.manifest.get("encoder") or {"variant": "torch"}) if base is not None else {}
@@ -126,9 +126,9 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
             fresh, made_by = engine.embed(variant, *todo, progress)
         else:
             if embedder is None:
-                from ..embed.embedder import get_embedder
+                from ..embed.registry import get_encoder
 
-                embedder = get_embedder(variant)
+                embedder = get_encoder(variant)
             fresh, made_by = embed_all(embedder, *todo, progress), getattr(embedder, "sha256", None)
     fault_point("embedded")
     vectors = reuse.chunk_vectors(vec_keys)
@@ -259,7 +259,7 @@ def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: 
 
 
 def _default_variant() -> str:
-    from ..embed.embedder import default_variant
+    from ..embed.registry import default_variant
 
     return default_variant()
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..errors import AssistantError
 from ..types import Chunk, Document, Skipped
 from .chunker import ChunkSettings, chunks_within_limit
@@ -113,7 +113,7 @@ class RayEngine:
                 skipped.append(Skipped(source, row["skipped"]))
                 continue
             documents.append(Document.from_row(json.loads(row["document"])))
-            chunks += [_chunk(c) for c in json.loads(row["chunks"])]
+            chunks += [Chunk.from_row(c) for c in json.loads(row["chunks"])]
             if row["cut"]:
                 note = Skipped(source, row["cut"])
                 cut.append(note)
@@ -166,11 +166,11 @@ class Encode:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         if self.variant == "torch":
-            from ..embed.embedder import get_embedder
+            from ..embed.registry import get_encoder
 
-            self.encoder = get_embedder(self.variant)
+            self.encoder = get_encoder(self.variant)
         else:
-            from ..embed.encoder import OnnxEncoder
+            from ..embed.onnx_encoder import OnnxEncoder
 
             threads = int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)) or 1
             self.encoder = OnnxEncoder(self.variant, threads=threads)
@@ -220,10 +220,6 @@ def _read_and_chunk(row: dict, corpus: str, settings: ChunkSettings, allow_hard_
         out["chunks"] = json.dumps([c.to_dict() for c in chunks_within_limit(doc, settings, lambda note: None, cut)])
         out["cut"] = cut[0].reason if cut else ""
     return out
-
-
-def _chunk(row: dict) -> Chunk:
-    return Chunk(**{**row, "sentences": tuple(tuple(s) for s in row["sentences"])})
 
 
 def _quiet(progress: bool) -> None:

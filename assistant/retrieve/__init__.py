@@ -1,1 +1,3 @@
-"""From a question to a reply: search the store, then pick the answer sentences."""
+"""From a question to a reply in one pass: the query, its candidates (search.py, carrying their
+evidence as candidates.py defines), a follow-up's reading (followup.py), then confidence and the
+answer sentence (answer.py)."""

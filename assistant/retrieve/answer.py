@@ -1,7 +1,9 @@
 """Answering: pick the sentence that answers from the top passages, and judge confidence.
 
 No generative model: the answer is always a sentence (or two adjacent ones) that stands in
-a source file, with its exact span, so it can be highlighted and checked.
+a source file, with its exact span, so it can be highlighted and checked. Everything read here
+comes with the candidates search found (candidates.py) or from the documents they cite: this
+module never calls search.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from ..config import AnswerSettings
 from ..index.base import Store
 from ..text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 from ..types import Document
+from .candidates import Candidate, Found, best_cosine, term_share
 from .qtype import CODE, answer_type, holds_type
-from .search import Hit, Query, best_sentence_cosines, sentence_vectors, term_share
 
 
 @dataclass
@@ -30,33 +32,32 @@ class Answer:
     end: int | None
 
 
-def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSettings) -> Answer:
-    """The best-scoring sentence of the top passages, scored in context of its passage."""
+def pick_answer(found: Found, documents: dict[str, Document | None], settings: AnswerSettings) -> Answer:
+    """The best-scoring sentence of the top passages, scored in context of its passage.
+
+    `documents` are those of the candidates' sources (their text, and a command question's code
+    blocks and spans); each candidate brings its sentence spans and vectors.
+    """
+    query, hits = found.query, found.candidates
     candidates: list[tuple[int, int, int, float]] = []  # (hit index, start, end, rank prior)
     vectors = []
     top = hits[0].score if hits and hits[0].score > 0 else 1.0
     leading = hits[: settings.passages]
-    sentence_vectors(store, [h.id for h in leading], query)
-    chunks = store.chunks([h.id for h in leading])
-    sources = {h.id: chunks[h.id].source for h in leading if h.id in chunks}
+    sources = {h.id: h.chunk.source for h in leading if h.chunk is not None}
     kind = answer_type(query.text)
-    # A command question needs the document's code blocks and spans: read it whole, once.
-    documents = {source: store.document(source) for source in set(sources.values())} if kind == CODE else {}
-    texts = {source: documents[source].text if documents.get(source) else store.text(source) or ""
-             for source in set(sources.values())}
+    texts = {source: documents[source].text if documents.get(source) else "" for source in set(sources.values())}
     for h_index, hit in enumerate(leading):
         if hit.id not in sources:
             continue
-        spans, row_vectors = query.sentences[hit.id]
         text = texts[sources[hit.id]]
-        for (s, e), vector in zip(spans, row_vectors):
+        for (s, e), vector in zip(hit.spans, hit.sentence_vectors):
             if word_count(text[s:e]) >= 3:
                 candidates.append((h_index, s, e, max(hit.score, 0.0) / top))
                 vectors.append(vector)
     if not candidates:
         return Answer("", None, None, None)
     semantic = np.vstack(vectors) @ query.vector
-    idfs = store.idfs(list(query.terms))
+    idfs = found.idfs
     scores = []
     for i, (h_index, s, e, prior) in enumerate(candidates):
         text = texts[sources[hits[h_index].id]]
@@ -64,7 +65,7 @@ def pick_answer(store: Store, query: Query, hits: list[Hit], settings: AnswerSet
         words = set(tokenize(sentence_text))
         lexical = term_share(idfs, query.terms, words)
         if kind == CODE:
-            typed = settings.code_weight * _code_weight(documents[sources[hits[h_index].id]], text, s, e)
+            typed = settings.code_weight * _code_weight(documents.get(sources[hits[h_index].id]), text, s, e)
         else:
             typed = settings.type_weight * holds_type(sentence_text, kind, query.text) if kind else 0.0
         scores.append(settings.semantic_weight * semantic[i] + settings.lexical_weight * lexical
@@ -124,8 +125,7 @@ def _fence_ends(text: str) -> tuple[int, ...]:
     return tuple(m.end() for m in _FENCE_LINE.finditer(text))
 
 
-def is_confident(hits: list[Hit], settings: AnswerSettings, data: Store | None = None,
-                 query: Query | None = None) -> bool:
+def is_confident(found: Found, settings: AnswerSettings, data: Store) -> bool:
     """Whether the corpus holds an answer to what the question itself asks.
 
     The test is cosine: the best passage's, or one close sentence's (a long passage can dilute
@@ -138,21 +138,28 @@ def is_confident(hits: list[Hit], settings: AnswerSettings, data: Store | None =
     the corpus rather than a word list: a follow-up ("How long is their contract?") is made of
     words the corpus knows, while an unrelated question brings its own ("capital", "Australia").
     Without this, any earlier question made an unrelated one confident with the earlier topic.
+    The own-vector cosines come from the candidates' stored chunk and sentence vectors; the store
+    is asked only which of the question's words the corpus knows.
     """
+    query, hits = found.query, found.candidates
     if not hits:
         return False
-    if settings.absent_terms and data is not None and query is not None and absent_terms(data, query.text):
+    if settings.absent_terms and absent_terms(data, query.text):
         return False
-    if data is None or query is None or query.own is None:
-        return _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings)
-    ids = [h.id for h in hits]
+    if query.own is None:
+        return reaches_bar(hits, settings)
     own = query.own_vector
-    own_dense = float((data.vectors(ids) @ own).max())
-    own_sentence = float(best_sentence_cosines(data, ids, query, own).max())
+    own_dense = float((np.vstack([h.vector for h in hits]) @ own).max())
+    own_sentence = max(best_cosine(h.sentence_vectors, own) for h in hits)
     if _passes(own_dense, own_sentence, settings):
         return True
-    return (known_share(data, query.text) >= settings.leans_on_history
-            and _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings))
+    return known_share(data, query.text) >= settings.leans_on_history and reaches_bar(hits, settings)
+
+
+def reaches_bar(hits: list[Candidate], settings: AnswerSettings) -> bool:
+    """The cosine test alone, on the candidates' own scores: the best passage's cosine or its best
+    sentence's reaches its threshold (what a question without a conversation is judged by)."""
+    return _passes(max(h.dense for h in hits), max(h.sentence for h in hits), settings)
 
 
 def _passes(dense: float, sentence: float, settings: AnswerSettings) -> bool:
@@ -215,7 +222,7 @@ def known_share(data: Store, question: str) -> float:
     return sum(idfs[t] for t in terms if t in known) / total if total else 1.0
 
 
-def strength(hit: Hit, best: Hit, confident: bool, settings: AnswerSettings) -> str:
+def strength(hit: Candidate, best: Candidate, confident: bool, settings: AnswerSettings) -> str:
     """The score in words: "strong" for the best passage of a confident reply and its close rivals."""
     if not confident or best.score <= 0:
         return "weak"

@@ -18,38 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import AssistantError
+from .figures import BenchResult, ms, percentile
 
 FALLBACK_QUESTIONS = ["What does this collection of documents cover?"]
-
-
-@dataclass
-class BenchResult:
-    rows: list[tuple[str, str, str]] = field(default_factory=list)  # (what, figure, yardstick or target)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, what: str, figure: str, beside: str = "") -> None:
-        self.rows.append((what, figure, beside))
-
-    def table(self) -> str:
-        lines = ["| what | figure | beside it / target |", "|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} |" for a, b, c in self.rows]
-        return "\n".join(lines)
-
-
-def ms(seconds: float) -> str:
-    """Seconds as milliseconds for the tables ("12.3 ms")."""
-    return f"{seconds * 1000:.1f} ms"
-
-
-def percentile(values: list[float], p: int) -> float:
-    """The p-th percentile of timings, 0 when there are none."""
-    return float(np.percentile(np.asarray(values), p)) if values else 0.0
 
 
 def machine() -> str:
@@ -246,12 +222,12 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
 
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
               app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None) -> BenchResult:
-    from ..embed.embedder import get_embedder
+    from ..embed.registry import get_encoder
 
     if not corpus.is_dir():
         raise AssistantError(f"corpus folder not found: {corpus}")
     result = BenchResult()
-    embedder = get_embedder()
+    embedder = get_encoder()
     result.notes.append(f"encoder: {embedder.name} ({getattr(embedder, 'variant', '?')})")
     questions = _questions(questions_file, n_questions)
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-"))

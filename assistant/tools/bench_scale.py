@@ -24,7 +24,7 @@ from ..index.keys import chunk_id
 from ..index.segment import SegmentData
 from ..text import tokenize
 from ..types import Chunk, Document
-from .bench import BenchResult, ms, percentile
+from .figures import BenchResult, ms, percentile
 
 CHUNKS_PER_DOC = 10
 WORDS_PER_CHUNK = 80
@@ -131,10 +131,10 @@ import json, sys, time
 started = time.perf_counter()
 from pathlib import Path
 from assistant.ingest.chunker import ChunkSettings, chunk_document
-from assistant.embed.embedder import get_embedder
-from assistant.ingest.fingerprint import content_hash64, embedded_texts
+from assistant.embed.registry import get_encoder
+from assistant.ingest.fingerprint import embedded_texts
 from assistant.index.dense import quantize_rows
-from assistant.index.keys import chunk_id
+from assistant.index.keys import chunk_id, content_hash64
 from assistant.ingest.reader import read_document
 from assistant.index.segment import SegmentData
 from assistant.index.local import LocalStore
@@ -147,7 +147,7 @@ with write_lock(index):
     chunks = chunk_document(doc, ChunkSettings())
     texts = [embedded_texts(c, doc.text) for c in chunks]
     flat = [t for c, s in texts for t in (c, *s)]
-    vectors = get_embedder().encode(flat)
+    vectors = get_encoder().encode(flat)
     rows = np.cumsum([0] + [1 + len(s) for _, s in texts])
     chunk_vectors = vectors[rows[:-1]]
     sentence_rows = [r for i in range(len(texts)) for r in range(rows[i] + 1, rows[i + 1])]
