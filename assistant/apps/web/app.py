@@ -3,25 +3,21 @@
 # No `from __future__ import annotations` here: Gradio reads the handlers' annotations at
 # runtime (gr.Request, gr.EventData, and the typed `ask` endpoint) and cannot use strings.
 
-import atexit
 import contextlib
 import inspect
 import json
 import logging
 import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
 from assistant.api import MAX_QUESTION_CHARS, clean_question
+from assistant.apps.api.signin import SIGN_OUT_FORM
 from assistant.apps.web.display import display_blocks
-from assistant.apps.web.files import original_link, original_route
-from assistant.apps.web.limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
-from assistant.apps.web.origin import GuardCheck, allowed_hosts, install_outermost
+from assistant.apps.web.files import original_link
 from assistant.apps.web.render import (
     VIEWER_START,
     render_document,
@@ -34,32 +30,19 @@ from assistant.apps.web.render import (
     render_upload_status,
     render_viewer_message,
 )
-from assistant.apps.web.uploads import (
-    MAX_UPLOAD_BYTES,
-    UPLOAD_ENV,
-    Reindexer,
-    check_upload,
-    remove_partial_uploads,
-    remove_source,
-    save_upload,
-    unindexed_files,
-)
+from assistant.apps.web.uploads import Reindexer, check_upload, remove_source, save_upload
 from assistant.errors import AssistantError
 from assistant.ingest.readers import SUFFIXES
 from assistant.ingest.sandbox import Sandbox
-from assistant.ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
 QUEUE_MAX_SIZE = 64  # beyond this Gradio answers "This application is currently busy. Please try again."
 CONCURRENCY = 2  # one model call per core on a 2-core machine
-MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds each file Gradio's /upload route accepts
-UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
 MAX_TURNS = 30  # turns the page keeps in its transcript; older ones leave the page, not the index
 MAX_TYPED_CHARS = 10 * MAX_QUESTION_CHARS  # the question box's own limit; the server cuts to MAX_QUESTION_CHARS
 WATCH_TICK_SECONDS = 3.0  # how soon a page notices a run started by a change in the corpus folder
-MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring dashboard (off by default)
 
 
 def _static_js(name: str) -> str:
@@ -94,8 +77,9 @@ def _discard_upload(path: Path) -> None:
 class WebChat:
     """The page's event handlers, bound to one Assistant; tests call these directly."""
 
-    def __init__(self, bot: Any, k: int = 5, reindexer: Reindexer | None = None) -> None:
+    def __init__(self, bot: Any, k: int = 5, reindexer: Reindexer | None = None, auth: Any = None) -> None:
         self.bot = bot
+        self.auth = auth  # apps/api/auth.Auth: who is signed in (None: the single-user app)
         self.k = k
         self.reindexer = reindexer
         self.sandbox = Sandbox()  # PDF pages are rendered by a worker process, never by the web process
@@ -317,19 +301,20 @@ class _Blocks(gr.Blocks):
         return super().validate_inputs(block_fn, inputs)
 
 
-def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
+def build_blocks(bot: Any, reindexer: Reindexer | None = None, auth: Any = None) -> gr.Blocks:
     """The page and the `ask` endpoint for an opened Assistant (tests pass their own).
 
     With a `reindexer` the Sources tab can add documents (uploaded into its corpus folder and
     indexed in the background) and remove them.
     """
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # read by Gradio at launch, not only here
-    chat = WebChat(bot, reindexer=reindexer)
+    chat = WebChat(bot, reindexer=reindexer, auth=auth)
     private = {"api_visibility": "private", "concurrency_id": "assistant"}
     links = {"js_on_load": _static_js("links.js"), "apply_default_css": False}  # our CSS, not Gradio's prose
     with _Blocks(title="Document assistant", analytics_enabled=False) as app:
         turns = gr.State([])
         header = gr.HTML(render_header(bot.describe()), js_on_load=None, apply_default_css=False)
+        gr.HTML(SIGN_OUT_FORM, elem_id="sign-out-box", apply_default_css=False, visible=bool(auth and auth.enabled()))
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=3, min_width=340, elem_id="chat-col"):
                 clear_btn = gr.Button("Clear chat", size="sm", variant="secondary", elem_id="clear")
@@ -388,132 +373,14 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None) -> gr.Blocks:
     return app
 
 
-def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, Any]:
-    """Open the index (loading the model once) and build the page on it; `uploads` adds documents."""
-    from assistant import Assistant
-
-    bot = Assistant.open(index_dir)
-    bot.verify_in_background()
-    reindexer = Reindexer(bot.corpus_dir, bot.index_dir, bot.embedder) if uploads else None
-    if reindexer is not None:
-        catch_up(reindexer, {s.source for s in bot.sources()})
-        start_watching(reindexer)
-    return build_blocks(bot, reindexer), bot
+# The launch half (build_app, launch_options, main, ...) lives in serve.py; old imports from here keep working.
+_SERVE_NAMES = frozenset({"build_app", "start_watching", "catch_up", "uploads_allowed", "launch_options", "main",
+                          "MAX_FILE_SIZE", "UPLOAD_FILE_SIZE", "MONITORING_ENV"})
 
 
-def start_watching(reindexer: Reindexer) -> CorpusWatcher | None:
-    """Keep the index in step with files changed in the corpus folder by other means than the page
-    (a copy, an editor, a sync tool); off with ASSISTANT_WATCH=0. Runs go through the one Reindexer."""
-    setting = watch_setting()
-    if setting == "off" or not reindexer.corpus.is_dir():
-        return None
-    watcher = CorpusWatcher(reindexer.corpus, lambda sources: reindexer.request(describe(sources)),
-                            ignore=reindexer.index_dir, polling=setting == "poll").start()
-    atexit.register(watcher.stop)
-    return watcher
+def __getattr__(name: str) -> Any:
+    if name in _SERVE_NAMES:
+        from . import serve
 
-
-def catch_up(reindexer: Reindexer, indexed: set[str]) -> None:
-    """After a crash: half-written uploads are deleted, and files saved but never indexed are indexed now."""
-    for name in remove_partial_uploads(reindexer.corpus):
-        log.warning("removed a partial upload left by a stopped app: %s", name)
-    waiting = unindexed_files(reindexer.corpus, indexed)
-    if waiting:
-        reindexer.request(f"{len(waiting)} file{'s' if len(waiting) != 1 else ''} in the corpus not indexed yet")
-
-
-def uploads_allowed(server_name: str, refused: bool = False) -> bool:
-    """Adding documents from the page: on by default only on this machine's loopback address.
-
-    ASSISTANT_UPLOAD=0 (or --no-upload) turns it off; ASSISTANT_UPLOAD=1 turns it on for an
-    app exposed beyond this machine (see SECURITY.md first).
-    """
-    setting = os.environ.get(UPLOAD_ENV, "").strip()
-    if refused or setting == "0":
-        return False
-    return setting == "1" or server_name in ("127.0.0.1", "localhost", "::1")
-
-
-def launch_options(server_name: str | None = None, server_port: int | None = None,
-                   uploads: bool = False, bot: Any = None) -> dict[str, Any]:
-    """launch() arguments shared by main() and the tests (Gradio 6 takes css and theme here).
-
-    Each call makes the temporary folder that server will own (Gradio's uploads go there, via
-    GRADIO_TEMP_DIR, read when the server starts); it is removed when the server stops, and a
-    folder left by a process that was killed is removed by the next start. With `bot`, the app
-    also serves the originals of its indexed documents (web_files.py); with `uploads`, the upload
-    route takes documents up to the "Add documents" limit.
-
-    The app answers only to its own host names and origin (web_origin.py): the lifespan wraps the
-    whole app in HostOriginGuard before the server accepts a connection, and GuardCheck refuses
-    everything should that ever not have happened. A bad ASSISTANT_ALLOWED_HOSTS raises AssistantError.
-    """
-    server_name = server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
-    hosts = allowed_hosts(server_name)
-    folder = make_temp_folder()
-    os.environ["GRADIO_TEMP_DIR"] = str(folder)
-    atexit.register(remove_temp_folder, folder)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        install_outermost(app, hosts)
-        try:
-            yield
-        finally:
-            remove_temp_folder(folder)
-
-    limits = Middleware(RequestLimits, upload_dir=folder, **(UPLOAD_LIMITS if uploads else {}))
-    return {
-        "app_kwargs": {"middleware": [Middleware(GuardCheck), limits], "lifespan": lifespan,
-                       "routes": [original_route(bot)] if bot is not None else []},
-        "enable_monitoring": os.environ.get(MONITORING_ENV) == "1",
-        "server_name": server_name,
-        "server_port": server_port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
-        "share": False,
-        "show_error": False,
-        "ssr_mode": False,
-        "footer_links": ["api"],
-        # allowed_paths stays unset: Gradio serves no files of ours
-        "max_file_size": UPLOAD_FILE_SIZE if uploads else MAX_FILE_SIZE,
-        "css_paths": [STATIC_DIR / "web.css"],
-        # Gradio's subdued grey (zinc-400) is 1.9:1 on white; zinc-600 is 7.7:1. Dark mode keeps its own.
-        "theme": gr.themes.Default(primary_hue="blue").set(body_text_color_subdued="*neutral_600"),
-    }
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second `kill` while closing must not cut the clean-up short
-    raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Serve the page on 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="app.py", description="Serve the document assistant's web chat.")
-    parser.add_argument("--no-upload", action="store_true",
-                        help=f"no 'Add documents' control (also: {UPLOAD_ENV}=0); it is on by default only on 127.0.0.1")
-    parser.add_argument("--no-watch", action="store_true",
-                        help=f"do not watch the corpus folder for changed files (also: {WATCH_ENV}=0)")
-    args = parser.parse_args(argv)
-    if args.no_watch:
-        os.environ[WATCH_ENV] = "0"
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"
-    uploads = uploads_allowed(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1", args.no_upload)
-    try:
-        allowed_hosts(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1")  # a bad setting stops us before the model loads
-        app, bot = build_app(index_dir, uploads=uploads)
-    except AssistantError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    # `kill` (SIGTERM) stops the app as Ctrl-C does, so its temporary folder is removed.
-    signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        app.launch(**launch_options(uploads=uploads, bot=bot))
-    except KeyboardInterrupt:  # Ctrl-C or `kill` during shutdown: Gradio has closed the server already
-        pass
-
-
-if __name__ == "__main__":
-    main()
+        return getattr(serve, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

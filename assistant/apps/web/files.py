@@ -27,6 +27,17 @@ def original_link(source: str, page: int | None = None) -> str:
     return f"{PATH.lstrip('/')}?{urlencode({'source': source})}" + (f"#page={int(page)}" if page else "")
 
 
+def original_response(source: str, raw: bytes) -> Response:
+    """A PDF inline (the browser's viewer), anything else as a download; never sniffed or cached."""
+    name = quote(PurePosixPath(source).name)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+    if source.lower().endswith(".pdf"):
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
+        return Response(raw, media_type="application/pdf", headers=headers)
+    headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
+    return Response(raw, media_type="application/octet-stream", headers=headers)
+
+
 def original_route(bot: Any) -> Route:
     """A Starlette route serving `bot`'s indexed originals (added to the Gradio app at launch)."""
 
@@ -36,12 +47,6 @@ def original_route(bot: Any) -> Route:
             raw = await run_in_threadpool(bot.original, source)
         except AssistantError as exc:
             return PlainTextResponse(str(exc), status_code=404)
-        name = quote(PurePosixPath(source).name)
-        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-        if source.lower().endswith(".pdf"):
-            headers["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
-            return Response(raw, media_type="application/pdf", headers=headers)
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
-        return Response(raw, media_type="application/octet-stream", headers=headers)
+        return original_response(source, raw)
 
     return Route(PATH, original, methods=["GET"])

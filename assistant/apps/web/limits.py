@@ -22,7 +22,7 @@ MAX_UPLOAD_REQUEST_BYTES = 10 * 1024 * 1024  # one POST to the upload route
 MAX_UPLOAD_FILES = 20  # files in one upload request
 MAX_UPLOAD_TOTAL_BYTES = 100 * 1024 * 1024  # all uploads kept in the app's temporary folder
 MAX_UPLOAD_TOTAL_FILES = 1000
-UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
+UPLOAD_PATHS = ("/gradio_api/upload", "/upload", "/api/v1/documents")  # the last: the REST API's upload
 # With "Add documents" on (uploads.py: 20 MiB a document, the corpus's own limit), the upload route
 # takes five such documents per request, and the app's folder holds ten until they are moved into the corpus.
 UPLOAD_LIMITS = {"upload_request_bytes": 5 * MAX_UPLOAD_BYTES + 1024 * 1024, "upload_total_bytes": 10 * MAX_UPLOAD_BYTES}
