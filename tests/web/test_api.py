@@ -1,0 +1,180 @@
+"""The REST API at /api/v1 (README "API"): curl-like calls against the real running server.
+
+Every route answers JSON with the CLI's shapes, every error is `{"error": ...}` with its status,
+the schema is valid OpenAPI 3 and its docs page loads nothing from outside; another origin's
+page in Chromium cannot add or remove documents through it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+
+import httpx
+import pytest
+from conftest import _watched_page, running_upload_app
+from helpers import free_port
+
+from assistant.apps.output import document_json, reply_json, source_json
+
+GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:DeprecationWarning"
+pytestmark = [pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
+SOURCE = "healthcare-in-cambridgeshire.txt"
+QUESTION = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
+NEW_FACT = "The Harbourside depot keeps forty-two grit bins for the winter."
+
+
+@pytest.fixture(scope="module")
+def api_server(seed_index_dir, embedder, tmp_path_factory):
+    """The app with Add documents on (no user defined: sign-in off), production launch options."""
+    with running_upload_app(seed_index_dir, embedder, tmp_path_factory.mktemp("api")) as served:
+        yield served
+
+
+@pytest.fixture
+def api(api_server):
+    with httpx.Client(base_url=f"http://127.0.0.1:{api_server[1]}/api/v1", timeout=120, trust_env=False) as client:
+        yield client
+
+
+def error_of(response: httpx.Response, status: int) -> str:
+    """The one-line message of a JSON error reply with this status."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/json")
+    message = response.json()["error"]
+    assert isinstance(message, str) and message and "\n" not in message and "Traceback" not in message
+    return message
+
+
+def wait_for_sources(api, present: str | None = None, absent: str | None = None) -> list[str]:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        names = [s["source"] for s in api.get("/sources").json()]
+        if (present is None or present in names) and (absent is None or absent not in names):
+            return names
+        time.sleep(0.5)
+    raise AssertionError(f"sources never settled: {present=} {absent=}")
+
+
+@pytest.mark.slow
+def test_ask_answers_with_the_reply_of_ask_json(api, bot):
+    response = api.post("/ask", json={"question": QUESTION, "history": [], "k": 3})
+    assert response.status_code == 200, response.text
+    expected = reply_json(bot.ask(QUESTION, k=3))
+    got = response.json()
+    assert list(got) == list(expected)
+    assert got["answer"] == expected["answer"] and got["confident"] == expected["confident"]
+    assert [p["chunk_id"] for p in got["passages"]] == [p["chunk_id"] for p in expected["passages"]]
+
+
+@pytest.mark.slow
+def test_every_bad_request_is_a_json_error_with_its_status(api, api_server):
+    assert "question" in error_of(api.post("/ask", json={}), 400)
+    assert error_of(api.post("/ask", json={"question": "x", "k": 0}), 400)
+    assert error_of(api.post("/ask", json={"question": "x", "history": "not a list"}), 400)
+    assert "extra" in error_of(api.post("/ask", json={"question": "x", "more": 1}), 400).lower()
+    assert error_of(api.post("/ask", content=b"{not json", headers={"content-type": "application/json"}), 400)
+    assert "too large" in error_of(api.post("/ask", json={"question": "x" * 300_000}), 413)
+    assert error_of(api.get("/documents/no-such-file.txt"), 404)
+    assert error_of(api.get("/documents/..%2f..%2fetc%2fpasswd"), 404)
+    assert error_of(api.get("/documents/%2e%2e%2fetc%2fpasswd/original"), 404)
+    assert error_of(api.get("/no-such-route"), 404)
+    assert error_of(api.delete("/documents/no-such-file.txt"), 404)
+    assert error_of(api.post("/documents", files={"files": ("a.exe", b"MZ", "application/octet-stream")}), 400)
+    big = b"x" * (21 * 1024 * 1024)
+    assert "too large" in error_of(api.post("/documents", files={"files": ("big.txt", big, "text/plain")}), 413)
+    assert error_of(api.post("/documents", data={"collection": "../etc"},
+                             files={"files": ("a.txt", b"words", "text/plain")}), 400)
+    foreign = {"Origin": "http://evil.example"}
+    assert error_of(api.post("/documents", files={"files": ("a.txt", b"words", "text/plain")}, headers=foreign), 403)
+    assert error_of(api.delete(f"/documents/{SOURCE}", headers=foreign), 403)
+    assert SOURCE in {p.name for p in api_server[2].iterdir()}
+
+
+@pytest.mark.slow
+def test_sources_documents_and_originals_are_the_clis(api, bot, api_server):
+    assert api.get("/sources").json() == [source_json(s) for s in bot.sources()]
+    document = api.get(f"/documents/{SOURCE}")
+    assert document.status_code == 200 and document.json() == document_json(bot.document(SOURCE))
+    original = api.get(f"/documents/{SOURCE}/original")
+    assert original.status_code == 200 and original.content == (api_server[2] / SOURCE).read_bytes()
+    assert original.headers["content-disposition"].startswith("attachment")
+
+
+@pytest.mark.slow
+def test_upload_into_a_collection_then_ask_and_delete(api, api_server):
+    response = api.post("/documents", data={"collection": "depots"},
+                        files={"files": ("../grit bins.txt", NEW_FACT.encode(), "text/plain")})
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == ["depots/grit-bins.txt"] and response.json()["collection"] == "depots"
+    assert (api_server[2] / "depots" / "grit-bins.txt").read_text() == NEW_FACT
+    wait_for_sources(api, present="depots/grit-bins.txt")
+    reply = api.post("/ask", json={"question": "How many grit bins does the Harbourside depot keep?"}).json()
+    assert reply["passages"][0]["source"] == "depots/grit-bins.txt"
+    removed = api.delete("/documents/depots/grit-bins.txt")
+    assert removed.status_code == 200 and removed.json()["removed"] == "depots/grit-bins.txt"
+    assert not (api_server[2] / "depots" / "grit-bins.txt").exists()
+    wait_for_sources(api, absent="depots/grit-bins.txt")
+
+
+@pytest.mark.slow
+def test_the_schema_is_valid_openapi_and_its_docs_page_works_offline(api, browser, api_server):
+    from openapi_spec_validator import validate
+
+    schema = api.get("/openapi.json").json()
+    validate(schema)
+    assert schema["openapi"].startswith("3.")
+    assert {"/ask", "/sources", "/documents", "/documents/{source}", "/documents/{source}/original"} <= set(schema["paths"])
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    with _watched_page(browser, 1000, 800) as page:  # fails the test if the page fetched anything from outside
+        page.goto(f"http://127.0.0.1:{api_server[1]}/api/v1/docs")
+        page.wait_for_selector("section.op")
+        assert "/api/v1/ask" in page.inner_text("#routes")
+
+
+FOREIGN_PAGE = """<!doctype html><title>elsewhere</title><script>
+async function attack(base, source) {
+  const out = {};
+  const form = new FormData();
+  form.append("files", new Blob(["planted words"], {type: "text/plain"}), "planted.txt");
+  try { const r = await fetch(base + "api/v1/documents", {method: "POST", body: form}); out.upload = `${r.status}`; }
+  catch (e) { out.upload = `failed: ${e}`; }
+  try { const r = await fetch(base + "api/v1/documents/" + source, {method: "DELETE"}); out.remove = `${r.status}`; }
+  catch (e) { out.remove = `failed: ${e}`; }
+  try { await fetch(base + "api/v1/documents", {method: "POST", body: form, mode: "no-cors"}); out.blind = "sent"; }
+  catch (e) { out.blind = `failed: ${e}`; }
+  return out;
+}
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def foreign_site(tmp_path_factory):
+    """A page on another port of 127.0.0.1: the same machine, another origin."""
+    root = tmp_path_factory.mktemp("foreign-api")
+    (root / "index.html").write_text(FOREIGN_PAGE, encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_page_on_another_origin_cannot_upload_or_delete_through_the_api(browser, api_server, foreign_site):
+    corpus = api_server[2]
+    before = sorted(p.name for p in corpus.rglob("*") if ".removed" not in p.parts)
+    with _watched_page(browser, 800, 600) as page:
+        page.goto(foreign_site)
+        out = page.evaluate("([base, source]) => attack(base, source)", [f"http://127.0.0.1:{api_server[1]}/", SOURCE])
+    assert out["upload"].startswith("failed: TypeError") and out["remove"].startswith("failed: TypeError"), out
+    time.sleep(1)
+    assert sorted(p.name for p in corpus.rglob("*") if ".removed" not in p.parts) == before
