@@ -178,3 +178,104 @@ def test_a_page_on_another_origin_cannot_upload_or_delete_through_the_api(browse
     assert out["upload"].startswith("failed: TypeError") and out["remove"].startswith("failed: TypeError"), out
     time.sleep(1)
     assert sorted(p.name for p in corpus.rglob("*") if ".removed" not in p.parts) == before
+
+
+# ---------------------------------------------------------------- with users defined: sign-in on every route
+
+ALICE_PASSWORD = "alice-password-1"
+
+
+@pytest.fixture(scope="module")
+def team_server(seed_index_dir, embedder, tmp_path_factory):
+    """The app over an index with two users (alice: `shared`; root: admin): sign-in is on. Yields (port, store)."""
+    stores = []
+
+    def users(store) -> None:
+        store.add("alice", ("shared",), password=ALICE_PASSWORD)
+        store.add("root", (), admin=True, password="root-password-1")
+        stores.append(store)
+
+    with running_upload_app(seed_index_dir, embedder, tmp_path_factory.mktemp("team"), users=users) as served:
+        yield served[1], stores[0]
+
+
+@pytest.fixture
+def team(team_server):
+    with httpx.Client(base_url=f"http://127.0.0.1:{team_server[0]}", timeout=120, trust_env=False) as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_with_users_every_route_needs_a_token_or_a_session(team):
+    for method, path in [("GET", "/api/v1/sources"), ("POST", "/api/v1/ask"), ("GET", "/api/v1/openapi.json"),
+                         ("GET", f"/api/v1/documents/{SOURCE}/original"), ("DELETE", f"/api/v1/documents/{SOURCE}"),
+                         ("POST", "/api/v1/documents"), ("GET", "/gradio_api/info"), ("POST", "/gradio_api/call/ask"),
+                         ("GET", f"/original?source={SOURCE}"), ("POST", "/gradio_api/upload"), ("GET", "/config")]:
+        response = team.request(method, path, json={"question": QUESTION} if method == "POST" else None)
+        assert "sign in" in error_of(response, 401), path
+        assert response.headers["www-authenticate"].startswith("Bearer")
+    page = team.get("/", headers={"Accept": "text/html"})
+    assert page.status_code == 303 and page.headers["location"] == "/signin?next=%2F"
+    assert 'action="signin"' in team.get("/signin").text
+    assert "not valid" in error_of(team.get("/api/v1/sources", headers={"Authorization": "Bearer nope"}), 401)
+
+
+@pytest.mark.slow
+def test_a_token_answers_until_it_is_revoked_or_its_user_removed(team, team_server):
+    store = team_server[1]
+    token = store.create_token("alice")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert team.get("/api/v1/sources", headers=bearer).status_code == 200
+    assert team.post("/api/v1/ask", json={"question": QUESTION}, headers=bearer).json()["passages"]
+    store.revoke_token(token)  # what `assistant tokens revoke` does
+    assert "not valid" in error_of(team.get("/api/v1/sources", headers=bearer), 401)
+    store.add("carol", ("shared",))
+    carol = {"Authorization": f"Bearer {store.create_token('carol')}"}
+    assert team.get("/api/v1/sources", headers=carol).status_code == 200
+    store.remove("carol")
+    assert error_of(team.get("/api/v1/sources", headers=carol), 401)
+
+
+@pytest.mark.slow
+def test_sign_in_and_uploads_from_another_origin_are_refused(team, team_server):
+    foreign = {"Origin": "http://evil.example"}
+    response = team.post("/signin", data={"name": "alice", "password": ALICE_PASSWORD}, headers=foreign)
+    assert response.status_code == 403 and "assistant_session" not in response.headers.get("set-cookie", "")
+    bearer = {"Authorization": f"Bearer {team_server[1].create_token('root')}", **foreign}
+    assert error_of(team.delete(f"/api/v1/documents/{SOURCE}", headers=bearer), 403)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_sign_in_and_out_in_the_browser(browser, team_server):
+    base = f"http://127.0.0.1:{team_server[0]}/"
+    with _watched_page(browser, 1200, 800) as page:
+        page.goto(base)
+        assert "/signin" in page.url
+        page.fill("#name", "alice")
+        page.fill("#password", "wrong-password")
+        page.click("#sign-in")
+        assert "Wrong name or password" in page.inner_text("body")
+        page.fill("#name", "alice")
+        page.fill("#password", ALICE_PASSWORD)
+        page.click("#sign-in")
+        page.wait_for_selector("textarea")
+        page.wait_for_function(f"document.querySelector('#sources')?.innerText.includes({SOURCE!r})")
+        cookie = next(c for c in page.context.cookies() if c["name"] == "assistant_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+        assert page.evaluate("document.cookie") == ""  # no script reads the session
+        page.click("#sign-out")
+        page.wait_for_selector("#sign-in")
+        assert "/signin" in page.url
+        page.goto(base)  # the old cookie, if the browser kept it, names no session any more
+        assert "/signin" in page.url
+        assert page.request.get(base + "api/v1/sources").status == 401
+
+
+@pytest.mark.slow
+def test_sign_in_attempts_are_limited_per_client(team):
+    """Last in this module: it uses up 127.0.0.1's sign-in attempts for a minute."""
+    statuses = [team.post("/signin", data={"name": "alice", "password": "guess"}).status_code for _ in range(12)]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    refused = team.post("/signin", data={"name": "alice", "password": ALICE_PASSWORD})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "assistant_session"
 SESSION_SECONDS = 12 * 3600
 USER_KEY = "assistant.user"  # scope key: the signed-in User (None when sign-in is off)
-OPEN_PATHS = ("/signin",)  # the only routes served before sign-in
+# The only routes served before sign-in: the form, and Gradio's own once-only start call (launch() makes
+# it without credentials; it reveals nothing and runs the app's start-up events only the first time).
+OPEN_PATHS = ("/signin", "/gradio_api/startup-events")
 SIGN_IN_ATTEMPTS = 10  # per client and window, right or wrong
 SIGN_IN_WINDOW = 60.0
 NEED_SIGN_IN = "sign in first: send 'Authorization: Bearer TOKEN' (a token from `assistant tokens create NAME`)"
