@@ -15,9 +15,8 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import gradio as gr
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
@@ -25,13 +24,16 @@ from ...errors import AssistantError
 from ...ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from ..api.accounts import UserStore
 from ..api.auth import Auth, AuthGate
-from ..api.routes import PREFIX, build_api
-from ..api.signin import sign_in_routes
-from .app import STATIC_DIR, build_blocks
 from .files import original_route
 from .limits import UPLOAD_LIMITS, RequestLimits, make_temp_folder, remove_temp_folder
 from .origin import GuardCheck, allowed_hosts, install_outermost
 from .uploads import MAX_UPLOAD_BYTES, UPLOAD_ENV, Reindexer, remove_partial_uploads, unindexed_files
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+# Gradio, the page and the REST API are imported where they are used, so `python app.py` refuses
+# a bad setting (check_exposure, ASSISTANT_ALLOWED_HOSTS) in a second, not after Gradio has loaded.
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, Any, Reindexer | None, Auth]:
     """Open the index (loading the model once) and build the page on it; `uploads` adds documents."""
     from assistant import Assistant
+
+    from .app import build_blocks
 
     bot = Assistant.open(index_dir)
     bot.verify_in_background()
@@ -105,6 +109,12 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     whole app in HostOriginGuard before the server accepts a connection, and GuardCheck refuses
     everything should that ever not have happened. A bad ASSISTANT_ALLOWED_HOSTS raises AssistantError.
     """
+    import gradio as gr
+
+    from ..api.routes import PREFIX, build_api
+    from ..api.signin import sign_in_routes
+    from .app import STATIC_DIR
+
     server_name = server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
     hosts = allowed_hosts(server_name)
     folder = make_temp_folder()
