@@ -37,6 +37,7 @@ OPEN_PATHS = ("/signin", "/gradio_api/startup-events")
 SIGN_IN_ATTEMPTS = 10  # per client and window, right or wrong
 SIGN_IN_WINDOW = 60.0
 NEED_SIGN_IN = "sign in first: send 'Authorization: Bearer TOKEN' (a token from `assistant tokens create NAME`)"
+NOBODY = User("", ())  # a request with sign-in on but no valid token or session: reads nothing
 BAD_TOKEN = "this token is not valid (revoked, or its user removed)"
 
 
@@ -119,11 +120,17 @@ class Auth:
         return (user, None) if user else (None, NEED_SIGN_IN)
 
     def user_of(self, request: Any) -> User | None:
-        """The signed-in user of a Starlette or Gradio request; None when sign-in is off (or no request)."""
-        if request is None or not self.enabled():
+        """The signed-in user of a Starlette or Gradio request; None when sign-in is off.
+
+        Fails closed: with sign-in on, a request whose token or session is gone (or no request)
+        gets NOBODY, who may read no collection, never None (which would mean everything).
+        """
+        if not self.enabled():
             return None
+        if request is None:
+            return NOBODY
         headers = {k.lower(): v for k, v in dict(getattr(request, "headers", {}) or {}).items()}
-        return self.from_headers(headers)[0]
+        return self.from_headers(headers)[0] or NOBODY
 
 
 def _headers(scope: Scope) -> dict[str, str]:

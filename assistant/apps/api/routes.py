@@ -28,10 +28,11 @@ from starlette.exceptions import HTTPException
 from ...errors import AssistantError
 from ..output import document_json, reply_json, source_json
 from ..web.files import original_response
-from ..web.uploads import MAX_UPLOAD_BYTES, Reindexer, check_upload, remove_source, save_upload
+from ..web.uploads import MAX_UPLOAD_BYTES, Reindexer, check_upload, collection_folder, remove_source, save_upload
 from .accounts import SHARED, User, check_collection
 from .auth import USER_KEY
 from .docs_page import DOCS_HTML, DOCS_JS
+from .grants import may_change, source_in, view_of
 from .schemas import ERRORS, AskRequest, DocumentOut, RemoveOut, ReplyOut, SourceOut, UploadOut
 
 log = logging.getLogger(__name__)
@@ -79,12 +80,7 @@ def caller(request: Request) -> User | None:
 
 def visible(request: Request) -> dict[str, Any]:
     """Keyword arguments that limit an Assistant call to the caller's collections (all when sign-in is off)."""
-    return {}
-
-
-def collection_of(source: str) -> str:
-    """A source's collection: its top-level folder, or `shared` for a file at the corpus root."""
-    return source.split("/", 1)[0] if "/" in source else SHARED
+    return view_of(caller(request))
 
 
 def _json_error(status: int, message: str) -> JSONResponse:
@@ -164,16 +160,17 @@ def build_api(bot: Any, reindexer: Reindexer | None = None) -> FastAPI:
         user = caller(request)
         if user is not None and not user.may_use(collection):
             raise ApiError(403, f"you may not add documents to the collection {collection!r}")
-        folder = collection_folder(reindexer.corpus, collection)
+        try:
+            folder = collection_folder(reindexer.corpus, collection)
+        except AssistantError as exc:
+            raise ApiError(400, str(exc)) from None
         for item in files:
             if (item.size or 0) > MAX_UPLOAD_BYTES:
                 raise ApiError(413, check_upload(item.filename or "", item.size or 0) or "file too large")
         added, refused = [], []
         for item in files:
             try:
-                name = save_uploaded(folder, item)
-                prefix = "" if collection == SHARED else f"{collection}/"
-                added.append(prefix + name)
+                added.append(source_in(collection, save_uploaded(folder, item)))
             except AssistantError as exc:
                 refused.append(str(exc))
         if not added:
@@ -186,12 +183,9 @@ def build_api(bot: Any, reindexer: Reindexer | None = None) -> FastAPI:
     def remove(source: str, request: Request) -> dict:
         if reindexer is None:
             raise ApiError(403, UPLOADS_OFF)
-        user = caller(request)
         indexed = {s.source for s in bot.sources(**visible(request))}
-        if user is not None and not user.may_use(collection_of(source)):
-            indexed = set()
         try:
-            remove_source(reindexer.corpus, source, indexed)
+            remove_source(reindexer.corpus, source, indexed if may_change(caller(request), source) else set())
         except AssistantError as exc:
             raise ApiError(404, str(exc)) from None
         reindexer.request(f"removed {source}")
@@ -206,18 +200,6 @@ def build_api(bot: Any, reindexer: Reindexer | None = None) -> FastAPI:
         return Response(DOCS_JS, media_type="text/javascript; charset=utf-8")
 
     return api
-
-
-def collection_folder(corpus: Path, collection: str) -> Path:
-    """The folder of a collection inside the corpus (made if missing); never a link or a file."""
-    folder = corpus if collection == SHARED else corpus / collection
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise ApiError(400, f"the collection {collection!r} is not a folder of the corpus")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ApiError(400, f"the collection {collection!r} cannot be made ({exc.strerror or exc})") from None
-    return folder
 
 
 def save_uploaded(folder: Path, item: UploadFile) -> str:

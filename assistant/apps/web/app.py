@@ -3,8 +3,6 @@
 # No `from __future__ import annotations` here: Gradio reads the handlers' annotations at
 # runtime (gr.Request, gr.EventData, and the typed `ask` endpoint) and cannot use strings.
 
-import contextlib
-import inspect
 import json
 import logging
 import os
@@ -15,7 +13,9 @@ from typing import Any
 import gradio as gr
 
 from assistant.api import MAX_QUESTION_CHARS, clean_question
+from assistant.apps.api.grants import home_collection, may_change, source_in, view_of
 from assistant.apps.api.signin import SIGN_OUT_FORM
+from assistant.apps.output import reply_json
 from assistant.apps.web.display import display_blocks
 from assistant.apps.web.files import original_link
 from assistant.apps.web.render import (
@@ -30,7 +30,8 @@ from assistant.apps.web.render import (
     render_upload_status,
     render_viewer_message,
 )
-from assistant.apps.web.uploads import Reindexer, check_upload, remove_source, save_upload
+from assistant.apps.web.strict_blocks import StrictBlocks
+from assistant.apps.web.uploads import Reindexer, check_upload, collection_folder, discard_upload, remove_source, save_upload
 from assistant.errors import AssistantError
 from assistant.ingest.readers import SUFFIXES
 from assistant.ingest.sandbox import Sandbox
@@ -65,15 +66,6 @@ def _to_int(value: Any) -> int | None:
         return None
 
 
-def _discard_upload(path: Path) -> None:
-    """Delete Gradio's temporary copy of an upload once it is saved (or refused): it counts against
-    the app's upload space until then. Only files inside the app's own temporary folder are touched."""
-    folder = os.environ.get("GRADIO_TEMP_DIR")
-    if folder and Path(folder).resolve() in path.resolve().parents:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
 class WebChat:
     """The page's event handlers, bound to one Assistant; tests call these directly."""
 
@@ -84,22 +76,32 @@ class WebChat:
         self.reindexer = reindexer
         self.sandbox = Sandbox()  # PDF pages are rendered by a worker process, never by the web process
 
+    def user(self, request: Any) -> Any:
+        """The signed-in user of a page event: None with sign-in off (see apps/api/auth.Auth.user_of)."""
+        return self.auth.user_of(request) if self.auth is not None else None
+
+    def scope(self, request: Any) -> dict[str, Any]:
+        """Keywords that limit Assistant calls to the user's collections (empty: every document)."""
+        return view_of(self.user(request))
+
     # -- chat
 
-    def answer_html(self, question: str, history: list[str]) -> tuple[str, bool]:
+    def answer_html(self, question: str, history: list[str], scope: dict | None = None) -> tuple[str, bool]:
         """One reply as HTML, and whether it succeeded; errors become a message, never a traceback."""
+        scope = scope or {}
         try:
-            reply = self.bot.ask(question, history=history or None, k=self.k)
+            reply = self.bot.ask(question, history=history or None, k=self.k, **scope)
         except AssistantError as exc:
             log.info("refused question: %s", exc)
             return render_error(str(exc)), False
         except Exception:  # noqa: BLE001 - the page must stay usable whatever happens
             log.exception("answering %r failed", question)
             return render_error("Something went wrong while answering. Please try again."), False
-        document = self.bot.document(reply.answer_source) if reply.answer_source else None
+        document = self.bot.document(reply.answer_source, **scope) if reply.answer_source else None
         return render_reply(reply.to_dict(), document), True
 
-    def respond(self, question: str, turns: list[dict]) -> Iterator[tuple[str, list[dict], str]]:
+    def respond(self, question: str, turns: list[dict],
+                request: gr.Request = None) -> Iterator[tuple[str, list[dict], str]]:
         """Show the question at once, then the reply; earlier questions go along as history."""
         question = (question if isinstance(question, str) else "").strip()
         turns = list(turns or [])[-(MAX_TURNS - 1):]
@@ -112,26 +114,28 @@ class WebChat:
             shown = question[:MAX_QUESTION_CHARS]
         yield render_transcript([*turns, {"question": shown}]), turns, ""
         history = [t["question"] for t in turns if t.get("ok")]
-        body, ok = self.answer_html(question, history)
+        body, ok = self.answer_html(question, history, self.scope(request))
         done = [*turns, {"question": shown, "html": body, "ok": ok}]
         yield render_transcript(done), done, ""
 
-    def respond_example(self, turns: list[dict], evt: gr.EventData) -> Iterator[tuple[str, list[dict], str]]:
+    def respond_example(self, turns: list[dict], evt: gr.EventData,
+                        request: gr.Request = None) -> Iterator[tuple[str, list[dict], str]]:
         """A click on an example question asks it."""
-        yield from self.respond(getattr(evt, "question", ""), turns)
+        yield from self.respond(getattr(evt, "question", ""), turns, request)
 
     def clear(self) -> tuple[str, list[dict], str]:
         return render_transcript([]), [], ""
 
     # -- viewer
 
-    def document_html(self, source: str, start: Any = None, end: Any = None) -> str:
+    def document_html(self, source: str, start: Any = None, end: Any = None, scope: dict | None = None) -> str:
         """The viewer for a source (and span) named by a click or a URL; only indexed files open."""
-        info = {s.source: s for s in self.bot.sources()}.get(source)
+        scope = scope or {}
+        info = {s.source: s for s in self.bot.sources(**scope)}.get(source)
         if info is None:
             return render_viewer_message(f"“{source}” is not one of the indexed documents.")
         try:
-            document = self.bot.document(info.source)
+            document = self.bot.document(info.source, **scope)
         except AssistantError as exc:
             return render_viewer_message(str(exc))
         text, blocks = document.text, display_blocks(document)
@@ -140,8 +144,8 @@ class WebChat:
             return render_document(info.title, info.source, text, None, blocks=blocks,
                                    original=self.original_of(document, None), code=document.spans)
         page = document.page_at(lo)
-        return render_document(info.title, info.source, text, (lo, hi), self.section_of(info.source, lo), page,
-                               blocks=blocks, page_image=self.page_image(document, lo, hi),
+        return render_document(info.title, info.source, text, (lo, hi), self.section_of(info.source, lo, scope), page,
+                               blocks=blocks, page_image=self.page_image(document, lo, hi, scope),
                                original=self.original_of(document, page), code=document.spans)
 
     def original_of(self, document: Any, page: int | None) -> tuple[str, str] | None:
@@ -152,43 +156,50 @@ class WebChat:
             return original_link(document.source, page), f"Open the original PDF{f' at p. {page}' if page else ''}"
         return original_link(document.source), "Download the original file"
 
-    def page_image(self, document: Any, start: int, end: int) -> Any:
+    def page_image(self, document: Any, start: int, end: int, scope: dict | None = None) -> Any:
         """The PDF page of a span with the span drawn on it; None for other formats or a changed file."""
         if document.format not in ("pdf", "image"):  # an image is a one-page scan, drawn the same way
             return None
         try:
-            return self.sandbox.page_view(self.bot.original(document.source), start, end)
+            return self.sandbox.page_view(self.bot.original(document.source, **(scope or {})), start, end)
         except AssistantError as exc:
             log.info("no page image: %s", exc)
             return None
 
-    def section_of(self, source: str, start: int) -> str:
+    def section_of(self, source: str, start: int, scope: dict | None = None) -> str:
         """Section path of a span, from the indexed passage that holds its start (its page is the document's)."""
-        passage = self.bot.locate(source, start)
+        passage = self.bot.locate(source, start, **(scope or {}))
         return passage.section if passage else ""
 
-    def open_link(self, evt: gr.EventData) -> tuple[str, Any]:
+    def open_link(self, evt: gr.EventData, request: gr.Request = None) -> tuple[str, Any]:
         """A click on a citation or a source: show it in the viewer's Document tab."""
         source = str(getattr(evt, "source", ""))
-        viewer = self.document_html(source, getattr(evt, "start", None), getattr(evt, "end", None))
+        viewer = self.document_html(source, getattr(evt, "start", None), getattr(evt, "end", None), self.scope(request))
         return viewer, gr.Tabs(selected="document")
 
     # -- adding and removing documents
 
-    def add_documents(self, files: list[Any] | None) -> tuple[str, Any]:
-        """Save uploaded files into the corpus and start indexing them; refused files say why."""
+    def add_documents(self, files: list[Any] | None, request: gr.Request = None) -> tuple[str, Any]:
+        """Save uploaded files into the corpus (a signed-in user's: into their collection) and index them."""
         if self.reindexer is None:
             return render_upload_status(["Adding documents is turned off for this app."], False), gr.Timer(active=False)
+        user = self.user(request)
+        collection = home_collection(user)
+        if collection is None:
+            for item in files or []:
+                discard_upload(Path(item if isinstance(item, str) else getattr(item, "name", "")))
+            return render_upload_status(["You may not add documents."], False), gr.Timer(active=False)
         lines, saved = [], []
         for item in files or []:
             path = Path(item if isinstance(item, str) else getattr(item, "name", ""))
             try:
                 reason = check_upload(path.name, path.stat().st_size)
                 if reason is None:
-                    saved.append(save_upload(self.reindexer.corpus, path.name, path))
+                    folder = collection_folder(self.reindexer.corpus, collection)
+                    saved.append(source_in(collection, save_upload(folder, path.name, path)))
             except (AssistantError, OSError) as exc:
                 reason = str(exc)
-            _discard_upload(path)
+            discard_upload(path)
             if reason:
                 lines.append(f"Not added: {reason}")
         if saved:
@@ -196,22 +207,26 @@ class WebChat:
             lines.insert(0, self.reindexer.status.message)
         return render_upload_status(lines, bool(saved)), gr.Timer(active=bool(saved))
 
-    def remove(self, source: str) -> tuple[str, Any]:
+    def remove(self, source: str, request: gr.Request = None) -> tuple[str, Any]:
         """Take an indexed document out of the corpus (moved aside, not deleted) and re-index."""
         if self.reindexer is None:
             return render_upload_status(["Removing documents is turned off for this app."], False), gr.skip()
+        user = self.user(request)
+        indexed = {s.source for s in self.bot.sources(**view_of(user))}
         try:
-            remove_source(self.reindexer.corpus, source, {s.source for s in self.bot.sources()})
+            remove_source(self.reindexer.corpus, source, indexed if may_change(user, source) else set())
         except AssistantError as exc:
             return render_upload_status([str(exc)], False), gr.skip()
         self.reindexer.request(f"removed {source}")
         return render_upload_status([self.reindexer.status.message], True), gr.Timer(active=True)
 
-    def sources_html(self) -> str:
+    def sources_html(self, scope: dict | None = None) -> str:
         """The Sources view as it stands: indexed documents, then the files not read and why."""
-        return render_sources(self.bot.sources(), removable=self.reindexer is not None, skipped=self.bot.skipped())
+        scope = scope or {}
+        return render_sources(self.bot.sources(**scope), removable=self.reindexer is not None,
+                              skipped=self.bot.skipped(**scope))
 
-    def refresh(self, seen: Any) -> tuple[Any, Any, Any, Any, int]:
+    def refresh(self, seen: Any, request: gr.Request = None) -> tuple[Any, Any, Any, Any, int]:
         """Every few seconds: a run the page did not start (a file changed in the corpus folder) shows its
         status while it runs, and the new Sources list once it ends; otherwise nothing is sent."""
         if self.reindexer is None:
@@ -221,16 +236,17 @@ class WebChat:
             return render_upload_status([status.message], True), gr.skip(), gr.skip(), gr.Timer(active=True), runs
         if runs == _to_int(seen):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), runs
-        return gr.skip(), self.sources_html(), render_header(self.bot.describe()), gr.skip(), runs
+        scope = self.scope(request)
+        return gr.skip(), self.sources_html(scope), render_header(self.bot.describe(**scope)), gr.skip(), runs
 
-    def source_click(self, evt: gr.EventData) -> tuple[Any, Any, Any, Any]:
+    def source_click(self, evt: gr.EventData, request: gr.Request = None) -> tuple[Any, Any, Any, Any]:
         """A click in the Sources view: open a document, or remove one."""
         removed = getattr(evt, "remove", None)
         if removed:
-            return (gr.skip(), gr.skip(), *self.remove(str(removed)))
-        return (*self.open_link(evt), gr.skip(), gr.skip())
+            return (gr.skip(), gr.skip(), *self.remove(str(removed), request))
+        return (*self.open_link(evt, request), gr.skip(), gr.skip())
 
-    def poll(self) -> tuple[str, str, str, Any]:
+    def poll(self, request: gr.Request = None) -> tuple[str, str, str, Any]:
         """While indexing runs: its status; when it ends, the new sources list and header."""
         status = self.reindexer.status if self.reindexer else None
         if status is None:
@@ -238,8 +254,9 @@ class WebChat:
         lines = [status.message, *[f"Skipped {line}" for line in status.skipped]]
         if status.running:
             return render_upload_status(lines, True), gr.skip(), gr.skip(), gr.Timer(active=True)
-        return (render_upload_status(lines, False), self.sources_html(),
-                render_header(self.bot.describe()), gr.Timer(active=False))
+        scope = self.scope(request)
+        return (render_upload_status(lines, False), self.sources_html(scope),
+                render_header(self.bot.describe(**scope)), gr.Timer(active=False))
 
     # -- page load
 
@@ -250,15 +267,15 @@ class WebChat:
         page shows its status and polls until it ends.
         """
         params = dict(request.query_params) if request is not None else {}
-        source = params.get("source")
+        source, scope = params.get("source"), self.scope(request)
         if source:
-            viewer, tab = self.document_html(source, params.get("start"), params.get("end")), "document"
+            viewer, tab = self.document_html(source, params.get("start"), params.get("end"), scope), "document"
         else:
             viewer, tab = VIEWER_START, "sources"
         return (
-            render_header(self.bot.describe()),
-            render_examples(self.bot.example_questions(4)),
-            self.sources_html(),
+            render_header(self.bot.describe(**scope)),
+            render_examples(self.bot.example_questions(4, **scope)),
+            self.sources_html(scope),
             viewer,
             gr.Tabs(selected=tab),
             *self._status_on_load(),
@@ -272,10 +289,10 @@ class WebChat:
 
     # -- HTTP API
 
-    def ask(self, question: str, history: list[str] | None = None, k: int = 5) -> dict:
+    def ask(self, question: str, history: list[str] | None = None, k: int = 5, request: gr.Request = None) -> dict:
         """Answer a question from the documents; returns the reply as JSON (see README)."""
         try:
-            return self.bot.ask(question, history=history or None, k=k).to_dict()
+            return reply_json(self.bot.ask(question, history=history or None, k=k, **self.scope(request)))
         except AssistantError as exc:
             # The caller's mistake, not the server's: one log line, no traceback on the console.
             # Anything else propagates, and Gradio prints its traceback and answers a generic error.
@@ -284,21 +301,6 @@ class WebChat:
 
 
 # ---------------------------------------------------------------- app
-
-
-class _Blocks(gr.Blocks):
-    """Gradio's Blocks, with a call that lacks values refused in one line (Gradio raises ValueError,
-    prints a traceback and tells the client nothing: `{"error": null}`)."""
-
-    def validate_inputs(self, block_fn, inputs):
-        if len(inputs) < len(block_fn.inputs):
-            try:
-                names = " (" + ", ".join(list(inspect.signature(block_fn.fn).parameters)[: len(block_fn.inputs)]) + ")"
-            except (TypeError, ValueError):
-                names = ""
-            raise gr.Error(f"{block_fn.name or 'this endpoint'} takes {len(block_fn.inputs)} values{names}; "
-                           f"got {len(inputs)}", print_exception=False)
-        return super().validate_inputs(block_fn, inputs)
 
 
 def build_blocks(bot: Any, reindexer: Reindexer | None = None, auth: Any = None) -> gr.Blocks:
@@ -311,9 +313,11 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None, auth: Any = None)
     chat = WebChat(bot, reindexer=reindexer, auth=auth)
     private = {"api_visibility": "private", "concurrency_id": "assistant"}
     links = {"js_on_load": _static_js("links.js"), "apply_default_css": False}  # our CSS, not Gradio's prose
-    with _Blocks(title="Document assistant", analytics_enabled=False) as app:
+    with StrictBlocks(title="Document assistant", analytics_enabled=False) as app:
         turns = gr.State([])
-        header = gr.HTML(render_header(bot.describe()), js_on_load=None, apply_default_css=False)
+        # With sign-in possible, the page's initial values name no document: load() fills them per user.
+        public = auth is None
+        header = gr.HTML(render_header(bot.describe()) if public else "", js_on_load=None, apply_default_css=False)
         gr.HTML(SIGN_OUT_FORM, elem_id="sign-out-box", apply_default_css=False, visible=bool(auth and auth.enabled()))
         with gr.Row(equal_height=False, elem_id="main-row"):
             with gr.Column(scale=3, min_width=340, elem_id="chat-col"):
@@ -333,7 +337,7 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None, auth: Any = None)
                         max_length=MAX_TYPED_CHARS,
                     )
                     ask_btn = gr.Button("Ask", variant="primary", scale=0, min_width=72, elem_id="ask")
-                examples = gr.HTML(render_examples(bot.example_questions(4)), elem_id="examples", **links)
+                examples = gr.HTML(render_examples(bot.example_questions(4)) if public else "", elem_id="examples", **links)
             with gr.Column(scale=2, min_width=340, elem_id="viewer-col"):
                 with gr.Tabs(selected="sources", elem_id="side-tabs") as tabs:
                     with gr.Tab("Document", id="document"):
@@ -347,7 +351,7 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None, auth: Any = None)
                             size="sm", elem_id="add-documents", visible=reindexer is not None)
                         upload_status = gr.HTML("", elem_id="upload-status", apply_default_css=False,
                                                 js_on_load=_upload_js())
-                        sources = gr.HTML(chat.sources_html(), elem_id="sources", **links)
+                        sources = gr.HTML(chat.sources_html() if public else "", elem_id="sources", **links)
                         poll = gr.Timer(1.0, active=False)
                         # Runs the page did not start (the corpus folder watched): the status and new Sources
                         watch = gr.Timer(WATCH_TICK_SECONDS, active=reindexer is not None)

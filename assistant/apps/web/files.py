@@ -18,6 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ...errors import AssistantError
+from ..api.auth import USER_KEY
+from ..api.grants import view_of
 
 PATH = "/original"
 
@@ -44,7 +46,8 @@ def original_route(bot: Any) -> Route:
     async def original(request: Request) -> Response:
         source = request.query_params.get("source", "")
         try:
-            raw = await run_in_threadpool(bot.original, source)
+            # Signed in: only the user's collections (the gate put the user in the scope).
+            raw = await run_in_threadpool(bot.original, source, **view_of(request.scope.get(USER_KEY)))
         except AssistantError as exc:
             return PlainTextResponse(str(exc), status_code=404)
         return original_response(source, raw)

@@ -133,6 +133,28 @@ def unindexed_files(corpus: Path, indexed: set[str]) -> list[str]:
         return []
 
 
+def discard_upload(path: Path) -> None:
+    """Delete Gradio's temporary copy of an upload once it is saved (or refused): it counts against
+    the app's upload space until then. Only files inside the app's own temporary folder are touched."""
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if folder and Path(folder).resolve() in path.resolve().parents:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def collection_folder(corpus: Path, collection: str, shared: str = "shared") -> Path:
+    """The folder of a collection (a checked top-level folder name) inside the corpus, made if missing;
+    `shared` is the corpus itself. Never a link or a file: those are refused."""
+    folder = corpus if collection == shared else corpus / collection
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise AssistantError(f"the collection {collection!r} is not a folder of the corpus")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AssistantError(f"the collection {collection!r} cannot be made ({exc.strerror or exc})") from None
+    return folder
+
+
 REMOVED = ".removed"  # inside the corpus; hidden, so never indexed
 
 
