@@ -60,6 +60,29 @@ def running_upload_app(seed_index_dir: Path, embedder, root: Path, *, watch: boo
         reindexer.wait()
 
 
+@contextlib.contextmanager
+def foreign_origin(root: Path, page: str) -> Iterator[str]:
+    """`page` as index.html, served by http.server on another port of 127.0.0.1: same machine, another
+    origin (an attacker's page the user happens to visit). Yields its URL."""
+    import functools
+    import http.server
+    import threading
+
+    (root / "index.html").write_text(page, encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="session")
 def web_app(bot):
     """The real page and API, built on the session's Assistant (the model loads once)."""

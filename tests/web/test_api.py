@@ -7,15 +7,11 @@ page in Chromium cannot add or remove documents through it.
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 import time
 
 import httpx
 import pytest
-from conftest import _watched_page, running_upload_app
-from helpers import free_port
+from conftest import _watched_page, foreign_origin, running_upload_app
 
 from assistant.apps.output import document_json, reply_json, source_json
 
@@ -153,18 +149,8 @@ async function attack(base, source) {
 @pytest.fixture(scope="module")
 def foreign_site(tmp_path_factory):
     """A page on another port of 127.0.0.1: the same machine, another origin."""
-    root = tmp_path_factory.mktemp("foreign-api")
-    (root / "index.html").write_text(FOREIGN_PAGE, encoding="utf-8")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with foreign_origin(tmp_path_factory.mktemp("foreign-api"), FOREIGN_PAGE) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -185,18 +171,31 @@ def test_a_page_on_another_origin_cannot_upload_or_delete_through_the_api(browse
 ALICE_PASSWORD = "alice-password-1"
 
 
+BOB_PASSWORD = "bob-password-1"
+HR_SOURCE = "hr/leave-policy.txt"
+HR_FACT = "Every member of staff at Quillfield has thirty-one days of annual leave."
+
+
+def add_hr_collection(corpus) -> None:
+    (corpus / "hr").mkdir()
+    (corpus / HR_SOURCE).write_text(f"Leave policy\n\n{HR_FACT}\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def team_server(seed_index_dir, embedder, tmp_path_factory):
-    """The app over an index with two users (alice: `shared`; root: admin): sign-in is on. Yields (port, store)."""
+    """The app over an index with a collection `hr` beside the root's `shared`, and three users (alice:
+    `shared`; bob: `hr`; root: admin): sign-in is on. Yields (port, store, corpus)."""
     stores = []
 
     def users(store) -> None:
         store.add("alice", ("shared",), password=ALICE_PASSWORD)
+        store.add("bob", ("hr",), password=BOB_PASSWORD)
         store.add("root", (), admin=True, password="root-password-1")
         stores.append(store)
 
-    with running_upload_app(seed_index_dir, embedder, tmp_path_factory.mktemp("team"), users=users) as served:
-        yield served[1], stores[0]
+    with running_upload_app(seed_index_dir, embedder, tmp_path_factory.mktemp("team"), users=users,
+                            prepare=add_hr_collection) as served:
+        yield served[1], stores[0], served[2]
 
 
 @pytest.fixture
@@ -270,6 +269,38 @@ def test_sign_in_and_out_in_the_browser(browser, team_server):
         page.goto(base)  # the old cookie, if the browser kept it, names no session any more
         assert "/signin" in page.url
         assert page.request.get(base + "api/v1/sources").status == 401
+
+
+def sign_in(page, base: str, name: str, password: str) -> None:
+    page.goto(base)
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.click("#sign-in")
+    page.wait_for_selector("textarea")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_uploads_and_removals_stay_in_the_granted_collections(team, team_server, browser, tmp_path):
+    port, store, corpus = team_server
+    bob = {"Authorization": f"Bearer {store.create_token('bob')}"}
+    alice = {"Authorization": f"Bearer {store.create_token('alice')}"}
+    note = {"files": ("rota.txt", b"The Quillfield rota changes on Mondays.", "text/plain")}
+    assert "may not add" in error_of(team.post("/api/v1/documents", data={"collection": "shared"}, files=note,
+                                               headers=bob), 403)
+    added = team.post("/api/v1/documents", data={"collection": "hr"}, files=note, headers=bob)
+    assert added.status_code == 200 and added.json()["added"] == ["hr/rota.txt"]
+    assert error_of(team.delete(f"/api/v1/documents/{HR_SOURCE}", headers=alice), 404)
+    assert error_of(team.delete(f"/api/v1/documents/{SOURCE}", headers=bob), 404)
+    assert (corpus / HR_SOURCE).exists() and (corpus / SOURCE).exists()
+
+    upload = tmp_path / "handbook.txt"
+    upload.write_text("The Quillfield handbook is reviewed every spring.", encoding="utf-8")
+    with _watched_page(browser, 1400, 900) as page:  # the page's Add documents puts bob's file in `hr`
+        sign_in(page, f"http://127.0.0.1:{port}/", "bob", BOB_PASSWORD)
+        page.locator("input[type=file]").set_input_files(str(upload))
+        page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('handbook')")
+    assert (corpus / "hr" / "handbook.txt").exists() and not (corpus / "handbook.txt").exists()
 
 
 @pytest.mark.slow

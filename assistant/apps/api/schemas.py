@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...types import Passage, SourceInfo
+
+SourceOut = SourceInfo  # a dataclass: its fields are the JSON of `assistant sources --json`
+
 
 class AskRequest(BaseModel):
     """A question, earlier questions of the conversation (oldest first) and the passages wanted."""
@@ -19,41 +23,18 @@ class AskRequest(BaseModel):
     k: int = Field(default=5, description="passages to return, 1 to 50")
 
 
-class PassageOut(BaseModel):
-    rank: int
-    text: str
-    source: str
-    title: str
-    section: str
-    start: int
-    end: int
-    score: float
-    page: int | None = None
-    line: int
-    strength: str = Field(description="strong or weak")
-    chunk_id: str
-
-
 class ReplyOut(BaseModel):
     """The reply contract of `assistant ask --json` (README)."""
 
     question: str
     answer: str
     confident: bool
-    passages: list[PassageOut]
+    passages: list[Passage]
     answer_source: str | None
     answer_start: int | None
     answer_end: int | None
     notice: str | None
     answer_page: int | None
-
-
-class SourceOut(BaseModel):
-    source: str
-    title: str
-    chunks: int
-    chars: int
-    sha256: str
 
 
 class DocumentOut(BaseModel):
