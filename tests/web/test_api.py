@@ -86,6 +86,8 @@ def test_every_bad_request_is_a_json_error_with_its_status(api, api_server):
     foreign = {"Origin": "http://evil.example"}
     assert error_of(api.post("/documents", files={"files": ("a.txt", b"words", "text/plain")}, headers=foreign), 403)
     assert error_of(api.delete(f"/documents/{SOURCE}", headers=foreign), 403)
+    elsewhere = {"Referer": "http://evil.example/page.html"}  # no Origin: the Referer decides
+    assert error_of(api.post("/documents", files={"files": ("a.txt", b"words", "text/plain")}, headers=elsewhere), 403)
     assert SOURCE in {p.name for p in api_server[2].iterdir()}
 
 
