@@ -73,8 +73,12 @@ def start_watching(reindexer: Reindexer) -> CorpusWatcher | None:
 
 def catch_up(reindexer: Reindexer, indexed: set[str]) -> None:
     """After a crash: half-written uploads are deleted, and files saved but never indexed are indexed now."""
-    for name in remove_partial_uploads(reindexer.corpus):
-        log.warning("removed a partial upload left by a stopped app: %s", name)
+    with contextlib.suppress(OSError):  # uploads go to the corpus and to its collections' folders
+        folders = [reindexer.corpus, *(p for p in reindexer.corpus.iterdir()
+                                       if not p.name.startswith(".") and p.is_dir() and not p.is_symlink())]
+        for folder in folders:
+            for name in remove_partial_uploads(folder):
+                log.warning("removed a partial upload left by a stopped app: %s", folder / name)
     waiting = unindexed_files(reindexer.corpus, indexed)
     if waiting:
         reindexer.request(f"{len(waiting)} file{'s' if len(waiting) != 1 else ''} in the corpus not indexed yet")
