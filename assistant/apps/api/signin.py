@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -67,7 +68,9 @@ def sign_in_routes(auth: Auth) -> list[Route]:
                          {"Retry-After": str(int(wait) + 1)})
         user = None
         if auth.store is not None:
-            user = auth.store.check_password(str(form.get("name", ""))[:64], str(form.get("password", ""))[:1024])
+            # scrypt takes ~50-250 ms of CPU: in a worker thread, never on the event loop every request shares
+            user = await run_in_threadpool(auth.store.check_password, str(form.get("name", ""))[:64],
+                                           str(form.get("password", ""))[:1024])
         if user is None:
             return _page("Wrong name or password.", next_path, 401)
         response = RedirectResponse(root + next_path, status_code=303)
