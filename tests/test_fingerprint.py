@@ -245,8 +245,8 @@ def test_a_new_reader_registered_in_the_format_table_is_fingerprinted(tmp_path):
     root = _copy(tmp_path, "registered")
     readers = root / "assistant" / "ingest" / "readers"
     (readers / "tally.py").write_text("def extract(raw):\n    return 'no tally'\n", encoding="utf-8")
-    _edit(readers / "__init__.py", 'Format("text", (".txt", ".text"), None),',
-          'Format("text", (".txt", ".text"), None),\n    Format("tally", (".tally",), "tally"),')
+    _edit(readers / "__init__.py", 'Format("text", (".txt", ".text"), "text", decoded=True, named=True),',
+          'Format("text", (".txt", ".text"), "text", decoded=True, named=True),\n    Format("tally", (".tally",), "tally"),')
     grown, _ = _fingerprint_of(root, tmp_path)
     assert "assistant.ingest.readers.tally" in grown["modules"]
     (readers / "tally.py").write_text("def extract(raw):\n    return 'none'\n", encoding="utf-8")
