@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS, MAX_QUESTION_READ, env
 from .errors import AssistantError, IndexMismatchError
 from .index.base import Store
 from .index.keys import id_text
@@ -20,12 +21,6 @@ from .retrieve.answer import AnswerSettings, is_confident, pick_answer, strength
 from .retrieve.search import SearchSettings, make_query, resolve
 from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
-MAX_QUESTION_CHARS = 2000
-# Only this much of a question is ever looked at: a 50 MB question costs what a 16,000-character
-# one does (tidying whitespace can shorten the text, so more than MAX_QUESTION_CHARS is read).
-MAX_QUESTION_READ = 8 * MAX_QUESTION_CHARS
-MAX_HISTORY = 20  # earlier questions looked at, the latest ones (the search blends the last 3)
-MAX_K = 50
 DEFAULT_INDEX = "index"
 INDEX_ENV = "ASSISTANT_INDEX"
 STORE_ENV = "ASSISTANT_STORE"  # a Milvus location (assistant/index/stores.py); wins over ASSISTANT_INDEX
@@ -33,9 +28,9 @@ NOT_FOUND = "I couldn't find this in the documents."
 
 
 def default_index_dir() -> Path | str:
-    if os.environ.get(STORE_ENV):
-        return os.environ[STORE_ENV]
-    return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX)
+    if env(STORE_ENV):
+        return env(STORE_ENV)
+    return Path(env(INDEX_ENV))
 
 
 def clean_question(question: object) -> tuple[str, str | None]:

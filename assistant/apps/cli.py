@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
+from ..config import MAX_K, MAX_WORDS_RANGE, MODES, ChunkSettings, SearchSettings, env
 from ..errors import AssistantError
 from ..text import terminal_safe
 from .output import document_json, reply_json, source_json
@@ -71,11 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build or update the index from a corpus folder",
                                 description="Index every text and Markdown file under CORPUS. Unchanged files are "
                                 "not embedded again; the new index replaces the old one atomically.")
-    index.add_argument("--corpus", type=Path, default=Path(os.environ.get("ASSISTANT_CORPUS", "corpus")),
+    index.add_argument("--corpus", type=Path, default=Path(env("ASSISTANT_CORPUS")),
                        metavar="DIR", help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
     _index_arg(index)
-    index.add_argument("--max-words", type=_bounded(20, 400), default=None,
-                       help="largest chunk in words (20-400, default 120)")
+    index.add_argument("--max-words", type=_bounded(*MAX_WORDS_RANGE), default=None,
+                       help=f"largest chunk in words ({MAX_WORDS_RANGE[0]}-{MAX_WORDS_RANGE[1]}, "
+                       f"default {ChunkSettings.max_words})")
     index.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every few seconds)")
     index.add_argument("--watch", action="store_true",
                        help="after indexing, keep watching CORPUS and index what is added, changed or deleted "
@@ -94,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                               'starting with { is {"question": ..., "history": [...]}.')
     ask.add_argument("question", nargs="?", help="the question; omit to read questions from stdin")
     _index_arg(ask)
-    ask.add_argument("--k", type=_bounded(1, 50), default=5, help="passages to return (1-50, default 5)")
+    ask.add_argument("--k", type=_bounded(1, MAX_K), default=5, help=f"passages to return (1-{MAX_K}, default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
                      help="an earlier question of the conversation (repeatable, oldest first)")
@@ -103,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("questions", type=Path, help="JSON-lines file of labelled questions")
     _index_arg(ev)
     ev.add_argument("--split", default=None, help="only questions whose \"split\" is this (e.g. dev, test)")
-    ev.add_argument("--mode", choices=("hybrid", "dense", "keyword", "rrf"), default="hybrid",
-                    help="retrieval mode to measure (default hybrid)")
+    ev.add_argument("--mode", choices=MODES, default=SearchSettings.mode,
+                    help=f"retrieval mode to measure (default {SearchSettings.mode})")
     ev.add_argument("--repeat", type=_bounded(1, 20), default=1, metavar="N",
                     help="ask each question N times and time the fastest: the machine's own noise out of the "
                          "max/median figure (default 1)")
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # never a traceback for users; ASSISTANT_DEBUG=1 shows it
-        if os.environ.get("ASSISTANT_DEBUG"):
+        if env("ASSISTANT_DEBUG"):
             raise
         print(f"assistant: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
@@ -191,8 +192,6 @@ def _index_dir(args) -> Path | str:
 
 
 def cmd_index(args) -> int:
-    from ..ingest.chunker import ChunkSettings
-
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
     if args.ray is None and args.ray_actors is not None:
         raise AssistantError("--ray-actors needs --ray")
@@ -323,7 +322,6 @@ def _print_reply(reply, as_json: bool) -> None:
 
 def cmd_eval(args) -> int:
     from ..api import Assistant
-    from ..retrieve.search import SearchSettings
     from ..tools.evaluate import evaluate, load_questions
 
     questions = load_questions(args.questions, args.split)

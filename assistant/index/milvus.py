@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import env
 from ..embed.embedder import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..types import Chunk, Document, SourceInfo
@@ -90,7 +91,6 @@ def connect(location: MilvusLocation):
     except ImportError:
         raise StoreUnavailableError("Milvus stores need the cluster extra: pip install 'assistant[cluster]'") from None
     import logging
-    import os
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
@@ -100,7 +100,7 @@ def connect(location: MilvusLocation):
         # keeps one client's broken channel from being handed to the next.
         options = {"grpc_options": {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}} \
             if location.lite else {}
-        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30, dedicated=True,
+        return MilvusClient(uri=location.uri, token=env("MILVUS_TOKEN"), timeout=30, dedicated=True,
                             **options)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc

@@ -14,9 +14,10 @@ import bisect
 import re
 from array import array
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from ..config import MAX_CHARS_PER_WORD, ChunkSettings
 from ..text import ANNOUNCES, answer_units, normalize, sentence_spans, word_count
 from ..types import Chunk, Document, Skipped
 from . import structure
@@ -24,28 +25,6 @@ from .readers.text import PLAIN, text_blocks
 from .structure import NO_NOISE, Noise
 
 _WORDS = re.compile(r"\S+")
-# A passage is also bounded in characters: max_words words of at most this many characters on
-# average. Prose averages 6 and code under 20, so only text with giant "words" (a file that is one
-# word, encoded data) is split by it, into windows of max_words * 12 characters (see _windows).
-MAX_CHARS_PER_WORD = 40
-
-
-@dataclass(frozen=True)
-class ChunkSettings:
-    """Chunk size bounds in words; MiniLM reads ~180-200 words, so max stays well below."""
-
-    max_words: int = 120
-    min_words: int = 25
-    lead_in: bool = True  # see _with_lead_ins
-    # What one file may add: its first passages, at most max_chunks of them (about 240,000 words of
-    # prose) and at most max_texts texts to embed (passages and their sentences: 10,000 is about
-    # 100 s on 2 cores, the slow step); the indexer says when a file is cut.
-    max_chunks: int = 2000
-    max_texts: int = 10_000
-
-    def to_dict(self) -> dict:
-        """The settings for the manifest; what else decides chunk output is in assistant.ingest.fingerprint."""
-        return asdict(self)
 
 
 @dataclass

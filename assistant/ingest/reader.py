@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..config import MAX_FILE_BYTES
 from ..errors import AssistantError
 from ..types import Document, Skipped
 from .readers import DECODED, SUFFIXES, extract_structured, format_of
@@ -20,7 +21,6 @@ from .structure import file_name_title, file_name_words, text_title
 __all__ = ["decode", "file_name_title", "file_name_words", "file_sha256", "find_title", "iter_files",
            "read_document", "read_regular_file"]
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a reason, not read into memory
 
 
 def iter_files(corpus: Path) -> Iterator[tuple[str, Path | None, str | None]]:

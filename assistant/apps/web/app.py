@@ -32,6 +32,7 @@ from assistant.apps.web.render import (
 )
 from assistant.apps.web.strict_blocks import StrictBlocks
 from assistant.apps.web.uploads import Reindexer, check_upload, collection_folder, discard_upload, remove_source, save_upload
+from assistant.config import CONCURRENCY, MAX_TURNS, MAX_TYPED_CHARS, QUEUE_MAX_SIZE
 from assistant.errors import AssistantError
 from assistant.ingest.readers import SUFFIXES
 from assistant.ingest.sandbox import Sandbox
@@ -39,10 +40,6 @@ from assistant.ingest.sandbox import Sandbox
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
-QUEUE_MAX_SIZE = 64  # beyond this Gradio answers "This application is currently busy. Please try again."
-CONCURRENCY = 2  # one model call per core on a 2-core machine
-MAX_TURNS = 30  # turns the page keeps in its transcript; older ones leave the page, not the index
-MAX_TYPED_CHARS = 10 * MAX_QUESTION_CHARS  # the question box's own limit; the server cuts to MAX_QUESTION_CHARS
 WATCH_TICK_SECONDS = 3.0  # how soon a page notices a run started by a change in the corpus folder
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
+from ...config import MAX_FILE_SIZE, env
 from ...errors import AssistantError
 from ...ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from ..api.accounts import UserStore
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds each file Gradio's /upload route accepts
 UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
 MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring dashboard (off by default)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -90,7 +90,7 @@ def uploads_allowed(server_name: str, refused: bool = False) -> bool:
     ASSISTANT_UPLOAD=0 (or --no-upload) turns it off; ASSISTANT_UPLOAD=1 turns it on for an
     app exposed beyond this machine (see SECURITY.md first).
     """
-    setting = os.environ.get(UPLOAD_ENV, "").strip()
+    setting = env(UPLOAD_ENV).strip()
     if refused or setting == "0":
         return False
     return setting == "1" or server_name in LOOPBACK
@@ -119,7 +119,7 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     from ..api.signin import sign_in_routes
     from .app import STATIC_DIR
 
-    server_name = server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    server_name = server_name or env("GRADIO_SERVER_NAME")
     hosts = allowed_hosts(server_name)
     folder = make_temp_folder()
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
@@ -140,9 +140,9 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     return {
         "app_kwargs": {"middleware": middleware, "lifespan": lifespan,
                        "routes": [*routes, *(sign_in_routes(auth) if auth else [])]},
-        "enable_monitoring": os.environ.get(MONITORING_ENV) == "1",
+        "enable_monitoring": env(MONITORING_ENV) == "1",
         "server_name": server_name,
-        "server_port": server_port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
+        "server_port": server_port or int(env("GRADIO_SERVER_PORT")),
         "share": False,
         "show_error": False,
         "ssr_mode": False,
@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None) -> None:
         os.environ[WATCH_ENV] = "0"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"
-    server_name = os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    index_dir = env("ASSISTANT_STORE") or env("ASSISTANT_INDEX")
+    server_name = env("GRADIO_SERVER_NAME")
     uploads = uploads_allowed(server_name, args.no_upload)
     try:
         allowed_hosts(server_name)  # a bad setting stops us before the model loads
