@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..access import parse_collections
 from ..config import MAX_K, MAX_WORDS_RANGE, MODES, ChunkSettings, SearchSettings, env
 from ..errors import AssistantError
 from ..text import terminal_safe
@@ -43,6 +44,20 @@ def _index_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None, metavar="LOCATION",
                         help="the index in Milvus instead of a folder: milvus://HOST:PORT/COLLECTION or "
                         "milvus-lite:PATH.db/COLLECTION (needs pip install 'assistant[cluster]')")
+
+
+def _collections_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--collections", default=None, metavar="NAMES",
+                        help="only these collections, comma-separated: top-level folders of the corpus, "
+                             "and `shared` for files at its root (default: all)")
+
+
+def _collections(args, bot) -> list[str] | None:
+    """--collections as names the index holds; an unknown name is a one-line error."""
+    allowed = parse_collections(args.collections)
+    if allowed and (unknown := sorted(allowed.collections - set(bot.collections()))):
+        raise AssistantError(f"no collection {unknown[0]!r} in the index (it has: {', '.join(bot.collections()) or 'none'})")
+    return sorted(allowed.collections) if allowed else None
 
 
 def _bounded(low: int, high: int):
@@ -99,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
                      help="an earlier question of the conversation (repeatable, oldest first)")
+    _collections_arg(ask)
 
     ev = commands.add_parser("eval", help="measure retrieval and answer quality on labelled questions")
     ev.add_argument("questions", type=Path, help="JSON-lines file of labelled questions")
@@ -114,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources = commands.add_parser("sources", help="list the indexed documents")
     _index_arg(sources)
     sources.add_argument("--json", action="store_true")
+    _collections_arg(sources)
 
     show = commands.add_parser("show", help="print the text the assistant read from a document",
                                description="Print the clean text of an indexed document: the text every citation's "
@@ -268,18 +285,20 @@ def cmd_ask(args) -> int:
 
         clean_question(args.question)  # a bad question fails before the model loads
         bot = _open(args)
-        _print_reply(bot.ask(args.question, history=args.history, k=args.k), args.json)
+        collections = _collections(args, bot)
+        _print_reply(bot.ask(args.question, history=args.history, k=args.k, collections=collections), args.json)
         return 0
     if sys.stdin.isatty():
         raise AssistantError("no question given: pass QUESTION or pipe questions on stdin")
     bot = _open(args)
+    collections = _collections(args, bot)
     failures = 0
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
         try:
             question, history = _parse_line(line, args.history)
-            _print_reply(bot.ask(question, history=history, k=args.k), args.json)
+            _print_reply(bot.ask(question, history=history, k=args.k, collections=collections), args.json)
         except AssistantError as exc:
             failures += 1
             print(f"assistant: error: line {number}: {exc}", file=sys.stderr)
@@ -336,7 +355,7 @@ def cmd_eval(args) -> int:
 
 def cmd_sources(args) -> int:
     bot = _open(args)
-    for info in bot.sources():
+    for info in bot.sources(collections=_collections(args, bot)):
         print(json.dumps(source_json(info), ensure_ascii=False) if args.json
               else f"{terminal_safe(info.source)}\t{info.chunks} chunks\t{terminal_safe(info.title)}")
     return 0

@@ -27,10 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..access import Allowed
 from ..config import env
 from ..embed.embedder import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..types import Chunk, Document, SourceInfo
+from .access_rows import CollectionRows
 from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from .dense import dequantize_rows
@@ -131,6 +133,8 @@ class MilvusStore(KeywordStatistics):
         self._positions: dict[int, int] = {}
         self._order = np.zeros(0, dtype=np.int64)
         self.keyword_search = KeywordSearch([])
+        self._row_sources: list[str] = []  # each keyword row's source, for the collection masks
+        self.collection_rows = CollectionRows(lambda: [self._row_sources])
         # A question fetches the same rows several times (answer, pages, citations): kept by kind.
         self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
         self._lock = threading.Lock()
@@ -186,12 +190,14 @@ class MilvusStore(KeywordStatistics):
 
     def _load_keyword(self) -> None:
         """BM25 postings over every chunk's search text, with statistics over the whole collection."""
-        ids, texts = [], []
+        ids, texts, sources = [], [], []
         for row in scan(self.client, self.name, "id >= 0", ["id", "body"]):
             ids.append(int(row["id"]))
-            texts.append(self._body(row)["search_text"])
+            texts.append((body := self._body(row))["search_text"])
+            sources.append(body["source"])
         order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
         self._order = np.array(ids, dtype=np.int64)[order]
+        self._row_sources = [sources[i] for i in order]
         terms, postings = build_postings(list(tokenize_all(texts[i] for i in order)))
         lookup = {t: i for i, t in enumerate(terms)}
         self._positions = {int(c): n for n, c in enumerate(self._order)}
@@ -208,14 +214,19 @@ class MilvusStore(KeywordStatistics):
 
     # --- search ---------------------------------------------------------------------------
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
+        permitted = None if allowed is None else self.collection_rows.sources(allowed)  # filtered inside HNSW: k permitted
+        if permitted == []:
+            return []
+        where = {} if permitted is None else {"filter": f"doc in {_ids(sorted(map(_doc_key, permitted)))}"}
         found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
                                    limit=k, search_params={"metric_type": "IP", "params": {"ef": max(MIN_EF, k)}},
-                                   output_fields=[])
+                                   output_fields=[], **where)
         return [(int(hit["id"]), float(hit["distance"])) for hit in found[0]]
 
-    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
-        scores = self.keyword_search.scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
+                allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        scores = self.keyword_for(allowed).scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
         top = top_positions(scores, k)
         found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
         of_ids = np.array([scores[self._positions[i]] if i in self._positions else 0.0 for i in ids], dtype=np.float32)

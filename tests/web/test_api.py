@@ -19,6 +19,7 @@ GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:Deprecati
 pytestmark = [pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
 SOURCE = "healthcare-in-cambridgeshire.txt"
 QUESTION = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
+REPLIES = "#transcript .msg.bot:not(:has(.pending))"
 NEW_FACT = "The Harbourside depot keeps forty-two grit bins for the winter."
 
 
@@ -303,6 +304,71 @@ def test_uploads_and_removals_stay_in_the_granted_collections(team, team_server,
         page.locator("input[type=file]").set_input_files(str(upload))
         page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('handbook')")
     assert (corpus / "hr" / "handbook.txt").exists() and not (corpus / "handbook.txt").exists()
+
+
+@pytest.mark.slow
+def test_two_users_see_nothing_of_each_others_collections_through_the_api(team, team_server):
+    store = team_server[1]
+    alice = {"Authorization": f"Bearer {store.create_token('alice')}"}
+    bob = {"Authorization": f"Bearer {store.create_token('bob')}"}
+    root = {"Authorization": f"Bearer {store.create_token('root')}"}
+    alice_sources = {s["source"] for s in team.get("/api/v1/sources", headers=alice).json()}
+    bob_sources = {s["source"] for s in team.get("/api/v1/sources", headers=bob).json()}
+    assert SOURCE in alice_sources and not any(s.startswith("hr/") for s in alice_sources)
+    assert bob_sources and all(s.startswith("hr/") for s in bob_sources) and HR_SOURCE in bob_sources
+    assert alice_sources | bob_sources <= {s["source"] for s in team.get("/api/v1/sources", headers=root).json()}
+
+    leave = "How many days of annual leave does Quillfield staff get?"
+    for headers, mine in ((alice, alice_sources), (bob, bob_sources)):
+        for question in (leave, QUESTION):
+            reply = team.post("/api/v1/ask", json={"question": question, "k": 10}, headers=headers).json()
+            cited = {p["source"] for p in reply["passages"]} | {reply["answer_source"]} - {None}
+            assert cited <= mine, (question, cited - mine)
+            if headers is bob and question == QUESTION:
+                assert "Orion" not in reply["answer"] + "".join(p["text"] for p in reply["passages"])
+    assert "thirty-one" in team.post("/api/v1/ask", json={"question": leave}, headers=bob).json()["answer"]
+
+    for headers, other in ((alice, HR_SOURCE), (bob, SOURCE)):
+        for path in (f"/api/v1/documents/{other}", f"/api/v1/documents/{other}/original", f"/original?source={other}"):
+            response = team.get(path, headers=headers)
+            assert response.status_code == 404, path
+            assert other.rsplit("/", 1)[-1] not in response.text.replace(other, ""), response.text  # no hint
+    hint = team.get("/api/v1/documents/leave-policy.txt", headers=alice)  # a bare name: no "did you mean hr/..."
+    assert "hr/" not in error_of(hint, 404)
+    config = team.get("/config", headers=bob).text  # the page's initial values name no document
+    assert "healthcare-in-cambridgeshire" not in config and "Orion" not in config
+    gradio = team.post("/gradio_api/call/ask", json={"data": [QUESTION, [], 5]}, headers=bob)
+    assert gradio.status_code == 200
+    events = team.get(f"/gradio_api/call/ask/{gradio.json()['event_id']}", headers=bob).text
+    assert "Orion" not in events and "healthcare-in-cambridgeshire" not in events
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_two_users_see_nothing_of_each_others_collections_in_the_browser(browser, team_server):
+    base = f"http://127.0.0.1:{team_server[0]}/"
+    with _watched_page(browser, 1400, 900) as page:
+        sign_in(page, base, "bob", BOB_PASSWORD)
+        page.wait_for_function(f"document.querySelector('#sources')?.innerText.includes({HR_SOURCE!r})")
+        assert SOURCE not in page.inner_text("#sources")
+        assert "Orion" not in page.content() and "Cambridgeshire" not in page.inner_text("#examples")
+        page.fill("textarea", QUESTION)
+        page.keyboard.press("Enter")
+        page.wait_for_selector(REPLIES)
+        assert "Orion" not in page.inner_text("#transcript")
+        page.goto(f"{base}?source={SOURCE}")  # a shared link to alice's document
+        page.wait_for_selector("textarea")
+        page.wait_for_function("document.querySelector('#viewer')?.innerText.includes('not one of the indexed')")
+        assert "Orion" not in page.inner_text("#viewer")
+        assert page.request.get(f"{base}original?source={SOURCE}").status == 404
+    with _watched_page(browser, 1400, 900) as page:
+        sign_in(page, base, "alice", ALICE_PASSWORD)
+        page.wait_for_function(f"document.querySelector('#sources')?.innerText.includes({SOURCE!r})")
+        assert "hr/" not in page.inner_text("#sources") and "Quillfield" not in page.content()
+        page.fill("textarea", "How many days of annual leave does Quillfield staff get?")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(REPLIES)
+        assert "thirty-one" not in page.inner_text("#transcript") and "hr/" not in page.inner_text("#transcript")
 
 
 @pytest.mark.slow

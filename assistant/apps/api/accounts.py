@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...access import SHARED
 from ...errors import AssistantError
 
 AUTH_FILE = "auth.sqlite"
-SHARED = "shared"  # the collection of the files at the corpus's root
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
 MIN_PASSWORD = 8
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

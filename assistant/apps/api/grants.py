@@ -9,20 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from .accounts import SHARED, User
-
-
-def collection_of(source: str) -> str:
-    """A source's collection: its top-level folder, or `shared` for a file at the corpus root."""
-    head, slash, _ = source.partition("/")
-    return head if slash else SHARED
+from ...access import SHARED, collection_of
+from .accounts import User
 
 
 def view_of(user: User | None) -> dict[str, Any]:
     """Keywords that limit an Assistant call to what `user` may read (empty: everything)."""
     if user is None or user.collections is None:
         return {}
-    return {}  # WIRING (after `access` is merged): {"collections": user.collections}
+    return {"collections": user.collections}  # filtered inside the stores (assistant/access.py)
 
 
 def may_change(user: User | None, source: str) -> bool:

@@ -25,11 +25,12 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from ...access import SHARED
 from ...errors import AssistantError
 from ..output import document_json, reply_json, source_json
 from ..web.files import original_response
 from ..web.uploads import MAX_UPLOAD_BYTES, Reindexer, check_upload, collection_folder, remove_source, save_upload
-from .accounts import SHARED, User, check_collection
+from .accounts import User, check_collection
 from .auth import USER_KEY
 from .docs_page import DOCS_HTML, DOCS_JS
 from .grants import may_change, source_in, view_of

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...access import SHARED
 from ...config import MAX_UPLOAD_BYTES
 from ...errors import AssistantError
 from ...ingest.reader import iter_files
@@ -142,10 +143,10 @@ def discard_upload(path: Path) -> None:
             path.unlink()
 
 
-def collection_folder(corpus: Path, collection: str, shared: str = "shared") -> Path:
+def collection_folder(corpus: Path, collection: str) -> Path:
     """The folder of a collection (a checked top-level folder name) inside the corpus, made if missing;
     `shared` is the corpus itself. Never a link or a file: those are refused."""
-    folder = corpus if collection == shared else corpus / collection
+    folder = corpus if collection == SHARED else corpus / collection
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise AssistantError(f"the collection {collection!r} is not a folder of the corpus")
     try:
