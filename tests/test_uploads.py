@@ -107,3 +107,18 @@ def test_an_upload_is_refused_past_the_corpus_file_limit():
 
     assert check_upload("big.pdf", MAX_FILE_BYTES) is None
     assert "too large" in check_upload("big.pdf", MAX_FILE_BYTES + 1)  # it would be saved, then skipped
+
+
+def test_partial_uploads_in_a_collections_folder_are_removed_at_start_too(tmp_path):
+    """The REST API and a signed-in user's page save into collection folders (corpus/hr/...)."""
+    from types import SimpleNamespace
+
+    from assistant.apps.web.serve import catch_up
+
+    corpus = tmp_path / "corpus"
+    (corpus / "hr").mkdir(parents=True)
+    (corpus / "hr" / ".upload-0123abcd.tmp").write_text("half a file")
+    (corpus / ".upload-0123abcd.tmp").write_text("half a file")
+    requests: list[str] = []
+    catch_up(SimpleNamespace(corpus=corpus, request=requests.append), set())
+    assert not list(corpus.rglob(".upload-*")) and requests == []

@@ -12,6 +12,9 @@ from ..access import parse_collections
 from ..config import MAX_K, MAX_WORDS_RANGE, MODES, ChunkSettings, SearchSettings, env
 from ..errors import AssistantError
 from ..text import terminal_safe
+from .output import document_json, reply_json, source_json
+from .team_cli import add_commands as add_team_commands
+from .team_cli import cmd_tokens, cmd_users
 
 EXAMPLES = """examples:
   assistant index --corpus corpus --index index
@@ -158,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale-dir", type=Path, default=None, metavar="DIR",
                        help="keep the synthetic indexes in DIR and measure them again on the next run instead of "
                        "rebuilding (the one-page additions accumulate)")
+    add_team_commands(commands, _Parser, _index_arg)
     return parser
 
 
@@ -165,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"index": cmd_index, "ask": cmd_ask, "eval": cmd_eval, "sources": cmd_sources,
-                "show": cmd_show, "bench": cmd_bench, "verify": cmd_verify}[args.command](args)
+                "show": cmd_show, "bench": cmd_bench, "verify": cmd_verify,
+                "users": lambda a: cmd_users(a, _index_dir(a)), "tokens": lambda a: cmd_tokens(a, _index_dir(a)),
+                }[args.command](args)
     except AssistantError as exc:
         print(f"assistant: error: {exc}", file=sys.stderr)
         return 1
@@ -317,7 +323,7 @@ def _parse_line(line: str, history: list[str]) -> tuple[str, list[str]]:
 
 def _print_reply(reply, as_json: bool) -> None:
     if as_json:
-        print(json.dumps(reply.to_dict(), ensure_ascii=False))
+        print(json.dumps(reply_json(reply), ensure_ascii=False))
         return
     if reply.notice:
         print(f"note: {reply.notice}")
@@ -348,11 +354,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_sources(args) -> int:
-    from dataclasses import asdict
-
     bot = _open(args)
     for info in bot.sources(collections=_collections(args, bot)):
-        print(json.dumps(asdict(info), ensure_ascii=False) if args.json
+        print(json.dumps(source_json(info), ensure_ascii=False) if args.json
               else f"{terminal_safe(info.source)}\t{info.chunks} chunks\t{terminal_safe(info.title)}")
     return 0
 
@@ -360,9 +364,7 @@ def cmd_sources(args) -> int:
 def cmd_show(args) -> int:
     document = _open(args).document(args.source)  # the encoder loads only at a question: none here
     if args.json:
-        row = document.to_row()
-        row.pop("sha256", None)
-        print(json.dumps(row, ensure_ascii=False))
+        print(json.dumps(document_json(document), ensure_ascii=False))
     else:
         sys.stdout.write(document.text if document.text.endswith("\n") else document.text + "\n")
     return 0

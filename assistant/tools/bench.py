@@ -171,7 +171,7 @@ def bench_app(index_dir: Path, question: str, runs: int, result: BenchResult, ti
         env = dict(os.environ, ASSISTANT_INDEX=str(index_dir), GRADIO_SERVER_NAME="127.0.0.1",
                    GRADIO_SERVER_PORT=str(port), HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", "from assistant.apps.web.app import main; main()"], env=env,
+        proc = subprocess.Popen([sys.executable, "-c", "from assistant.apps.web.serve import main; main()"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             answered = None

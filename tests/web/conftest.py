@@ -23,25 +23,33 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running_upload_app(seed_index_dir: Path, embedder, root: Path, *, watch: bool = False,
-                       env: dict[str, str] | None = None, prepare=None):
+                       env: dict[str, str] | None = None, prepare=None, users=None):
     """The app with "Add documents" on (and the corpus watcher with `watch`), launched with the production
     options over a writable copy of the seed corpus and index under `root`: yields (app, port, corpus).
 
-    `prepare(corpus)` runs before the first index; `env` is the environment the launch options are read in.
+    `prepare(corpus)` runs before the first index; `env` is the environment the launch options are read in;
+    `users(store)` adds users to the index's auth.sqlite before the page is built (sign-in is then on).
     """
     from assistant import Assistant
-    from assistant.apps.web.app import build_blocks, launch_options, start_watching
+    from assistant.apps.api.accounts import UserStore
+    from assistant.apps.api.auth import Auth
+    from assistant.apps.web.app import build_blocks
+    from assistant.apps.web.serve import launch_options, start_watching
     from assistant.apps.web.uploads import Reindexer
 
     corpus, index = _writable_index(seed_index_dir, root, embedder, prepare)
     bot = Assistant.open(index, embedder=embedder)
     reindexer = Reindexer(corpus, index, embedder)
     watcher = start_watching(reindexer) if watch else None
-    app = build_blocks(bot, reindexer)
+    auth = Auth(UserStore(index))  # sign-in stays off until a test adds a user (users.add)
+    if users is not None:
+        users(auth.store)
+    app = build_blocks(bot, reindexer, auth)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in (env or {}).items():
             patch.setenv(name, value)
-        options = launch_options(server_name="127.0.0.1", server_port=_free_port(), uploads=True, bot=bot)
+        options = launch_options(server_name="127.0.0.1", server_port=_free_port(), uploads=True, bot=bot,
+                                 reindexer=reindexer, auth=auth)
     app.launch(**options, prevent_thread_lock=True, quiet=True)
     try:
         yield app, options["server_port"], corpus
@@ -50,6 +58,29 @@ def running_upload_app(seed_index_dir: Path, embedder, root: Path, *, watch: boo
         if watcher is not None:
             watcher.stop()
         reindexer.wait()
+
+
+@contextlib.contextmanager
+def foreign_origin(root: Path, page: str) -> Iterator[str]:
+    """`page` as index.html, served by http.server on another port of 127.0.0.1: same machine, another
+    origin (an attacker's page the user happens to visit). Yields its URL."""
+    import functools
+    import http.server
+    import threading
+
+    (root / "index.html").write_text(page, encoding="utf-8")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", _free_port()), functools.partial(Quiet, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,6 @@ DNS-rebinding name and a `*.localhost` name.
 from __future__ import annotations
 
 import asyncio
-import functools
-import http.server
 import os
 import subprocess
 import sys
@@ -18,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import _watched_page, running_upload_app
+from conftest import _watched_page, foreign_origin, running_upload_app
 from helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, error_line, free_port
 
 from assistant.apps.web.origin import (
@@ -300,19 +298,9 @@ def _add_documents_event(app) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def foreign_site(tmp_path_factory):
-    """A page served by http.server on another port of 127.0.0.1: same machine, another origin."""
-    root = tmp_path_factory.mktemp("foreign")
-    (root / "index.html").write_text(FOREIGN_PAGE, encoding="utf-8")
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    """A page on another port of 127.0.0.1: the same machine, another origin."""
+    with foreign_origin(tmp_path_factory.mktemp("foreign"), FOREIGN_PAGE) as url:
+        yield url
 
 
 def _corpus_files(corpus: Path) -> set[str]:

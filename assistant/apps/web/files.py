@@ -18,6 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ...errors import AssistantError
+from ..api.auth import USER_KEY
+from ..api.grants import view_of
 
 PATH = "/original"
 
@@ -27,21 +29,27 @@ def original_link(source: str, page: int | None = None) -> str:
     return f"{PATH.lstrip('/')}?{urlencode({'source': source})}" + (f"#page={int(page)}" if page else "")
 
 
+def original_response(source: str, raw: bytes) -> Response:
+    """A PDF inline (the browser's viewer), anything else as a download; never sniffed or cached."""
+    name = quote(PurePosixPath(source).name)
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+    if source.lower().endswith(".pdf"):
+        headers["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
+        return Response(raw, media_type="application/pdf", headers=headers)
+    headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
+    return Response(raw, media_type="application/octet-stream", headers=headers)
+
+
 def original_route(bot: Any) -> Route:
     """A Starlette route serving `bot`'s indexed originals (added to the Gradio app at launch)."""
 
     async def original(request: Request) -> Response:
         source = request.query_params.get("source", "")
         try:
-            raw = await run_in_threadpool(bot.original, source)
+            # Signed in: only the user's collections (the gate put the user in the scope).
+            raw = await run_in_threadpool(bot.original, source, **view_of(request.scope.get(USER_KEY)))
         except AssistantError as exc:
             return PlainTextResponse(str(exc), status_code=404)
-        name = quote(PurePosixPath(source).name)
-        headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-        if source.lower().endswith(".pdf"):
-            headers["Content-Disposition"] = f"inline; filename*=UTF-8''{name}"
-            return Response(raw, media_type="application/pdf", headers=headers)
-        headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{name}"
-        return Response(raw, media_type="application/octet-stream", headers=headers)
+        return original_response(source, raw)
 
     return Route(PATH, original, methods=["GET"])

@@ -24,7 +24,7 @@ from ...config import (
 )
 from .uploads import MAX_UPLOAD_BYTES, pid_alive
 
-UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
+UPLOAD_PATHS = ("/gradio_api/upload", "/upload", "/api/v1/documents")  # the last: the REST API's upload
 # With "Add documents" on (uploads.py: 20 MiB a document, the corpus's own limit), the upload route
 # takes five such documents per request, and the app's folder holds ten until they are moved into the corpus.
 UPLOAD_LIMITS = {"upload_request_bytes": 5 * MAX_UPLOAD_BYTES + 1024 * 1024, "upload_total_bytes": 10 * MAX_UPLOAD_BYTES}

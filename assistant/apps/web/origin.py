@@ -22,6 +22,7 @@ Python) pass when the Host is allowed.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -174,13 +175,16 @@ def _without_cors(send: Send) -> Send:
 
 
 async def refuse(scope: Scope, send: Send, reason: str, status: int = 403) -> None:
-    """A short plain-text refusal (a websocket is closed before it opens, which the server answers with 403)."""
+    """A short plain-text refusal, JSON under /api/ (a websocket is closed before it opens, which the server answers with 403)."""
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008, "reason": reason[:120]})
         return
-    body = (reason + "\n").encode()
+    if scope.get("path", "").startswith("/api/"):  # the REST API answers JSON, refusals included
+        body, kind = json.dumps({"error": reason}).encode(), b"application/json"
+    else:
+        body, kind = (reason + "\n").encode(), b"text/plain; charset=utf-8"
     await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+        (b"content-type", kind), (b"content-length", str(len(body)).encode()),
         (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]})
     await send({"type": "http.response.body", "body": body if scope.get("method") != "HEAD" else b""})
 

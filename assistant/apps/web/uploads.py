@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...access import SHARED
 from ...config import MAX_UPLOAD_BYTES
 from ...errors import AssistantError
 from ...ingest.reader import iter_files
@@ -131,6 +132,28 @@ def unindexed_files(corpus: Path, indexed: set[str]) -> list[str]:
         return [source for source, path, _ in iter_files(corpus) if path is not None and source not in indexed]
     except AssistantError:
         return []
+
+
+def discard_upload(path: Path) -> None:
+    """Delete Gradio's temporary copy of an upload once it is saved (or refused): it counts against
+    the app's upload space until then. Only files inside the app's own temporary folder are touched."""
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if folder and Path(folder).resolve() in path.resolve().parents:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def collection_folder(corpus: Path, collection: str) -> Path:
+    """The folder of a collection (a checked top-level folder name) inside the corpus, made if missing;
+    `shared` is the corpus itself. Never a link or a file: those are refused."""
+    folder = corpus if collection == SHARED else corpus / collection
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise AssistantError(f"the collection {collection!r} is not a folder of the corpus")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AssistantError(f"the collection {collection!r} cannot be made ({exc.strerror or exc})") from None
+    return folder
 
 
 REMOVED = ".removed"  # inside the corpus; hidden, so never indexed
