@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .access import Allowed, allowed_from, collection_of
 from .config import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS, MAX_QUESTION_READ, env
 from .errors import AssistantError, IndexMismatchError
+from .index.access import Allowed, allowed_from, collection_of
 from .index.base import Store
 from .index.keys import id_text
 from .index.manifest import REBUILD_HINT, manifest_stamp

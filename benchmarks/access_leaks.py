@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from assistant import Assistant
-from assistant.access import collection_of
 from assistant.embed.embedder import get_embedder
+from assistant.index.access import collection_of
 from assistant.ingest.indexer import build_index
 from assistant.ingest.reader import iter_files
 from assistant.tools.evaluate import fold, load_questions

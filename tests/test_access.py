@@ -48,7 +48,7 @@ def _shown(reply):
 
 
 def test_collection_of():
-    from assistant.access import collection_of
+    from assistant.index.access import collection_of
 
     assert collection_of("hr/pay/2024.pdf") == "hr"
     assert collection_of("notes.md") == "shared"
@@ -141,7 +141,7 @@ def test_ivf_selector_fills_k_from_few_permitted_rows(quantizer):
 
 def test_milvus_lite_filters_inside_the_search(tmp_path, embedder):
     from assistant import Assistant
-    from assistant.access import Allowed
+    from assistant.index.access import Allowed
     from assistant.ingest.indexer import build_index
 
     corpus = tmp_path / "corpus"

@@ -314,11 +314,12 @@ def test_a_full_queue_answers_busy_at_once_instead_of_waiting(bot, monkeypatch):
     import httpx
 
     from assistant.apps.web import app as web
+    from assistant.apps.web import serve
 
     monkeypatch.setattr(web, "QUEUE_MAX_SIZE", 2)
     monkeypatch.setattr(web, "CONCURRENCY", 1)
     app = web.build_blocks(bot)
-    options = web.launch_options(server_port=_free_port())
+    options = serve.launch_options(server_port=_free_port())
     app.launch(**options, prevent_thread_lock=True, quiet=True)
     base = f"http://127.0.0.1:{options['server_port']}/gradio_api"
 

@@ -230,7 +230,8 @@ def test_the_original_file_is_served_only_for_indexed_files(mixed_bot, mixed_cor
     import httpx
     from helpers import free_port
 
-    from assistant.apps.web.app import WebChat, build_blocks, launch_options
+    from assistant.apps.web.app import WebChat, build_blocks
+    from assistant.apps.web.serve import launch_options
 
     app = build_blocks(mixed_bot)
     options = launch_options(server_name="127.0.0.1", server_port=free_port(), bot=mixed_bot)

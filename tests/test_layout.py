@@ -15,11 +15,6 @@ from helpers import ROOT
 PACKAGE = ROOT / "assistant"
 MAX_LINES = 400
 MAX_TOP_LEVEL = 12
-# Modules known to be over MAX_LINES while other branches split them (issue 22). Empty this list
-# as each split is merged; nothing new may be added to it.
-OVER_LENGTH_BEING_SPLIT = {
-    "assistant/apps/web/app.py",  # the web app is being split into handlers and layout
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -129,7 +124,7 @@ def test_answering_imports_nothing_from_search():
 def test_no_module_is_over_the_length_limit():
     long = {path.relative_to(ROOT).as_posix() for path in MODULES.values()
             if len(path.read_text(encoding="utf-8").splitlines()) > MAX_LINES}
-    assert long <= OVER_LENGTH_BEING_SPLIT, sorted(long - OVER_LENGTH_BEING_SPLIT)
+    assert not long, sorted(long)
 
 
 def test_the_top_of_the_package_fits_in_one_look():

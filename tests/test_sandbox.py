@@ -135,7 +135,8 @@ _WEB_PROCESS = r"""
 import json, sys
 from pathlib import Path
 from assistant import Assistant
-from assistant.apps.web.app import WebChat, catch_up
+from assistant.apps.web.app import WebChat
+from assistant.apps.web.serve import catch_up
 from assistant.apps.web.uploads import Reindexer, save_upload
 
 index, corpus, pdf, docx = map(Path, sys.argv[1:5])

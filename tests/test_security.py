@@ -107,12 +107,13 @@ def test_read_source_returns_an_indexed_document_and_not_a_symlink_target(bot, c
 def server(bot):
     """The real app, with the production launch options, on a free 127.0.0.1 port."""
     from assistant.apps.web import app as web
+    from assistant.apps.web import serve
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = web.build_blocks(bot)
-    options = web.launch_options(server_port=port)
+    options = serve.launch_options(server_port=port)
     app.launch(**options, prevent_thread_lock=True, quiet=True)
     yield app, f"http://127.0.0.1:{port}"
     app.close()
@@ -162,14 +163,14 @@ def test_the_ask_api_turns_bad_input_into_a_message(server):
 
 
 def test_the_server_is_local_private_and_serves_no_extra_paths(server, monkeypatch):
-    from assistant.apps.web import app as web
+    from assistant.apps.web import serve
 
     app, base = server
     assert app.share is False and app.share_url is None
     assert app.allowed_paths == []
     for name in ("GRADIO_SERVER_NAME", "GRADIO_SHARE"):
         monkeypatch.delenv(name, raising=False)
-    options = web.launch_options()
+    options = serve.launch_options()
     assert options["server_name"] == "127.0.0.1" and options["share"] is False and "allowed_paths" not in options
     # nothing answers on this machine's other addresses
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:

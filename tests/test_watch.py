@@ -87,7 +87,7 @@ def _text(bot, source: str) -> str:
 
 
 def test_the_app_does_not_watch_when_turned_off(live, embedder, monkeypatch):
-    from assistant.apps.web.app import start_watching
+    from assistant.apps.web.serve import start_watching
 
     corpus, index = live
     monkeypatch.setenv("ASSISTANT_WATCH", "0")

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..access import parse_collections
 from ..config import MAX_K, MAX_WORDS_RANGE, MODES, ChunkSettings, SearchSettings, env
 from ..errors import AssistantError
+from ..index.access import parse_collections
 from ..text import terminal_safe
 from .output import document_json, reply_json, source_json
 from .team_cli import add_commands as add_team_commands

@@ -1,5 +1,5 @@
 """The store side of collections: which chunk rows each collection holds, and BM25 over only
-the rows a caller may read (assistant/access.py says what a collection is).
+the rows a caller may read (index/access.py says what a collection is).
 
 A store hands `CollectionRows` the source of each chunk row, per part (a segment, or the Milvus
 store's one in-memory part), when the first restricted question comes; it is read once and
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..access import Allowed, collection_of
+from .access import Allowed, collection_of
 from .bm25 import KeywordSearch
 
 _VIEWS = 64  # keyword views kept (one per distinct set of collections asked with)

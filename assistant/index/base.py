@@ -4,7 +4,7 @@ Chunks are addressed by stable 63-bit ids (assistant/index/keys.py), never by po
 implementation may keep them in segments, shards or a remote service. Local files are one
 implementation (assistant/index/local.py); a Milvus collection is meant to be the next one.
 
-Access (assistant/access.py): `dense`, `keyword` and the keyword statistics take an `Allowed`
+Access (assistant/index/access.py): `dense`, `keyword` and the keyword statistics take an `Allowed`
 and then see only chunks of the collections it names, filtered inside the search (a FAISS ID
 selector, a BM25 row mask, a Milvus filter expression), so their top k are filled from permitted
 documents and their statistics come from permitted text alone. `index/restricted.restrict`
@@ -19,9 +19,9 @@ from typing import Protocol
 
 import numpy as np
 
-from ..access import Allowed
 from ..embed.base import DIMENSION
 from ..types import Chunk, Document, SourceInfo
+from .access import Allowed
 from .access_rows import CollectionRows
 from .bm25 import KeywordSearch
 

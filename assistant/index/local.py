@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..access import Allowed
 from ..embed.base import DIMENSION
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, SourceInfo
+from .access import Allowed
 from .access_rows import CollectionRows
 from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import TOKENIZER, KeywordPart, KeywordSearch

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..access import Allowed
 from ..config import env
 from ..embed.base import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..types import Chunk, Document, SourceInfo
+from .access import Allowed
 from .access_rows import CollectionRows
 from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all

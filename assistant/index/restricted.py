@@ -1,4 +1,4 @@
-"""A store as seen by a caller who may read only some collections (assistant/access.py).
+"""A store as seen by a caller who may read only some collections (assistant/index/access.py).
 
 `restrict(store, allowed)` is a `Store` itself, so search and answering run on it unchanged:
 its searches and keyword statistics pass the filter into the store (top k filled from permitted
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..access import Allowed
-from ..embed.embedder import DIMENSION
+from ..embed.base import DIMENSION
 from ..types import Chunk, Document, SourceInfo
+from .access import Allowed
 from .base import Store
 
 _HIDDEN = ("counts", "segments", "files", "skipped", "generation")  # manifest fields about every collection

@@ -94,7 +94,7 @@ def web_app(bot):
 @pytest.fixture(scope="session")
 def server_url(web_app, bot) -> Iterator[str]:
     """The app served on a free 127.0.0.1 port in this process, with the production launch options."""
-    from assistant.apps.web.app import launch_options
+    from assistant.apps.web.serve import launch_options
 
     options = launch_options(server_name="127.0.0.1", server_port=_free_port(), bot=bot)
     web_app.launch(**options, prevent_thread_lock=True, quiet=True)

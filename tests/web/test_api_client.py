@@ -76,12 +76,13 @@ def test_overload_is_told_to_try_again(bot, monkeypatch, free_port):
     from gradio_client.utils import QueueError
 
     from assistant.apps.web import app as web
+    from assistant.apps.web import serve
 
     monkeypatch.setattr(web, "QUEUE_MAX_SIZE", 1)
     monkeypatch.setattr(web, "CONCURRENCY", 1)
     blocked = _BlockedBot(bot)
     app = web.build_blocks(blocked)
-    app.launch(**web.launch_options(server_port=free_port), prevent_thread_lock=True, quiet=True)
+    app.launch(**serve.launch_options(server_port=free_port), prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{free_port}/", verbose=False)
         running = client.submit(question=SHARED_CARE, api_name="/ask")

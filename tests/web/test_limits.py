@@ -11,6 +11,7 @@ import pytest
 
 from assistant.apps.web import app as web
 from assistant.apps.web import limits as web_limits
+from assistant.apps.web import serve
 
 GRADIO_PANDAS_NOISE = "ignore:.*(no_silent_downcasting|copy keyword).*:DeprecationWarning"
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(GRADIO_PANDAS_NOISE)]
@@ -44,7 +45,7 @@ def own_server(bot, free_port):
     """A server of our own (its temp folder and upload totals are this test's alone)."""
     counting = _Counting(bot)
     app = web.build_blocks(counting)
-    options = web.launch_options(server_port=free_port)
+    options = serve.launch_options(server_port=free_port)
     folder = Path(os.environ["GRADIO_TEMP_DIR"])
     app.launch(**options, prevent_thread_lock=True, quiet=True)
     try:
@@ -139,7 +140,7 @@ def test_uploads_are_capped_in_total(own_server, monkeypatch):
 
 def test_the_temp_folder_is_the_apps_own_and_removed_at_stop(bot, free_port):
     app = web.build_blocks(bot)
-    app.launch(**web.launch_options(server_port=free_port), prevent_thread_lock=True, quiet=True)
+    app.launch(**serve.launch_options(server_port=free_port), prevent_thread_lock=True, quiet=True)
     folder = Path(os.environ["GRADIO_TEMP_DIR"])
     assert folder.parent.name == f"assistant-web-{os.getuid()}" and folder.name.startswith(f"{os.getpid()}-")
     assert (folder.parent.stat().st_mode & 0o777) == 0o700
@@ -170,7 +171,7 @@ def test_monitoring_is_off_and_prints_no_key(server_url, capfd):
             assert http.get(route).status_code in (403, 404), route
     out, err = capfd.readouterr()
     assert "Monitoring URL" not in out + err
-    assert web.launch_options()["enable_monitoring"] is False
+    assert serve.launch_options()["enable_monitoring"] is False
 
 
 # ---------------------------------------------------------------- the page's own handlers

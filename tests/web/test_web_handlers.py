@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 
 from assistant.apps.web import app as web
-from assistant.apps.web import render
+from assistant.apps.web import render, serve
 from assistant.apps.web.app import WebChat
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
@@ -161,13 +161,13 @@ def test_refused_api_question_logs_one_line_and_no_traceback(chat, caplog, capsy
 def test_launch_options_are_local_and_private(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
-    options = web.launch_options()
+    options = serve.launch_options()
     assert (options["server_name"], options["server_port"], options["share"]) == ("127.0.0.1", 7860, False)
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "9000")
-    assert (web.launch_options()["server_name"], web.launch_options()["server_port"]) == ("0.0.0.0", 9000)
+    assert (serve.launch_options()["server_name"], serve.launch_options()["server_port"]) == ("0.0.0.0", 9000)
     assert all(path.exists() for path in options["css_paths"])
-    assert options["max_file_size"] == web.MAX_FILE_SIZE and "allowed_paths" not in options
+    assert options["max_file_size"] == serve.MAX_FILE_SIZE and "allowed_paths" not in options
 
 
 def test_app_has_a_bounded_queue_one_api_and_no_analytics(web_app):

@@ -21,8 +21,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...access import SHARED
 from ...errors import AssistantError
+from ...index.access import SHARED
 
 AUTH_FILE = "auth.sqlite"
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}

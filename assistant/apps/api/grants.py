@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...access import SHARED, collection_of
+from ...index.access import SHARED, collection_of
 from .accounts import User
 
 
@@ -17,7 +17,7 @@ def view_of(user: User | None) -> dict[str, Any]:
     """Keywords that limit an Assistant call to what `user` may read (empty: everything)."""
     if user is None or user.collections is None:
         return {}
-    return {"collections": user.collections}  # filtered inside the stores (assistant/access.py)
+    return {"collections": user.collections}  # filtered inside the stores (assistant/index/access.py)
 
 
 def may_change(user: User | None, source: str) -> bool:

@@ -25,8 +25,8 @@ from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from ...access import SHARED
 from ...errors import AssistantError
+from ...index.access import SHARED
 from ..output import document_json, reply_json, source_json
 from ..web.files import original_response
 from ..web.uploads import MAX_UPLOAD_BYTES, Reindexer, check_upload, collection_folder, remove_source, save_upload

@@ -373,15 +373,3 @@ def build_blocks(bot: Any, reindexer: Reindexer | None = None, auth: Any = None)
     app.queue(max_size=QUEUE_MAX_SIZE, default_concurrency_limit=CONCURRENCY)
     return app
 
-
-# The launch half (build_app, launch_options, main, ...) lives in serve.py; old imports from here keep working.
-_SERVE_NAMES = frozenset({"build_app", "start_watching", "catch_up", "uploads_allowed", "launch_options", "main",
-                          "MAX_FILE_SIZE", "UPLOAD_FILE_SIZE", "MONITORING_ENV"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SERVE_NAMES:
-        from . import serve
-
-        return getattr(serve, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

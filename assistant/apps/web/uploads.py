@@ -19,9 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...access import SHARED
 from ...config import MAX_UPLOAD_BYTES
 from ...errors import AssistantError
+from ...index.access import SHARED
 from ...ingest.reader import iter_files
 from ...ingest.readers import SUFFIXES
 

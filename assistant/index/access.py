@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import AssistantError
+from ..errors import AssistantError
 
 SHARED = "shared"  # the collection of files at the corpus root
 
