@@ -21,7 +21,7 @@ import numpy as np
 from assistant import Assistant
 from assistant.embed.embedder import get_embedder
 from assistant.index.bm25 import tokenize_all
-from assistant.index.milvus import scan
+from assistant.index.milvus import chunk_body, scan
 from assistant.ingest.indexer import build_index
 from assistant.retrieve.search import SearchSettings
 from assistant.tools.evaluate import evaluate, load_questions
@@ -50,7 +50,7 @@ def milvus_bm25(bot: Assistant) -> None:
         client.drop_collection(name)
     client.create_collection(name, schema=schema, index_params=index)
     rows = scan(client, store.name, "id >= 0", ["id", "body"])
-    texts = [store._body(r)["search_text"] for r in rows]
+    texts = [chunk_body(client, store.name, r)["search_text"] for r in rows]
     data = [{"id": int(r["id"]), "tokens": " ".join(tokens)} for r, tokens in zip(rows, tokenize_all(texts))]
     for lo in range(0, len(data), 256):  # as the writer inserts: Lite may cut segments in between
         client.insert(name, data[lo:lo + 256])

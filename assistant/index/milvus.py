@@ -8,10 +8,12 @@
 - `NAME_blobs`: documents (clean text, title, blocks, pages) and the manifest as JSON, split into
   parts that fit a VARCHAR; part 0 of a document carries its summary for `sources`.
 
-Keyword search is the project's own BM25 (bm25.py) over the chunks' search text, built in
-memory when the store opens: Milvus Lite's BM25 function keeps its statistics per segment and
-analyses text with its own tokenizer, so its scores and rankings differ from the local store's,
-and answers must not depend on the store. Every filter is on integers (document keys, ids),
+Keyword search is the project's own BM25 (bm25.py), kept inside Milvus as sparse vectors
+(milvus_keyword.py: the chunks' `terms` field, statistics in the blobs), so opening reads no
+passage; on Milvus before 2.4 (no sparse vectors) it is built in memory from every passage when
+the store opens. Milvus's own BM25 function keeps its statistics per segment and analyses text
+with its own tokenizer, so its scores and rankings differ from the local store's, and answers
+must not depend on the store. Every filter is on integers (document keys, ids),
 so no user text is ever spliced into a Milvus expression. Writing: assistant/index/milvus_writer.py.
 """
 
@@ -21,6 +23,7 @@ import base64
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from .dense import dequantize_rows
 from .keys import int63
+from .milvus_keyword import KeywordStats, SparseKeyword
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1
@@ -44,6 +48,7 @@ BATCH = 256  # rows per insert (a chunk row is a few kB)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,180}")
 _MAX_RESULT = 16_384  # Milvus's limit on rows from one query
 _CACHE = 4096  # chunks and sentence sets kept by id (an id names one exact passage, so it never goes stale)
+STAMP_SECONDS = 1.0  # how often a store asks Milvus whether a commit landed
 _DOCUMENTS = 32  # documents kept (a question reads the pages of each cited one)
 
 
@@ -106,18 +111,18 @@ def connect(location: MilvusLocation):
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
 
-def _ids(values: Iterable[int]) -> str:
+def id_list(values: Iterable[int]) -> str:
     return "[" + ",".join(str(int(v)) for v in values) + "]"
 
 
-def _doc_key(source: str) -> int:
+def doc_key(source: str) -> int:
     return int63(f"doc\0{source}")
 
 
 MANIFEST_KEY = int63("manifest\0")
 
 
-def _parts(text: str) -> list[str]:
+def parts_of(text: str) -> list[str]:
     return [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
 
 
@@ -130,10 +135,12 @@ class MilvusStore(KeywordStatistics):
         self._count = 0
         self._positions: dict[int, int] = {}
         self._order = np.zeros(0, dtype=np.int64)
-        self.keyword_search = KeywordSearch([])
+        self.keyword_search: KeywordSearch | SparseKeyword = KeywordSearch([])
         # A question fetches the same rows several times (answer, pages, citations): kept by kind.
         self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
         self._lock = threading.Lock()
+        self._stamp: tuple[str, int] | None = ("milvus", int(manifest.get("generation", 0)))
+        self._stamp_at = time.monotonic()
 
     def _cached(self, kind: str, keys: Iterable, fetch) -> dict:
         """kind's values for keys, from its cache or `fetch(missing keys) -> {key: value}`."""
@@ -173,7 +180,11 @@ class MilvusStore(KeywordStatistics):
                 raise IndexMismatchError(f"index at {location} was built with model "
                                          f"{(manifest.get('model') or {}).get('name')}, this assistant uses {MODEL_NAME}")
             store = cls(location, client, manifest)
-            if not for_update:
+            stats = KeywordStats.of(manifest)
+            if stats is not None:
+                settings = {k: v for k, v in (manifest.get("keyword") or {}).items() if k in ("k1", "b")}
+                store.keyword_search = SparseKeyword(client, store.name, stats, **settings)
+            elif not for_update:
                 store._load_keyword()
             return store
         except AssistantError:
@@ -203,6 +214,23 @@ class MilvusStore(KeywordStatistics):
     def close(self) -> None:
         self.client.close()
 
+    def stamp(self) -> tuple[str, int] | None:
+        """The committed manifest's generation (a commit writes the manifest last), read at most
+        once a STAMP_SECONDS: a running app switches that soon after a commit."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._stamp_at < STAMP_SECONDS:
+                return self._stamp
+        try:
+            rows = self.client.query(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and part == 0",
+                                     output_fields=["gen"], limit=1)
+            found = ("milvus", int(rows[0]["gen"])) if rows else None
+        except Exception:  # unreachable for a moment: keep answering from what is open
+            found = None
+        with self._lock:
+            self._stamp, self._stamp_at = found, now
+        return found
+
     def __len__(self) -> int:
         return self._count if self._positions else int((self.manifest.get("counts") or {}).get("chunks", 0))
 
@@ -215,6 +243,8 @@ class MilvusStore(KeywordStatistics):
         return [(int(hit["id"]), float(hit["distance"])) for hit in found[0]]
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
+        if isinstance(self.keyword_search, SparseKeyword):
+            return self.keyword_search.search(terms, k, ids)
         scores = self.keyword_search.scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
         top = top_positions(scores, k)
         found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
@@ -224,8 +254,7 @@ class MilvusStore(KeywordStatistics):
     # --- fetching -------------------------------------------------------------------------
 
     def _body(self, row: dict) -> dict:
-        body = row["body"] or read_blob(self.client, self.name, int63(f"chunk\0{int(row['id'])}"))
-        return json.loads(body) if isinstance(body, str) else body
+        return chunk_body(self.client, self.name, row)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         out = np.zeros((len(ids), DIMENSION), dtype=np.float32)
@@ -249,7 +278,7 @@ class MilvusStore(KeywordStatistics):
         chunks = self.chunks(ids)
 
         def fetch(missing: list[int]) -> dict:
-            rows = self.client.query(f"{self.name}_sentences", filter=f"chunk in {_ids(missing)}",
+            rows = self.client.query(f"{self.name}_sentences", filter=f"chunk in {id_list(missing)}",
                                      output_fields=["chunk", "n", "codes", "scale"], limit=_MAX_RESULT)
             grouped: dict[int, list[dict]] = {}
             for row in rows:
@@ -263,13 +292,13 @@ class MilvusStore(KeywordStatistics):
         return self._cached("sentences", chunks, fetch)
 
     def chunks_of(self, source: str) -> list[tuple[int, Chunk]]:
-        rows = scan(self.client, self.name, f"doc == {_doc_key(source)}", ["id", "body"])
+        rows = scan(self.client, self.name, f"doc == {doc_key(source)}", ["id", "body"])
         found = [(int(r["id"]), _chunk(self._body(r))) for r in rows]
         return sorted([pair for pair in found if pair[1].source == source], key=lambda pair: pair[1].start)
 
     def document(self, source: str) -> Document | None:
         def fetch(missing: list[str]) -> dict[str, Document]:
-            text = read_blob(self.client, self.name, _doc_key(missing[0]))
+            text = read_blob(self.client, self.name, doc_key(missing[0]))
             return {} if text is None else {missing[0]: Document.from_row(json.loads(text))}
 
         return self._cached("document", [source], fetch).get(source)
@@ -312,8 +341,8 @@ class MilvusVectors(VectorsByContent):
         if sources is None:
             filters = ["id >= 0"]
         else:
-            keys = [_doc_key(s) for s in sources]
-            filters = [f"doc in {_ids(keys[i:i + 500])}" for i in range(0, len(keys), 500)]
+            keys = [doc_key(s) for s in sources]
+            filters = [f"doc in {id_list(keys[i:i + 500])}" for i in range(0, len(keys), 500)]
         for where in filters:
             for row in scan(store.client, store.name, where, ["vec_key", "vector"]):
                 self.chunks[int(row["vec_key"])] = np.asarray(row["vector"], dtype=np.float32)
@@ -326,6 +355,12 @@ class MilvusVectors(VectorsByContent):
 
     def _sentence_codes(self, places: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         return _decode(places)
+
+
+def chunk_body(client, name: str, row: dict) -> dict:
+    """A chunk row's fields (a rare chunk too large for its row is kept as a blob)."""
+    body = row["body"] or read_blob(client, name, int63(f"chunk\0{int(row['id'])}"))
+    return json.loads(body) if isinstance(body, str) else body
 
 
 def scan(client, collection: str, where: str, fields: list[str]) -> list[dict]:
@@ -357,33 +392,3 @@ def load(client, name: str) -> None:
         if not client.has_collection(f"{name}{suffix}"):
             raise IndexCorruptError(f"index at {name} lacks its collection {name}{suffix}: build it again")
         client.load_collection(f"{name}{suffix}")
-
-
-def verify(location: MilvusLocation) -> dict:
-    """Check that every chunk, sentence and document of the collection agree with each other and
-    with the manifest: what `assistant verify` runs on a Milvus store."""
-    store = MilvusStore.open(location, for_update=True)
-    try:
-        chunks = scan(store.client, store.name, "id >= 0", ["id", "doc", "body"])
-        sentences = scan(store.client, f"{store.name}_sentences", "pk >= 0", ["chunk"])
-        sources = store.sources()
-        docs = {_doc_key(s.source) for s in sources}
-        problems = []
-        orphans = sum(1 for r in chunks if int(r["doc"]) not in docs)
-        if orphans:
-            problems.append(f"{orphans} chunks of no indexed document")
-        ids = {int(r["id"]) for r in chunks}
-        expected = sum(len(store._body(r)["sentences"]) for r in chunks)
-        if len(sentences) != expected or any(int(r["chunk"]) not in ids for r in sentences):
-            problems.append(f"{len(sentences)} sentence rows where the chunks have {expected}")
-        if sum(s.chunks for s in sources) != len(chunks):
-            problems.append(f"the documents list {sum(s.chunks for s in sources)} chunks, the collection holds {len(chunks)}")
-        for info in sources:
-            if store.document(info.source) is None:
-                problems.append(f"document {info.source} cannot be read")
-        if problems:
-            raise IndexCorruptError(f"index at {location} is inconsistent: {'; '.join(problems[:3])}: "
-                                    f"run `assistant index --corpus DIR --store {location}` to repair it")
-        return {"chunks": len(chunks), "sentences": len(sentences), "documents": len(sources)}
-    finally:
-        store.close()
