@@ -60,8 +60,10 @@ def test_same_citations(bot, milvus_bot):
 
 def test_keyword_search_runs_inside_milvus(bot, milvus_bot):
     """BM25 is the collection's sparse field, not a copy in memory: same scores, rarity and bounds."""
-    from assistant.index.milvus_keyword import SparseKeyword
+    from assistant.index.milvus_keyword import NO_TERMS, SparseKeyword, weights
     from assistant.text import tokenize
+
+    assert weights([], {}, 50.0) == {NO_TERMS: 1.0}  # Milvus refuses an empty sparse vector
 
     local, milvus = bot.data, milvus_bot.data
     assert isinstance(milvus.keyword_search, SparseKeyword) and not milvus._positions  # nothing scanned at open

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
 from helpers import CORPUS
 
 NAMES = ["healthcare-in-cambridgeshire.txt", "healthcare-in-northamptonshire.txt",
@@ -13,6 +14,7 @@ NAMES = ["healthcare-in-cambridgeshire.txt", "healthcare-in-northamptonshire.txt
 QUESTION = "When is the tulip festival held?"
 
 
+@pytest.mark.slow
 def test_index_and_ask_on_a_real_milvus_server(milvus_server, tmp_path, embedder):
     from assistant import Assistant
     from assistant.index.bm25 import KeywordSearch

@@ -99,14 +99,14 @@ def connect(location: MilvusLocation):
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
-        # Milvus Lite's gRPC server keeps gRPC's default ping policy, which answers pymilvus's 10 s
-        # keepalive pings on an idle connection (the indexer's, while it embeds) with GOAWAY "too many
-        # pings" and a broken connection; a real Milvus allows them. A dedicated connection per client
+        # Milvus Lite's gRPC server (in-process, or `milvus-lite server` behind milvus://) keeps gRPC's
+        # default ping policy, which answers pymilvus's 10 s keepalive pings on an idle connection (the
+        # indexer's, while it embeds) with GOAWAY "too many pings" and a broken connection; a real
+        # Milvus allows them, and pings every 5 minutes suit both. A dedicated connection per client
         # keeps one client's broken channel from being handed to the next.
-        options = {"grpc_options": {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}} \
-            if location.lite else {}
+        options = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}
         return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30, dedicated=True,
-                            **options)
+                            grpc_options=options)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 

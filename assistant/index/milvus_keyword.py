@@ -34,6 +34,8 @@ from .keys import int63
 FIELD = "terms"
 DRIFT = 0.02  # the true mean chunk length may move this far from the weights' before a recount
 _LOOKUP = 1000  # term rows per get
+NO_TERMS = 2**32 - 2  # the one dimension of a chunk without tokens (Milvus refuses an empty sparse
+#                       vector); no term gets it, so no question scores it
 
 
 def supports_sparse(client) -> bool:
@@ -77,7 +79,7 @@ def weights(tokens: Sequence[str], ids: dict[str, int], avgdl: float, k1: float 
     """A chunk's sparse vector: BM25's document side per term, as the local store computes it."""
     norm = k1 * (1 - b + b * len(tokens) / avgdl)
     return {ids[t]: float(np.float32(tf * (k1 + 1) / (tf + norm))) for t, tf in Counter(tokens).items()
-            if ids.get(t) is not None}
+            if ids.get(t) is not None} or {NO_TERMS: 1.0}
 
 
 class TermBook:
@@ -194,7 +196,7 @@ def recount(client, name: str, gen: int, search_text, k1: float = K1, b: float =
     ids = book.ids()
     for page in pages(client, name, "id >= 0", ["*"]):
         for row in page:
-            row[FIELD] = weights(tokenize(search_text(row)), ids, stats.avgdl_ref, k1, b) or {0: 0.0}
+            row[FIELD] = weights(tokenize(search_text(row)), ids, stats.avgdl_ref, k1, b)
         client.upsert(name, page)
     return stats
 
