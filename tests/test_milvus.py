@@ -229,3 +229,16 @@ def test_default_paths_do_not_import_pymilvus():
             "from assistant.index.stores import open_store, open_writer; "
             "assert 'pymilvus' not in sys.modules and 'milvus_lite' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--store", "milvus-lite:x.db/syn"], "--store and --json go with --scale SIZES"),
+    (["--json"], "--store and --json go with --scale SIZES"),
+    (["--scale", "1000", "--store", "some/folder"], "--store takes a Milvus location"),
+])
+def test_bench_store_flags_are_checked(args, message, capsys):
+    from assistant.apps.cli import main
+
+    assert main(["bench", *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--scale-dir", type=Path, default=None, metavar="DIR",
                        help="keep the synthetic indexes in DIR and measure them again on the next run instead of "
                        "rebuilding (the one-page additions accumulate)")
+    bench.add_argument("--store", default=None, metavar="LOCATION",
+                       help="with --scale: measure a Milvus store instead (milvus://HOST:PORT/NAME or "
+                       "milvus-lite:PATH.db/NAME; one collection NAME_SIZE per size, kept and measured again)")
+    bench.add_argument("--json", action="store_true",
+                       help="with --scale: print one JSON object per size (chunks, open_s, rss_mib, ask_p50_ms, "
+                       "recall_at_10, ...) instead of the table")
     return parser
 
 
@@ -364,8 +370,20 @@ def _sizes(value: str) -> list[int]:
 def cmd_bench(args) -> int:
     from ..tools.bench import report, run_bench
 
+    if (args.store is not None or args.json) and not args.scale:
+        raise AssistantError("--store and --json go with --scale SIZES")
+    if args.store is not None:
+        from ..index.stores import milvus_location
+
+        if milvus_location(args.store) is None:
+            raise AssistantError(f"--store takes a Milvus location (milvus://HOST:PORT/NAME, milvus-lite:PATH.db/NAME), "
+                                 f"not {args.store!r}: without it the local store is measured")
     result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app, scale=args.scale,
-                       scale_dir=args.scale_dir)
+                       scale_dir=args.scale_dir, store=args.store)
+    if args.json:
+        for row in result.figures:
+            print(json.dumps({"store": args.store or "local", **{k: None if v != v else v for k, v in row.items()}}))
+        return 0
     text = report(result, args.corpus, args.runs)
     print(text)
     if not args.no_append:
