@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import IndexCorruptError
 from .milvus import MilvusLocation, MilvusStore, chunk_body, doc_key, scan
+from .milvus_keyword import KeywordStats
 
 
 def verify(location: MilvusLocation) -> dict:
@@ -25,6 +26,9 @@ def verify(location: MilvusLocation) -> dict:
             problems.append(f"{len(sentences)} sentence rows where the chunks have {expected}")
         if sum(s.chunks for s in sources) != len(chunks):
             problems.append(f"the documents list {sum(s.chunks for s in sources)} chunks, the collection holds {len(chunks)}")
+        stats = KeywordStats.of(store.manifest)
+        if stats is not None and stats.n_docs != len(chunks):
+            problems.append(f"keyword statistics count {stats.n_docs} chunks, the collection holds {len(chunks)}")
         for info in sources:
             if store.document(info.source) is None:
                 problems.append(f"document {info.source} cannot be read")
