@@ -7,25 +7,23 @@ import os
 import threading
 import time
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from .access import Allowed, allowed_from, collection_of
+from .config import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS, MAX_QUESTION_READ, env
 from .errors import AssistantError, IndexMismatchError
 from .index.base import Store
 from .index.keys import id_text
 from .index.manifest import REBUILD_HINT
+from .index.restricted import restrict
 from .index.stores import open_store
 from .retrieve.answer import AnswerSettings, is_confident, pick_answer, strength
 from .retrieve.search import SearchSettings, make_query, resolve
 from .types import Chunk, Document, Passage, Reply, Skipped, SourceInfo
 
-MAX_QUESTION_CHARS = 2000
-# Only this much of a question is ever looked at: a 50 MB question costs what a 16,000-character
-# one does (tidying whitespace can shorten the text, so more than MAX_QUESTION_CHARS is read).
-MAX_QUESTION_READ = 8 * MAX_QUESTION_CHARS
-MAX_HISTORY = 20  # earlier questions looked at, the latest ones (the search blends the last 3)
-MAX_K = 50
 DEFAULT_INDEX = "index"
 INDEX_ENV = "ASSISTANT_INDEX"
 STORE_ENV = "ASSISTANT_STORE"  # a Milvus location (assistant/index/stores.py); wins over ASSISTANT_INDEX
@@ -33,9 +31,9 @@ NOT_FOUND = "I couldn't find this in the documents."
 
 
 def default_index_dir() -> Path | str:
-    if os.environ.get(STORE_ENV):
-        return os.environ[STORE_ENV]
-    return Path(os.environ.get(INDEX_ENV) or DEFAULT_INDEX)
+    if env(STORE_ENV):
+        return env(STORE_ENV)
+    return Path(env(INDEX_ENV))
 
 
 def clean_question(question: object) -> tuple[str, str | None]:
@@ -153,6 +151,7 @@ class Assistant:
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
         self.integrity_problem: str | None = None  # set by verify_in_background when a file fails its checksum
+        self._views: tuple[Store, dict[Allowed, Store]] = (data, {})  # restricted views of the current store
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike | None = None, embedder=None, warm: bool = True,
@@ -197,6 +196,32 @@ class Assistant:
                         self._failed = stamp  # keep answering from the index we have; don't re-verify each ask
         return self._data
 
+    def view(self, collections: Iterable[str] | None = None) -> Store:
+        """The current index as a caller allowed `collections` sees it (None: all of it).
+
+        Every method below that reveals documents takes the same keyword and reads only through
+        this view, so nothing of another collection reaches a reply, a list or an error message
+        (assistant/index/restricted.py). A view is kept per set of collections, so its caches last.
+        """
+        allowed = allowed_from(collections)
+        data = self.data
+        if allowed is None:
+            return data
+        store, views = self._views
+        if store is not data:
+            views = {}
+            self._views = (data, views)
+        if allowed not in views:
+            if len(views) >= 64:
+                views.pop(next(iter(views)))
+            views[allowed] = restrict(data, allowed)
+        return views[allowed]
+
+    def collections(self, *, collections: Iterable[str] | None = None) -> list[str]:
+        """The collections that hold indexed documents (top-level folders, and "shared" for the root),
+        among `collections` when given (a caller is not told the names of the others)."""
+        return sorted({collection_of(info.source) for info in self.sources(collections=collections)})
+
     @property
     def embedder(self):
         """The question encoder, loaded on first use."""
@@ -208,12 +233,14 @@ class Assistant:
                     self._embedder = get_embedder(self._embedder)
         return self._embedder
 
-    def ask(self, question: str, history: list[str] | None = None, k: int = 5) -> Reply:
+    def ask(self, question: str, history: list[str] | None = None, k: int = 5, *,
+            collections: Iterable[str] | None = None) -> Reply:
+        """The answer from the documents of `collections` (None: every document) and its passages."""
         started = time.perf_counter()
         question, notice = clean_question(question)
         k = check_k(k)
         history = [earlier for earlier in map(_usable, check_history(history)) if earlier]
-        data = self.data
+        data = self.view(collections)
         query = make_query(question, history, self.embedder, self.search_settings)
         query, hits = resolve(data, query, k, self.search_settings,
                               stands_alone=lambda own: is_confident(own, self.answer_settings))
@@ -242,46 +269,47 @@ class Assistant:
             answer_page=answer_page,
         )
 
-    def sources(self) -> list[SourceInfo]:
-        return self.data.sources()
+    def sources(self, *, collections: Iterable[str] | None = None) -> list[SourceInfo]:
+        return self.view(collections).sources()
 
-    def skipped(self) -> list[Skipped]:
+    def skipped(self, *, collections: Iterable[str] | None = None) -> list[Skipped]:
         """Every corpus file the last index run did not read, and why (from the manifest, in folder order).
 
         So the page and other callers can show what is missing from the answers, not only what is there.
         """
-        entries = self.data.manifest.get("skipped") or []
+        entries = self.view(collections).manifest.get("skipped") or []
         return [Skipped(str(e["source"]), str(e.get("reason") or "skipped"), e.get("sha256"))
                 for e in entries if isinstance(e, dict) and e.get("source")]
 
-    def document(self, source: str) -> Document:
+    def document(self, source: str, *, collections: Iterable[str] | None = None) -> Document:
         """An indexed document: its clean text, title, blocks and pages (what the viewer shows)."""
-        doc = self.data.document(source) if isinstance(source, str) else None
+        doc = self.view(collections).document(source) if isinstance(source, str) else None
         if doc is None:
-            near = self.sources_named(source) if isinstance(source, str) else []
+            near = self.sources_named(source, collections=collections) if isinstance(source, str) else []
             hint = f" (did you mean {' or '.join(map(repr, near[:5]))}{' or another' if len(near) > 5 else ''}?)" if near else ""
             raise AssistantError(f"not an indexed document: {str(source)[:200]!r}{hint}")
         return doc
 
-    def sources_named(self, name: str) -> list[str]:
+    def sources_named(self, name: str, *, collections: Iterable[str] | None = None) -> list[str]:
         """Indexed sources whose file name is `name`'s (any folder, any case): "report.pdf" finds
         "gov/report.pdf", so a caller who gave the bare file name is told the name to use."""
         wanted = name.replace("\\", "/").rsplit("/", 1)[-1].casefold()
         if not wanted:
             return []
-        return sorted(s.source for s in self.sources() if s.source.rsplit("/", 1)[-1].casefold() == wanted)
+        return sorted(s.source for s in self.sources(collections=collections)
+                      if s.source.rsplit("/", 1)[-1].casefold() == wanted)
 
-    def read_source(self, source: str) -> str:
+    def read_source(self, source: str, *, collections: Iterable[str] | None = None) -> str:
         """Text of an indexed document, as indexed; nothing else on disk is reachable."""
-        return self.document(source).text
+        return self.document(source, collections=collections).text
 
-    def original(self, source: str) -> bytes:
+    def original(self, source: str, *, collections: Iterable[str] | None = None) -> bytes:
         """The indexed file's bytes (a PDF to draw a page from), only while they are what was indexed.
 
         Only a source named in the index is opened, with the reader's own checks (no links,
         no special files, size limit), and its SHA-256 must match the indexed one.
         """
-        doc = self.document(source)
+        doc = self.document(source, collections=collections)
         from .ingest.reader import read_regular_file
 
         raw = read_regular_file(self.corpus_dir / doc.source)
@@ -291,17 +319,17 @@ class Assistant:
             raise AssistantError(f"{doc.source} has changed since it was indexed; re-index to see it")
         return raw
 
-    def locate(self, source: str, start: int) -> Passage | None:
+    def locate(self, source: str, start: int, *, collections: Iterable[str] | None = None) -> Passage | None:
         """The indexed passage that holds a character offset: section and page for a shared link."""
         if not isinstance(source, str):
             return None
-        for chunk_id, chunk in self.data.chunks_of(source):
+        for chunk_id, chunk in self.view(collections).chunks_of(source):
             if chunk.start <= start < chunk.end:
                 return _passage(chunk, chunk_id=chunk_id)
         return None
 
-    def describe(self) -> str:
-        sources = self.sources()
+    def describe(self, *, collections: Iterable[str] | None = None) -> str:
+        sources = self.sources(collections=collections)
         titles = "; ".join(s.title for s in sources[:8]) + ("; …" if len(sources) > 8 else "")
         problem = f" (warning: {self.integrity_problem})" if self.integrity_problem else ""
         return f"{len(sources)} documents, {sum(s.chunks for s in sources)} passages: {titles}{problem}"
@@ -324,10 +352,10 @@ class Assistant:
         thread.start()
         return thread
 
-    def example_questions(self, n: int = 4) -> list[str]:
+    def example_questions(self, n: int = 4, *, collections: Iterable[str] | None = None) -> list[str]:
         """Questions built from section headings of different documents, so they have answers."""
         seen_docs, questions = set(), []
-        store = self.data
+        store = self.view(collections)
         for chunk in (c for s in store.sources() for _, c in store.chunks_of(s.source)):
             section = chunk.section.split(" > ")[-1].split(" — ")[-1].strip()
             if not section or chunk.source in seen_docs or len(section.split()) > 8:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .config import MAX_TOKEN_CHARS
+
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) when the next
 # non-space character could start a sentence.
 # Every text path here is linear in its input: runs are matched possessively (`++`, `*+`) and
@@ -26,9 +28,6 @@ CONTINUES = re.compile(r"[\W_]*(?:this|these|it|they|such|that)\b", re.IGNORECAS
 _TOKEN = re.compile(r"[^\W_]++(?:['’][^\W_]++)*+", re.UNICODE)
 _COMPOUND = re.compile(r"(?<![\w-])--?[^\W_]++(?:[-_.][^\W_]++)*+"
                        r"|(?<![^\W_])[^\W_]++(?:(?:[._/]|::)_*+[^\W_]++)++(?:-[^\W_]++)*+", re.UNICODE)
-# Longer "words" (encoded data, a file that is one long word) are never what a question types:
-# they are left out of keyword search instead of filling the vocabulary and the stemmer.
-MAX_TOKEN_CHARS = 100
 # The last few characters before a full stop are enough to tell an abbreviation ("e.g.", "Dr.").
 _ABBREVIATION_WINDOW = 32
 

@@ -6,10 +6,12 @@ import io
 
 
 def make_pdf(items: list[tuple[float, float, float, str]], rotate: int = 0, angle: dict[int, int] | None = None,
-             width: float = 612, height: float = 792, title: str | None = None) -> bytes:
+             width: float = 612, height: float = 792, title: str | None = None,
+             fonts: dict[int, str] | None = None) -> bytes:
     """A one-page PDF with each (x, y, size, text) set in Helvetica at size 1 scaled by its matrix.
 
-    `angle` maps an item's position in `items` to a text rotation in degrees (a margin stamp).
+    `angle` maps an item's position in `items` to a text rotation in degrees (a margin stamp);
+    `fonts` an item's position to another standard font ("Helvetica-Bold").
     """
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
@@ -17,7 +19,7 @@ def make_pdf(items: list[tuple[float, float, float, str]], rotate: int = 0, angl
     pdf = pdfium.PdfDocument.new()
     page = pdf.new_page(width, height)
     for n, (x, y, size, text) in enumerate(items):
-        obj = c.FPDFPageObj_NewTextObj(pdf, b"Helvetica", 1.0)
+        obj = c.FPDFPageObj_NewTextObj(pdf, (fonts or {}).get(n, "Helvetica").encode(), 1.0)
         encoded = (text + "\0").encode("utf-16-le")
         c.FPDFText_SetText(obj, (c.FPDF_WCHAR * (len(encoded) // 2)).from_buffer_copy(encoded))
         turn = (angle or {}).get(n, 0)

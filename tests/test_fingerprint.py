@@ -20,6 +20,7 @@ from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.ingest.fingerprint import (
     IGNORED,
     LIBRARIES,
+    SHARED,
     Fingerprint,
     chunk_fingerprint,
     content_hash,
@@ -182,7 +183,8 @@ def test_every_module_a_read_and_chunk_imports_is_fingerprinted(runs):
     assert set(imported) == set(inputs), "fingerprinted modules differ from what reading and chunking imports"
     for name, file in imported.items():
         assert Path(file).resolve().is_relative_to(PACKAGE), file
-        assert hashlib.sha256(Path(file).read_bytes()).hexdigest() == inputs[name], name
+        if name != SHARED:  # hashed by the definitions the chunk path takes from it (test below)
+            assert hashlib.sha256(Path(file).read_bytes()).hexdigest() == inputs[name], name
     assert {"assistant.ingest.reader", "assistant.ingest.chunker", "assistant.text", "assistant.types",
             "assistant.ingest.readers.pdf", "assistant.ingest.readers.word", "assistant.ingest.readers.webpage",
             "assistant.ingest.readers.rst"} <= set(inputs)
@@ -210,9 +212,10 @@ def test_same_fingerprint_same_chunks_in_any_process(runs):
 
 
 @pytest.mark.parametrize("file, old, new", [
-    ("ingest/chunker.py", "MAX_CHARS_PER_WORD = 40", "MAX_CHARS_PER_WORD = 41"),
-    ("text.py", "MAX_TOKEN_CHARS = 100", "MAX_TOKEN_CHARS = 101"),
-    ("ingest/reader.py", "MAX_FILE_BYTES = 20 * 1024 * 1024", "MAX_FILE_BYTES = 21 * 1024 * 1024"),
+    ("config.py", "MAX_CHARS_PER_WORD = 40", "MAX_CHARS_PER_WORD = 41"),  # the chunker's
+    ("config.py", "MAX_TOKEN_CHARS = 100", "MAX_TOKEN_CHARS = 101"),  # text.py's
+    ("config.py", "MIB = 1024 * 1024", "MIB = 1000 * 1000"),  # used by MAX_FILE_BYTES, which reader.py imports
+    ("config.py", "OCR_MAX_PAGES = 30", "OCR_MAX_PAGES = 31"),  # a reader's, imported by name from the format table
     ("types.py", 'BLOCK_KINDS = ("heading",', 'BLOCK_KINDS = ("title", "heading",'),
     ("ingest/readers/build.py", 'PAGE_BREAK = "\\n\\f\\n"', 'PAGE_BREAK = "\\n\\f\\n\\n"'),
     ("ingest/readers/pdf.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
@@ -245,8 +248,8 @@ def test_a_new_reader_registered_in_the_format_table_is_fingerprinted(tmp_path):
     root = _copy(tmp_path, "registered")
     readers = root / "assistant" / "ingest" / "readers"
     (readers / "tally.py").write_text("def extract(raw):\n    return 'no tally'\n", encoding="utf-8")
-    _edit(readers / "__init__.py", 'Format("text", (".txt", ".text"), None),',
-          'Format("text", (".txt", ".text"), None),\n    Format("tally", (".tally",), "tally"),')
+    _edit(readers / "__init__.py", 'Format("text", (".txt", ".text"), "text", decoded=True, named=True),',
+          'Format("text", (".txt", ".text"), "text", decoded=True, named=True),\n    Format("tally", (".tally",), "tally"),')
     grown, _ = _fingerprint_of(root, tmp_path)
     assert "assistant.ingest.readers.tally" in grown["modules"]
     (readers / "tally.py").write_text("def extract(raw):\n    return 'none'\n", encoding="utf-8")
@@ -258,6 +261,13 @@ def test_modules_off_the_chunk_path_do_not_move_it(tmp_path):
     """Answering, search and the web are not hashed: changing them must not re-chunk a corpus."""
     root = _copy(tmp_path, "answers")
     (root / "assistant" / "retrieve" / "answer.py").write_text("# changed\n", encoding="utf-8")
+    # assistant/config.py counts only by what the chunk path imports from it: search and web settings,
+    # limits of the web app, variables and comments do not.
+    config = root / "assistant" / "config.py"
+    _edit(config, "    dense_weight: float = 0.4", "    dense_weight: float = 0.5")
+    _edit(config, "MAX_TURNS = 30", "MAX_TURNS = 31")
+    _edit(config, "MAX_CHARS_PER_WORD = 40", "MAX_CHARS_PER_WORD = 40  # a comment")
+    _edit(config, "def env(name: str) -> str:", "def env(name: str, unused: int = 0) -> str:")
     assert _fingerprint_of(root, tmp_path)[0]["digest"] == chunk_fingerprint(ChunkSettings())
 
 

@@ -110,6 +110,7 @@ print(json.dumps(times))
     ("rtf", "{\\rtf1 ", "{\\b\\'e9 x{\\*\\x y} \\par ", 64 * 1024),
     ("eml", "Subject: s\nFrom: a@b\n\n", "> > From x\n\n", 64 * 1024),
     ("mbox", "From a@b x\n", "From a@b x\nSubject: s\n\n>From y\n", 64 * 1024),
+    ("text", "Title\n=====\n", "x `y` `\n```\nz\n~~~\n---\n", 32 * 1024),  # inline code, fences, underlines
 ])
 def test_every_reader_grows_linearly_on_hostile_input(kind, head, unit, base):
     try:

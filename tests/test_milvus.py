@@ -60,13 +60,13 @@ def test_same_citations(bot, milvus_bot):
 
 def test_keyword_search_runs_inside_milvus(bot, milvus_bot):
     """BM25 is the collection's sparse field, not a copy in memory: same scores, rarity and bounds."""
-    from assistant.index.milvus_keyword import NO_TERMS, SparseKeyword, weights
+    from assistant.index.milvus_keyword import NO_TERMS, weights
     from assistant.text import tokenize
 
     assert weights([], {}, 50.0) == {NO_TERMS: 1.0}  # Milvus refuses an empty sparse vector
 
     local, milvus = bot.data, milvus_bot.data
-    assert isinstance(milvus.keyword_search, SparseKeyword) and not milvus._positions  # nothing scanned at open
+    assert milvus.sparse is not None and not milvus._positions  # nothing scanned at open
     for question in ("Who chairs the integrated care board?", "How many GP practices are in Cambridgeshire?"):
         terms = {t: 1.0 for t in tokenize(question)} | {"zzunseen": 0.5}
         found, _ = local.keyword(terms, 10)

@@ -17,7 +17,6 @@ QUESTION = "When is the tulip festival held?"
 @pytest.mark.slow
 def test_index_and_ask_on_a_real_milvus_server(milvus_server, tmp_path, embedder):
     from assistant import Assistant
-    from assistant.index.bm25 import KeywordSearch
     from assistant.index.stores import open_store, verify
     from assistant.ingest.indexer import build_index
 
@@ -31,7 +30,7 @@ def test_index_and_ask_on_a_real_milvus_server(milvus_server, tmp_path, embedder
     store = open_store(location)
     try:
         assert store.client.get_server_version().startswith("v2.3")
-        assert isinstance(store.keyword_search, KeywordSearch) and "keyword_stats" not in store.manifest
+        assert store.sparse is None and "keyword_stats" not in store.manifest
     finally:
         store.close()
     assert verify(location)["documents"] == 3

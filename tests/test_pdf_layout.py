@@ -206,6 +206,10 @@ def make_printed(result) -> dict[int, str]:
     [(72, 700, 10, "Farm work for the"), (300, 700, 10, "Withheld"),
      (72, 680, 10, "Owner"), (300, 680, 10, "Yes"),
      (72, 660, 10, "Service"), (300, 660, 10, "Exempt")],
+    # two boxes of running text side by side under their names (IRS Publication 15's back page)
+    [(72, 700, 10, "Internet"), (300, 700, 10, "Mail"),
+     (72, 680, 10, "You can visit the IRS website at"), (300, 680, 10, "Send your order for tax forms to"),
+     (72, 660, 10, "at any hour of the day."), (300, 660, 10, "to the office in your state.")],
 ])
 def test_table_rows_stay_apart_when_the_header_is_unsure(items):
     blocks = _blocks(make_pdf(items))
@@ -242,3 +246,98 @@ def test_numbered_section_heads_in_small_capitals_are_headings():
     blocks = _blocks(raw)
     assert ("heading", "III. GCSR: A STRATEGY FOR MULTI-ROBOT CONTROL AND ASSEMBLY") in blocks
     assert not any(kind == "heading" and text.startswith("2.") for kind, text in blocks)  # not in capitals
+
+
+def test_cells_set_close_with_a_space_are_cut_at_the_whitespace_columns_of_their_rows():
+    # Chromium / Google Docs tables: cells 2 em apart with a space PDFium keeps, one piece per row until
+    # the strips that no row inks cut them; the first column, left of every header cell, names the row.
+    rows = [("", "Guam", "Palau", "Aruba"), ("Area", "544", "459", "180"), ("Capital", "Hagatna", "Ngerulmud", "Oranjestad")]
+    widths = [60, 70, 80, 0]
+    items = []
+    for r, cells in enumerate(rows):
+        text = ""
+        for cell, width in zip(cells, widths):
+            text += cell.ljust(1) + " " * max(1, round((width - len(cell) * 5.6) / 2.8))
+        items.append((72, 700 - 20 * r, 10, text.rstrip()))
+    blocks = [text for kind, text in _blocks(make_pdf(items)) if kind == "table"]
+    assert blocks == ["Area — Guam: 544; Palau: 459; Aruba: 180",
+                      "Capital — Guam: Hagatna; Palau: Ngerulmud; Aruba: Oranjestad"]
+
+
+def test_a_real_table_is_read_row_by_row_with_every_cell():
+    # Tika's testPDFVarious.pdf (a Word export): cells 10 em apart used to be read as columns of text.
+    result = extract((REAL / "testPDFVarious.pdf").read_bytes())
+    text = result.builder.text()
+    tables = [text[b.start:b.end] for b in result.builder.blocks if b.kind == "table"]
+    assert "Row 1 Col 1 | Row 1 Col 2 | Row 1 Col 3" in tables and "Row 2 Col 1 | Row 2 Col 2 | Row 2 Col 3" in tables
+    assert "Row 1 column 1 | Row 1 column 2" in tables
+
+
+def test_double_spaced_lines_make_one_paragraph_and_a_title_over_lines_is_one_title():
+    title = [(72, 740, 20, "Reading Printed Pages of Real"), (72, 716, 20, "Documents Nobody Here Wrote")]
+    first = ["The first paragraph is set with double spacing", "so every line sits in a band of its own",
+             "and still reads as one paragraph."]
+    second = ["A second paragraph starts after a wider gap", "and runs on over two lines."]
+    lines = [(72, 660 - 20 * n, 10, text) for n, text in enumerate(first)]
+    lines += [(72, 560 - 20 * n, 10, text) for n, text in enumerate(second)]
+    result = extract(make_pdf(title + lines))
+    blocks = _blocks(make_pdf(title + lines))
+    assert result.title == "Reading Printed Pages of Real Documents Nobody Here Wrote"
+    assert [kind for kind, _ in blocks] == ["heading", "paragraph", "paragraph"]
+    assert blocks[1][1] == " ".join(first)
+
+
+def test_bold_running_text_and_bold_openings_are_not_headings():
+    abstract = ["Abstract— We present a way to read printed pages", "as a person reads them, with paragraphs whole,",
+                "tables row by row and titles that are titles."]
+    items = [(72, 700 - 12 * n, 10, text) for n, text in enumerate(abstract)]
+    items += [(72, 640, 10, "Method. "), (112, 640, 10, "The reader measures glyph boxes and gaps.")]
+    items += [(72, 600, 10, "Results")]
+    fonts = {0: "Helvetica-Bold", 1: "Helvetica-Bold", 2: "Helvetica-Bold", 3: "Helvetica-Bold", 5: "Helvetica-Bold"}
+    headings = [text for kind, text in _blocks(make_pdf(items, fonts=fonts)) if kind == "heading"]
+    assert headings == ["Results"]
+
+
+def test_running_headers_with_the_page_number_are_furniture():
+    from assistant.ingest.readers.pdf import layout
+    from assistant.ingest.readers.pdf_layout import Line
+
+    def line(page: int, top: float, text: str) -> Line:
+        return Line(page=page, text=text, indices=list(range(len(text))), size=10, bold=False,
+                    top=top, bottom=top - 10, left=72, right=400, column_right=400)
+
+    topics = ["ferries", "trains", "buses", "bicycles", "trams", "boats"]
+    body = ["About {} and how they run.", "Timetables for {} change.", "Fares of {} rise.", "See {} below."]
+    pages = [[line(p, 760, f"{p + 3} Journal of Printed Pages" if p % 2 else f"Chapter {p} | Page {p + 3} of 9"),
+              *(line(p, 600 - 40 * n, text.format(topics[p])) for n, text in enumerate(body))] for p in range(6)]
+    text = layout(pages).builder.text()
+    assert "Journal" not in text and "Chapter" not in text and "About boats" in text and "See boats" in text
+
+
+def test_a_damaged_pdf_says_so_in_one_line():
+    # py-pdf's unreadablemetadata.pdf (CC-BY-SA, not committed) has a trailer whose /Pages object is
+    # missing; a file cut short the same way stands in for it here.
+    from assistant.ingest.readers.pdf import DAMAGED
+
+    raw = make_pdf([(72, 700, 12, "A page that will lose its page tree.")])
+    assert extract(b"%PDF-1.4\n" + b"\x00" * 64) == DAMAGED
+    assert extract(raw.replace(b"/Pages 2 0 R", b"/Pages 8 0 R")) == DAMAGED  # PDFium's "Success" said nothing
+
+
+def test_a_bold_run_in_head_over_a_line_break_stays_in_its_paragraph():
+    lines = ["Federal tax deposits must be made by electronic", "funds transfer. You must use electronic funds",
+             "transfer to make all federal tax deposits now."]
+    raw = make_pdf([(72, 700 - 12 * n, 10, text) for n, text in enumerate(lines)] + [(72, 640, 10, "Deposits")],
+                   fonts={0: "Helvetica-Bold", 3: "Helvetica-Bold"})
+    assert _blocks(raw) == [("paragraph", " ".join(lines)), ("heading", "Deposits")]
+
+
+def test_a_mark_in_the_margin_does_not_cut_its_paragraph():
+    # IRS publications set "TIP" / "CAUTION" icons beside a paragraph; the text runs on beside them.
+    lines = ["You are permitted to establish a system for elec-", "tronic tip reporting by employees. See the",
+             "Regulations section on this for details."]
+    items = [(100, 700 - 12 * n, 10, text) for n, text in enumerate(lines)] + [(40, 688, 14, "TIP")]
+    blocks = _blocks(make_pdf(items))
+    assert blocks[0] == ("paragraph", "You are permitted to establish a system for electronic tip reporting by employees. "
+                                      "See the Regulations section on this for details.")
+    assert ("paragraph", "TIP") in blocks  # kept, after the page's body

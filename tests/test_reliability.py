@@ -22,6 +22,7 @@ from assistant.index.manifest import manifest_sha256 as _manifest_sha256
 from assistant.ingest.chunker import ChunkSettings, chunk_document
 from assistant.ingest.indexer import build_index
 from assistant.ingest.reader import MAX_FILE_BYTES, read_document
+from assistant.ingest.readers.pdf import DAMAGED
 
 SHARED_CARE = "Which company is building the shared care record in Cambridgeshire and Peterborough?"
 CHAIR = "Who is the independent chair of NHCP?"
@@ -92,7 +93,7 @@ def test_cli_skips_every_kind_of_unusable_file_with_its_reason(corpus_copy, seed
         "dangling.txt": "symbolic link (not followed)",
         "unreadable.txt": "unreadable (Permission denied)",
         "locked/": "unreadable folder (Permission denied)",
-        "report.pdf": "unreadable PDF: Failed to load document (PDFium: Data format error)",
+        "report.pdf": DAMAGED,
         "sheet.xlsx": "unreadable Excel file (not a valid zip container)",
         "folder.txt/inner.bin": "unsupported file type '.bin'",
         "caf\\xe9.txt": "file name is not valid UTF-8",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
+from ..access import parse_collections
+from ..config import MAX_K, MAX_WORDS_RANGE, MODES, ChunkSettings, SearchSettings, env
 from ..errors import AssistantError
 from ..text import terminal_safe
 
@@ -42,6 +43,20 @@ def _index_arg(parser: argparse.ArgumentParser) -> None:
                         "milvus-lite:PATH.db/COLLECTION (needs pip install 'assistant[cluster]')")
 
 
+def _collections_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--collections", default=None, metavar="NAMES",
+                        help="only these collections, comma-separated: top-level folders of the corpus, "
+                             "and `shared` for files at its root (default: all)")
+
+
+def _collections(args, bot) -> list[str] | None:
+    """--collections as names the index holds; an unknown name is a one-line error."""
+    allowed = parse_collections(args.collections)
+    if allowed and (unknown := sorted(allowed.collections - set(bot.collections()))):
+        raise AssistantError(f"no collection {unknown[0]!r} in the index (it has: {', '.join(bot.collections()) or 'none'})")
+    return sorted(allowed.collections) if allowed else None
+
+
 def _bounded(low: int, high: int):
     """An argparse type for a whole number in [low, high], so a bad value is a usage error (exit 2)."""
 
@@ -68,11 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build or update the index from a corpus folder",
                                 description="Index every text and Markdown file under CORPUS. Unchanged files are "
                                 "not embedded again; the new index replaces the old one atomically.")
-    index.add_argument("--corpus", type=Path, default=Path(os.environ.get("ASSISTANT_CORPUS", "corpus")),
+    index.add_argument("--corpus", type=Path, default=Path(env("ASSISTANT_CORPUS")),
                        metavar="DIR", help="folder of documents (default: $ASSISTANT_CORPUS or ./corpus)")
     _index_arg(index)
-    index.add_argument("--max-words", type=_bounded(20, 400), default=None,
-                       help="largest chunk in words (20-400, default 120)")
+    index.add_argument("--max-words", type=_bounded(*MAX_WORDS_RANGE), default=None,
+                       help=f"largest chunk in words ({MAX_WORDS_RANGE[0]}-{MAX_WORDS_RANGE[1]}, "
+                       f"default {ChunkSettings.max_words})")
     index.add_argument("--quiet", action="store_true", help="no progress (a bar on a terminal, else a line every few seconds)")
     index.add_argument("--watch", action="store_true",
                        help="after indexing, keep watching CORPUS and index what is added, changed or deleted "
@@ -91,17 +107,18 @@ def build_parser() -> argparse.ArgumentParser:
                               'starting with { is {"question": ..., "history": [...]}.')
     ask.add_argument("question", nargs="?", help="the question; omit to read questions from stdin")
     _index_arg(ask)
-    ask.add_argument("--k", type=_bounded(1, 50), default=5, help="passages to return (1-50, default 5)")
+    ask.add_argument("--k", type=_bounded(1, MAX_K), default=5, help=f"passages to return (1-{MAX_K}, default 5)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument("--history", action="append", default=[], metavar="QUESTION",
                      help="an earlier question of the conversation (repeatable, oldest first)")
+    _collections_arg(ask)
 
     ev = commands.add_parser("eval", help="measure retrieval and answer quality on labelled questions")
     ev.add_argument("questions", type=Path, help="JSON-lines file of labelled questions")
     _index_arg(ev)
     ev.add_argument("--split", default=None, help="only questions whose \"split\" is this (e.g. dev, test)")
-    ev.add_argument("--mode", choices=("hybrid", "dense", "keyword", "rrf"), default="hybrid",
-                    help="retrieval mode to measure (default hybrid)")
+    ev.add_argument("--mode", choices=MODES, default=SearchSettings.mode,
+                    help=f"retrieval mode to measure (default {SearchSettings.mode})")
     ev.add_argument("--repeat", type=_bounded(1, 20), default=1, metavar="N",
                     help="ask each question N times and time the fastest: the machine's own noise out of the "
                          "max/median figure (default 1)")
@@ -110,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     sources = commands.add_parser("sources", help="list the indexed documents")
     _index_arg(sources)
     sources.add_argument("--json", action="store_true")
+    _collections_arg(sources)
 
     show = commands.add_parser("show", help="print the text the assistant read from a document",
                                description="Print the clean text of an indexed document: the text every citation's "
@@ -163,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # never a traceback for users; ASSISTANT_DEBUG=1 shows it
-        if os.environ.get("ASSISTANT_DEBUG"):
+        if env("ASSISTANT_DEBUG"):
             raise
         print(f"assistant: internal error: {exc.__class__.__name__}: {exc}", file=sys.stderr)
         return 1
@@ -191,8 +209,6 @@ def _index_dir(args) -> Path | str:
 
 
 def cmd_index(args) -> int:
-    from ..ingest.chunker import ChunkSettings
-
     settings = ChunkSettings() if args.max_words is None else ChunkSettings(max_words=args.max_words)
     if args.ray is None and args.ray_actors is not None:
         raise AssistantError("--ray-actors needs --ray")
@@ -269,18 +285,20 @@ def cmd_ask(args) -> int:
 
         clean_question(args.question)  # a bad question fails before the model loads
         bot = _open(args)
-        _print_reply(bot.ask(args.question, history=args.history, k=args.k), args.json)
+        collections = _collections(args, bot)
+        _print_reply(bot.ask(args.question, history=args.history, k=args.k, collections=collections), args.json)
         return 0
     if sys.stdin.isatty():
         raise AssistantError("no question given: pass QUESTION or pipe questions on stdin")
     bot = _open(args)
+    collections = _collections(args, bot)
     failures = 0
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
         try:
             question, history = _parse_line(line, args.history)
-            _print_reply(bot.ask(question, history=history, k=args.k), args.json)
+            _print_reply(bot.ask(question, history=history, k=args.k, collections=collections), args.json)
         except AssistantError as exc:
             failures += 1
             print(f"assistant: error: line {number}: {exc}", file=sys.stderr)
@@ -323,7 +341,6 @@ def _print_reply(reply, as_json: bool) -> None:
 
 def cmd_eval(args) -> int:
     from ..api import Assistant
-    from ..retrieve.search import SearchSettings
     from ..tools.evaluate import evaluate, load_questions
 
     questions = load_questions(args.questions, args.split)
@@ -340,7 +357,7 @@ def cmd_sources(args) -> int:
     from dataclasses import asdict
 
     bot = _open(args)
-    for info in bot.sources():
+    for info in bot.sources(collections=_collections(args, bot)):
         print(json.dumps(asdict(info), ensure_ascii=False) if args.json
               else f"{terminal_safe(info.source)}\t{info.chunks} chunks\t{terminal_safe(info.title)}")
     return 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import ENCODERS, env
 from ..errors import AssistantError
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -96,9 +97,9 @@ FAMILY = {"torch": "fp32", "fp32": "fp32", "int8": "int8"}
 def default_variant() -> str:
     from .encoder import ENCODER_ENV
 
-    variant = os.environ.get(ENCODER_ENV) or "fp32"
+    variant = env(ENCODER_ENV)
     if variant not in FAMILY:
-        raise AssistantError(f"{ENCODER_ENV}={variant!r} is not an encoder: choose fp32, int8 or torch")
+        raise AssistantError(f"{ENCODER_ENV}={variant!r} is not an encoder: choose {', '.join(ENCODERS[:-1])} or {ENCODERS[-1]}")
     return variant
 
 

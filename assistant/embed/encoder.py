@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import env
 from ..errors import AssistantError
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json); longer texts are truncated
@@ -31,7 +32,7 @@ ENCODER_ENV = "ASSISTANT_ENCODER"  # fp32 (default), int8, or torch
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "assistant")
+    return Path(env(CACHE_ENV) or Path.home() / ".cache" / "assistant")
 
 
 def _stat_key(path: Path) -> list[int]:

@@ -3,6 +3,13 @@
 Chunks are addressed by stable 63-bit ids (assistant/index/keys.py), never by positions, so an
 implementation may keep them in segments, shards or a remote service. Local files are one
 implementation (assistant/index/local.py); a Milvus collection is meant to be the next one.
+
+Access (assistant/access.py): `dense`, `keyword` and the keyword statistics take an `Allowed`
+and then see only chunks of the collections it names, filtered inside the search (a FAISS ID
+selector, a BM25 row mask, a Milvus filter expression), so their top k are filled from permitted
+documents and their statistics come from permitted text alone. `index/restricted.restrict`
+wraps a store in a view that passes the filter to these methods and hides everything else of
+other collections (documents, chunks, sources), so search and answering need not know of it.
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ from typing import Protocol
 
 import numpy as np
 
+from ..access import Allowed
 from ..embed.embedder import DIMENSION
 from ..types import Chunk, Document, SourceInfo
+from .access_rows import CollectionRows
 from .bm25 import KeywordSearch
 
 
@@ -23,19 +32,21 @@ class Store(Protocol):
     def __len__(self) -> int:
         """Live chunks."""
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k chunk ids nearest the unit vector by inner product, best first."""
+    def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
+        """The k chunk ids nearest the unit vector by inner product, best first (only permitted ones)."""
 
-    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
-        """The k best BM25 chunk ids for weighted terms, and the BM25 scores of `ids` too."""
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
+                allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        """The k best BM25 chunk ids for weighted terms, and the BM25 scores of `ids` too (only
+        permitted chunks, scored with statistics of permitted chunks)."""
 
-    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+    def idfs(self, terms: Sequence[str], allowed: Allowed | None = None) -> dict[str, float]:
         """BM25 rarity of each term (unseen terms count as rare)."""
 
-    def known(self, terms: Sequence[str]) -> set[str]:
-        """The terms some chunk holds."""
+    def known(self, terms: Sequence[str], allowed: Allowed | None = None) -> set[str]:
+        """The terms some (permitted) chunk holds."""
 
-    def ideal_score(self, terms: dict[str, float]) -> float:
+    def ideal_score(self, terms: dict[str, float], allowed: Allowed | None = None) -> float:
         """Upper bound of a chunk's BM25 score for these weighted terms."""
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
@@ -71,18 +82,23 @@ class Store(Protocol):
 
 
 class KeywordStatistics:
-    """BM25 rarity and bounds from the store's `keyword_search` (bm25.KeywordSearch), for stores keeping one."""
+    """BM25 rarity and bounds from the store's `keyword_search` (bm25.KeywordSearch), for stores keeping one;
+    `collection_rows` (set by the store) gives the same restricted to the collections a caller may read."""
 
     keyword_search: KeywordSearch
+    collection_rows: CollectionRows
 
-    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
-        return self.keyword_search.idfs(terms)
+    def keyword_for(self, allowed: Allowed | None) -> KeywordSearch:
+        return self.keyword_search if allowed is None else self.collection_rows.keyword(allowed, self.keyword_search)
 
-    def known(self, terms: Sequence[str]) -> set[str]:
-        return self.keyword_search.known(terms)
+    def idfs(self, terms: Sequence[str], allowed: Allowed | None = None) -> dict[str, float]:
+        return self.keyword_for(allowed).idfs(terms)
 
-    def ideal_score(self, terms: dict[str, float]) -> float:
-        return self.keyword_search.ideal_score(terms)
+    def known(self, terms: Sequence[str], allowed: Allowed | None = None) -> set[str]:
+        return self.keyword_for(allowed).known(terms)
+
+    def ideal_score(self, terms: dict[str, float], allowed: Allowed | None = None) -> float:
+        return self.keyword_for(allowed).ideal_score(terms)
 
 
 class VectorsByContent:

@@ -10,45 +10,15 @@ measured in BENCHMARKS.md ("Approximate dense search", made by eval/ann_sweep.py
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-QUANTIZERS = ("sq8", "pq")
+from ..config import QUANTIZERS, DenseSettings  # noqa: F401 - QUANTIZERS: importable from here as before
+
 # After faiss's bytes: a magic and their length, so a truncated file is caught at open without reading it.
 _FOOTER_MAGIC = b"ASSTDNS1"
 _FOOTER_SIZE = 16
-
-
-@dataclass(frozen=True)
-class DenseSettings:
-    """How a segment's vectors are indexed; `to_dict()` goes into the manifest."""
-
-    exact_below: int = 20_000  # flat SQ8: 1.6 ms a query at 20k, 7 ms at 100k, 67 ms at 1M
-    nlist_per_sqrt: float = 2.0  # IVF lists ~ 2*sqrt(n), a power of two: 2048 at 1M (4096: same recall)
-    nlist_max: int = 8192
-    nprobe: int = 32  # lists scanned per query: recall stopped rising at 16 on the 1M sweep, 32 is margin for real data
-    train_per_list: int = 40  # k-means sample: this many vectors per list, capped by train_max
-    train_max: int = 200_000
-    quantizer: str = "sq8"  # "sq8" (384 bytes a vector) or "pq" (pq_m bytes; recall@10 0.56-0.70 at 100k)
-    pq_m: int = 48
-    seed: int = 1234
-
-    def __post_init__(self) -> None:
-        if self.quantizer not in QUANTIZERS:
-            raise ValueError(f"quantizer must be one of {QUANTIZERS}, not {self.quantizer!r}")
-
-    def nlist(self, n: int) -> int:
-        """Number of IVF lists for n vectors: a power of two near nlist_per_sqrt * sqrt(n)."""
-        target = max(1.0, self.nlist_per_sqrt * math.sqrt(max(n, 1)))
-        return int(min(self.nlist_max, max(16, 2 ** round(math.log2(target)))))
-
-    def train_size(self, n: int) -> int:
-        return int(min(n, self.train_max, max(self.nlist(n) * self.train_per_list, 10_000)))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _faiss():

@@ -14,6 +14,7 @@ import shutil
 import signal
 from pathlib import Path
 
+from ..config import env
 from ..errors import AssistantError, IndexLockedError
 
 MANIFEST = "manifest.json"
@@ -27,7 +28,7 @@ def fault_point(name: str) -> None:
     ASSISTANT_FAULT=kill:NAME sends SIGKILL to this process at point NAME; enospc:NAME fails
     there as a full disk would. Unset (always, outside tests) it does nothing.
     """
-    action, _, point = os.environ.get(FAULT_ENV, "").partition(":")
+    action, _, point = env(FAULT_ENV).partition(":")
     if point != name:
         return
     if action == "kill":

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..access import Allowed
 from ..embed.embedder import DIMENSION
 from ..errors import IndexCorruptError, IndexMismatchError
 from ..types import Chunk, Document, SourceInfo
+from .access_rows import CollectionRows
 from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import TOKENIZER, KeywordPart, KeywordSearch
 from .manifest import REBUILD_HINT, check_files, manifest_stamp, read_manifest
@@ -47,6 +49,17 @@ class LocalStore(KeywordStatistics):
         self._where_lock = threading.Lock()  # the app asks from several threads
         self._deleted = [set(s.get("deleted") or ()) for s in manifest["segments"]]
         self._count = sum(len(s) - (0 if m is None else int((~m).sum())) for s, m in zip(segments, live))
+        self.collection_rows = CollectionRows(self._row_sources)
+
+    def _row_sources(self) -> list[list[str]]:
+        """Each segment's chunk sources by position, for the collection masks (read once, when first asked)."""
+        out = []
+        for segment in self.segments:
+            sources = [""] * len(segment)
+            for seq, source in segment.query("SELECT seq, source FROM chunks"):
+                sources[seq] = source
+            out.append(sources)
+        return out
 
     @classmethod
     def open(cls, index_dir: Path, for_update: bool = False) -> LocalStore:
@@ -144,16 +157,21 @@ class LocalStore(KeywordStatistics):
 
     # --- search ---------------------------------------------------------------------------
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
         found: list[tuple[int, float]] = []
+        rows = None if allowed is None else self.collection_rows.rows(allowed)
         for i, segment in enumerate(self.segments):
-            exclude = None if self.live[i] is None else ~self.live[i]
-            seqs, scores = segment.dense.search(vector, k, exclude)
+            if rows is None:
+                exclude = None if self.live[i] is None else ~self.live[i]
+                seqs, scores = segment.dense.search(vector, k, exclude)
+            else:
+                seqs, scores = search_within(segment, vector, k, rows[i] if self.live[i] is None else rows[i] & self.live[i])
             found += zip(self._remember(i, seqs), map(float, scores))
         return sorted(found, key=lambda pair: -pair[1])[:k]
 
-    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
-        per_segment = self.keyword_search.matches(terms)
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
+                allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        per_segment = self.keyword_for(allowed).matches(terms)
         found: list[tuple[int, float]] = []
         for i, (docs, values) in enumerate(per_segment):
             top = top_positions(values, k)
@@ -239,6 +257,22 @@ class LocalStore(KeywordStatistics):
                 if source not in self._deleted[s]:
                     found[source] = SourceInfo(source, title, chunks, chars, sha256)
         return [found[s] for s in sorted(found)]
+
+
+def search_within(segment: Segment, vector: np.ndarray, k: int, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's top k among the `keep` rows, by an ID selector inside FAISS. The exact index
+    scans every kept row; an IVF index scans only `nprobe` lists, which may hold fewer than k kept
+    rows when they are few, so it probes four times as many lists until it has k or has scanned all."""
+    wanted = min(k, int(keep.sum()))
+    if wanted == 0:
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+    dense = segment.dense
+    nprobe = int(dense.index.nprobe) if dense.kind.startswith("ivf") else None
+    while True:
+        seqs, scores = dense.search(vector, k, ~keep, nprobe=nprobe)
+        if nprobe is None or len(seqs) >= wanted or nprobe >= int(dense.index.nlist):
+            return seqs, scores
+        nprobe = min(4 * nprobe, int(dense.index.nlist))
 
 
 class SegmentVectors(VectorsByContent):

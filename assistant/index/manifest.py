@@ -2,8 +2,10 @@
 
 `manifest.json` names the live segments (assistant/index/segment.py), the documents deleted from
 each, every file's size and checksums, and what built it (model, encoder, chunking fingerprint,
-keyword and dense settings). A writer replaces it with `os.replace`, so a reader sees the old
-index or the new one, never a mix. It carries its own SHA-256.
+keyword and dense settings, the reading worker's limits: assistant/config.py). Fields are only
+ever added, and read with .get(), so an older manifest without one still opens. A writer
+replaces it with `os.replace`, so a reader sees the old index or the new one, never a mix. It
+carries its own SHA-256.
 
 Integrity at open costs no more than a few megabytes of reading whatever the index size: every
 file's size, and the SHA-256 of files up to FULL_CHECK_BYTES or of the first and last

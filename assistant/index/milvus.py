@@ -21,23 +21,25 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
+from ..access import Allowed
+from ..config import env
 from ..embed.embedder import DIMENSION, MODEL_NAME
 from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexMissingError, StoreUnavailableError
 from ..types import Chunk, Document, SourceInfo
+from .access_rows import CollectionRows
 from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from .dense import dequantize_rows
 from .keys import int63
 from .milvus_keyword import KeywordStats, SparseKeyword
+from .milvus_location import MilvusLocation, parse_location  # noqa: F401 (parse_location: stores.py)
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1
@@ -45,47 +47,10 @@ HNSW = {"M": 16, "efConstruction": 200}
 MIN_EF = 128  # HNSW candidates per search (at least k): exact on small collections, >0.99 recall beyond
 PART_CHARS = 16_000  # characters per VARCHAR part: at most 64,000 bytes of UTF-8, under Milvus's 65,535
 BATCH = 256  # rows per insert (a chunk row is a few kB)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,180}")
 _MAX_RESULT = 16_384  # Milvus's limit on rows from one query
 _CACHE = 4096  # chunks and sentence sets kept by id (an id names one exact passage, so it never goes stale)
 STAMP_SECONDS = 1.0  # how often a store asks Milvus whether a commit landed
 _DOCUMENTS = 32  # documents kept (a question reads the pages of each cited one)
-
-
-@dataclass(frozen=True)
-class MilvusLocation:
-    """Where a Milvus store lives: a server URI (or a Milvus Lite `.db` file) and a collection name."""
-
-    uri: str
-    collection: str
-    lite: bool
-
-    def __str__(self) -> str:
-        return f"milvus-lite:{self.uri}/{self.collection}" if self.lite else \
-            f"milvus://{self.uri.removeprefix('http://')}/{self.collection}"
-
-
-def parse_location(text: str) -> MilvusLocation | None:
-    """`milvus://HOST:PORT/COLLECTION` or `milvus-lite:PATH.db/COLLECTION`; None for anything else
-    (an index folder). A single slash after `milvus:` is accepted too, as a Path turns `//` into `/`."""
-    if text.startswith("milvus-lite:"):
-        path, _, name = text[len("milvus-lite:"):].rpartition("/")
-        if not path.endswith(".db"):
-            raise AssistantError(f"not a Milvus Lite location: {text!r} (expected milvus-lite:PATH.db/COLLECTION)")
-        return MilvusLocation(path, _collection(name, text), lite=True)
-    match = re.fullmatch(r"milvus:/{1,2}([^/]+)/([^/]*)", text)
-    if text.startswith("milvus:"):
-        if not match:
-            raise AssistantError(f"not a Milvus location: {text!r} (expected milvus://HOST:PORT/COLLECTION)")
-        host = match.group(1) if ":" in match.group(1) else f"{match.group(1)}:19530"
-        return MilvusLocation(f"http://{host}", _collection(match.group(2), text), lite=False)
-    return None
-
-
-def _collection(name: str, text: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise AssistantError(f"bad collection name in {text!r}: letters, digits and _ only, not starting with a digit")
-    return name
 
 
 def connect(location: MilvusLocation):
@@ -95,7 +60,6 @@ def connect(location: MilvusLocation):
     except ImportError:
         raise StoreUnavailableError("Milvus stores need the cluster extra: pip install 'assistant[cluster]'") from None
     import logging
-    import os
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
@@ -105,7 +69,7 @@ def connect(location: MilvusLocation):
         # Milvus allows them, and pings every 5 minutes suit both. A dedicated connection per client
         # keeps one client's broken channel from being handed to the next.
         options = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}
-        return MilvusClient(uri=location.uri, token=os.environ.get("MILVUS_TOKEN", ""), timeout=30, dedicated=True,
+        return MilvusClient(uri=location.uri, token=env("MILVUS_TOKEN"), timeout=30, dedicated=True,
                             grpc_options=options)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
@@ -135,7 +99,11 @@ class MilvusStore(KeywordStatistics):
         self._count = 0
         self._positions: dict[int, int] = {}
         self._order = np.zeros(0, dtype=np.int64)
-        self.keyword_search: KeywordSearch | SparseKeyword = KeywordSearch([])
+        self.keyword_search = KeywordSearch([])
+        self._row_sources: list[str] = []  # each keyword row's source, for the collection masks
+        self.collection_rows = CollectionRows(lambda: [self._row_sources])
+        self.sparse: SparseKeyword | None = None  # BM25 inside Milvus (milvus_keyword.py), when the collection has it
+        self._memory_lock = threading.Lock()
         # A question fetches the same rows several times (answer, pages, citations): kept by kind.
         self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
         self._lock = threading.Lock()
@@ -183,7 +151,7 @@ class MilvusStore(KeywordStatistics):
             stats = KeywordStats.of(manifest)
             if stats is not None:
                 settings = {k: v for k, v in (manifest.get("keyword") or {}).items() if k in ("k1", "b")}
-                store.keyword_search = SparseKeyword(client, store.name, stats, **settings)
+                store.sparse = SparseKeyword(client, store.name, stats, **settings)
             elif not for_update:
                 store._load_keyword()
             return store
@@ -197,12 +165,14 @@ class MilvusStore(KeywordStatistics):
 
     def _load_keyword(self) -> None:
         """BM25 postings over every chunk's search text, with statistics over the whole collection."""
-        ids, texts = [], []
+        ids, texts, sources = [], [], []
         for row in scan(self.client, self.name, "id >= 0", ["id", "body"]):
             ids.append(int(row["id"]))
-            texts.append(self._body(row)["search_text"])
+            texts.append((body := self._body(row))["search_text"])
+            sources.append(body["source"])
         order = np.argsort(np.array(ids, dtype=np.int64), kind="stable")
         self._order = np.array(ids, dtype=np.int64)[order]
+        self._row_sources = [sources[i] for i in order]
         terms, postings = build_postings(list(tokenize_all(texts[i] for i in order)))
         lookup = {t: i for i, t in enumerate(terms)}
         self._positions = {int(c): n for n, c in enumerate(self._order)}
@@ -210,6 +180,33 @@ class MilvusStore(KeywordStatistics):
         settings = {k: v for k, v in (self.manifest.get("keyword") or {}).items() if k in ("k1", "b")}
         self.keyword_search = KeywordSearch([KeywordPart(postings, lambda wanted: {t: lookup[t] for t in wanted
                                                                                   if t in lookup})], **settings)
+
+    def _memory(self) -> None:
+        """The in-memory BM25 and row sources (every passage read once), for a collection without
+        the sparse field and for restricted access (`allowed`), whose statistics come from permitted
+        text alone, which collection-wide statistics in Milvus cannot give."""
+        if self.sparse is not None and not self._positions:
+            with self._memory_lock:
+                if not self._positions:
+                    self._load_keyword()
+
+    def idfs(self, terms: Sequence[str], allowed: Allowed | None = None) -> dict[str, float]:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.idfs(terms)
+        self._memory()
+        return super().idfs(terms, allowed)
+
+    def known(self, terms: Sequence[str], allowed: Allowed | None = None) -> set[str]:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.known(terms)
+        self._memory()
+        return super().known(terms, allowed)
+
+    def ideal_score(self, terms: dict[str, float], allowed: Allowed | None = None) -> float:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.ideal_score(terms)
+        self._memory()
+        return super().ideal_score(terms, allowed)
 
     def close(self) -> None:
         self.client.close()
@@ -236,16 +233,24 @@ class MilvusStore(KeywordStatistics):
 
     # --- search ---------------------------------------------------------------------------
 
-    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
+        if allowed is not None:
+            self._memory()
+        permitted = None if allowed is None else self.collection_rows.sources(allowed)  # filtered inside HNSW: k permitted
+        if permitted == []:
+            return []
+        where = {} if permitted is None else {"filter": f"doc in {id_list(sorted(map(doc_key, permitted)))}"}
         found = self.client.search(self.name, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="vector",
                                    limit=k, search_params={"metric_type": "IP", "params": {"ef": max(MIN_EF, k)}},
-                                   output_fields=[])
+                                   output_fields=[], **where)
         return [(int(hit["id"]), float(hit["distance"])) for hit in found[0]]
 
-    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = ()) -> tuple[list[tuple[int, float]], np.ndarray]:
-        if isinstance(self.keyword_search, SparseKeyword):
-            return self.keyword_search.search(terms, k, ids)
-        scores = self.keyword_search.scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
+    def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
+                allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.search(terms, k, ids)
+        self._memory()
+        scores = self.keyword_for(allowed).scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
         top = top_positions(scores, k)
         found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
         of_ids = np.array([scores[self._positions[i]] if i in self._positions else 0.0 for i in ids], dtype=np.float32)

@@ -21,7 +21,7 @@ def milvus_location(location: str | os.PathLike):
     text = os.fspath(location)
     if not text.startswith(("milvus:", "milvus-lite:")):
         return None
-    from .milvus import parse_location
+    from .milvus_location import parse_location
 
     return parse_location(text)
 

@@ -1,5 +1,8 @@
-"""Chunking by structure: headings give every chunk its section path; paragraphs and list
-items are kept whole where they fit; long blocks end on sentence boundaries.
+"""Chunking by structure: a reader's heading blocks give every chunk its section path; its
+paragraphs and list items are kept whole where they fit; long blocks end on sentence boundaries.
+
+Nothing here parses markup: every format's reader found the blocks (plain text's too, in
+`readers/text.py`, with the rules of `structure.py`); this module only packs them.
 
 Every chunk is an exact span of the decoded file (`text[start:end] == chunk.text`), so a
 citation can always be checked against the source.
@@ -10,85 +13,18 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from ..text import ANNOUNCES, answer_units, front_matter, normalize, sentence_spans, word_count
+from ..config import MAX_CHARS_PER_WORD, ChunkSettings
+from ..text import ANNOUNCES, answer_units, normalize, sentence_spans, word_count
 from ..types import Chunk, Document, Skipped
-from .reader import file_name_words
+from . import structure
+from .readers.text import PLAIN, text_blocks
+from .structure import NO_NOISE, Noise
 
-_WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
-_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
-_BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]|[a-z][.)])\s+")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-# A line of one repeated mark under a one-line heading: Markdown's = (level 1) and - (level 2),
-# and reStructuredText's other adornments (levels 3, 4, ... in order of first use).
-_UNDERLINE = re.compile(r"^\s{0,3}([=\-~^\"'`#*+:._])\1{2,}\s*$")
-_RULE = re.compile(r"^\s*([-=*_~^#+:.])(?:\s*\1){2,}\s*$")  # a drawn line with nothing above it to underline
-# "4. Conveying Verbatim Copies." or "Section 2.1 Grants" standing alone above a paragraph.
-_NUMBERED = re.compile(r"^(?i:(?:section|article|chapter|part|clause)\s+)?\d{1,3}(?:\.\d{1,3})*\.?\s+[A-Z\"“'‘(]")
 _WORDS = re.compile(r"\S+")
-# A passage is also bounded in characters: max_words words of at most this many characters on
-# average. Prose averages 6 and code under 20, so only text with giant "words" (a file that is one
-# word, encoded data) is split by it, into windows of max_words * 12 characters (see _windows).
-MAX_CHARS_PER_WORD = 40
-
-
-@dataclass(frozen=True)
-class ChunkSettings:
-    """Chunk size bounds in words; MiniLM reads ~180-200 words, so max stays well below."""
-
-    max_words: int = 120
-    min_words: int = 25
-    lead_in: bool = True  # see _with_lead_ins
-    # What one file may add: its first passages, at most max_chunks of them (about 240,000 words of
-    # prose) and at most max_texts texts to embed (passages and their sentences: 10,000 is about
-    # 100 s on 2 cores, the slow step); the indexer says when a file is cut.
-    max_chunks: int = 2000
-    max_texts: int = 10_000
-
-    def to_dict(self) -> dict:
-        """The settings for the manifest; what else decides chunk output is in assistant.ingest.fingerprint."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class _Noise:
-    """What a document holds that is not content: page furniture, HTML comments, link definitions.
-
-    It stays in the chunk's text (citations are exact spans) but is kept out of what is
-    embedded, keyword-indexed and offered as an answer sentence.
-    """
-
-    furniture: frozenset[str]
-    hidden: tuple[tuple[int, int], ...]  # sorted, non-overlapping character spans
-
-    def visible(self, text: str, start: int, end: int) -> str:
-        """text[start:end] with hidden spans blanked out (same length, so offsets still hold)."""
-        i = bisect.bisect_left(self.hidden, (start, -1))
-        if i:
-            i -= 1
-        parts, cursor = [], start
-        for s, e in self.hidden[i:]:
-            if s >= end:
-                break
-            if e <= start:
-                continue
-            s, e = max(s, start), min(e, end)
-            parts += [text[cursor:s], " " * (e - s)]
-            cursor = e
-        parts.append(text[cursor:end])
-        return "".join(parts)
-
-
-# HTML comments (Markdown metadata, tables of contents) and Markdown link definitions ("[id]: url").
-_HIDDEN = re.compile(r"<!--[\s\S]*?(?:-->|\Z)|^[ \t]*\[[^\]\n]+\]:[ \t]*\S+[^\n]*$", re.MULTILINE)
-
-
-def _noise(text: str) -> _Noise:
-    return _Noise(_furniture(text), tuple(m.span() for m in _HIDDEN.finditer(text)))
 
 
 @dataclass
@@ -101,13 +37,12 @@ class _Block:
 
 def chunk_document(doc: Document, settings: ChunkSettings = ChunkSettings()) -> list[Chunk]:
     """Split one document into chunks that never cross a section boundary."""
+    if doc.format == PLAIN and not doc.blocks:  # built in code rather than read: read its lines now
+        doc = replace(doc, blocks=tuple(text_blocks(doc.text, doc.title)))
     text = doc.text
-    if doc.blocks:  # a reader found the structure (PDF, Word, HTML): nothing to guess or hide
-        noise = _Noise(frozenset(), ())
-        blocks = _reader_blocks(doc)
-    else:
-        noise = _noise(text)
-        blocks = _promote_soft_headings(text, _blocks(text, doc.title, noise.furniture))
+    # A reader that rebuilt the text left nothing to hide; plain text keeps its furniture and comments.
+    noise = structure.noise(text) if doc.format == PLAIN else NO_NOISE
+    blocks = _sectioned(doc)
     chunks: list[Chunk] = []
     group: list[tuple[int, int, int]] = []  # (start, end, words) of pieces in the open chunk
     section: tuple[str, ...] = ()
@@ -142,169 +77,43 @@ _WORD_CHAR = re.compile(r"[^\W_]")
 _PACKING_KIND = {"list": "bullet", "table": "bullet", "code": "code"}
 
 
-def _reader_blocks(doc: Document) -> list[_Block]:
-    """A reader's blocks with the heading path of each; a first heading that repeats the title is not a section."""
+def _sectioned(doc: Document) -> list[_Block]:
+    """The reader's content blocks, each with its heading path.
+
+    A heading of level 1 and deeper replaces those of its level and below; a first heading that
+    repeats the title is not a section. A level-0 heading (plain text's headings found by their
+    look, not their marks) sits below the others: a run of them reads as one heading (joined
+    with " — "), the next run replaces it, a new path of marked headings clears it, and one that
+    runs in with its paragraph (starts where the next block starts) replaces it at once.
+    """
     headings: list[tuple[int, str]] = []
     blocks: list[_Block] = []
-    for block in doc.blocks:
-        if block.kind == "heading":
+    soft: list[str] = []
+    soft_base: tuple[str, ...] | None = None
+    begun = previous_soft = False
+    for i, block in enumerate(doc.blocks):
+        if block.kind == "heading" and block.level:
             name = normalize(doc.text[block.start : block.end])
-            if not headings and not blocks and name == doc.title:
+            if not headings and not begun and name == doc.title:
                 continue
             headings[:] = [h for h in headings if h[0] < block.level] + [(block.level, name)]
             continue
-        blocks.append(_Block(block.start, block.end, _PACKING_KIND.get(block.kind, "text"),
-                             tuple(name for _, name in headings)))
+        begun = True
+        path = tuple(name for _, name in headings)
+        if path != soft_base:
+            soft, soft_base = [], path
+        if block.kind == "heading":
+            name = normalize(doc.text[block.start : block.end]).rstrip(".")
+            if i + 1 < len(doc.blocks) and doc.blocks[i + 1].start == block.start:
+                soft = [name]  # runs in: "2. Grant of Copyright License. Subject to ..."
+            else:
+                soft = soft + [name] if previous_soft else [name]
+                previous_soft = True
+            continue
+        previous_soft = False
+        section = path + (" — ".join(soft),) if soft else path
+        blocks.append(_Block(block.start, block.end, _PACKING_KIND.get(block.kind, "text"), section))
     return blocks
-
-
-def _lines(text: str):
-    """Yield (start, end) of each line's content, without its line break."""
-    pos = 0
-    for line in text.splitlines(keepends=True):
-        content = line.rstrip("\r\n")
-        yield pos, pos + len(content)
-        pos += len(line)
-
-
-def _furniture(text: str) -> frozenset[str]:
-    """Page furniture of extracted PDFs: short lines repeated on many pages, lone page numbers."""
-    counts = Counter(
-        text[s:e].strip() for s, e in _lines(text) if 0 < len(text[s:e].strip()) <= 80
-    )
-    # List items and code lines repeat by nature ("* Returns: {string}", "```js"): content, not furniture.
-    return frozenset(line for line, n in counts.items()
-                     if n >= 3 and len(line.split()) <= 12 and not _BULLET.match(line) and not _FENCE.match(line))
-
-
-def _is_noise(line: str, furniture: frozenset[str]) -> bool:
-    stripped = line.strip()
-    return stripped in furniture or bool(re.fullmatch(r"\d{1,4}|\W|[A-Za-z]", stripped))
-
-
-def _blocks(text: str, title: str, furniture: frozenset[str]) -> list[_Block]:
-    """Group lines into paragraphs, list items and code blocks, tracking the heading path."""
-    headings: list[tuple[int, str]] = []
-    blocks: list[_Block] = []
-    current: _Block | None = None
-    in_code = False
-    title_seen = False
-    marks: list[str] = []  # reStructuredText underline marks in order of first use
-    skip = len(front_matter(text))
-    for start, end in _lines(text):
-        if start < skip:
-            continue
-        line = text[start:end]
-        stripped = line.strip()
-        underline = None if in_code else _UNDERLINE.match(line)
-        # The block so far is copied only under an underline: copying it for every line was quadratic.
-        above = text[current.start : current.end] if underline and current is not None and current.kind != "code" else "\n"
-        if underline and ("\n" in above or (underline.group(1) not in "=-" and len(stripped) < len(above.strip()))):
-            underline = None  # not under a one-line heading (an RST underline is at least as long as its title)
-        if _FENCE.match(line) and not underline:
-            in_code = not in_code
-            current = _extend(blocks, current, start, end, "code", headings, new=False)
-            continue
-        if in_code:
-            current = _extend(blocks, current, start, end, "code", headings, new=False)
-            continue
-        heading = _WIKI_HEADING.match(line) or _MD_HEADING.match(line)
-        level, name = (len(heading.group(1)), heading.group(2).strip()) if heading else (0, "")
-        if underline:
-            blocks.pop()  # the line above was the heading, not a paragraph
-            mark = underline.group(1)
-            if mark not in "=-" and mark not in marks:
-                marks.append(mark)
-            level, name = ("=-".index(mark) + 1 if mark in "=-" else 3 + marks.index(mark)), normalize(above)
-        elif not heading and _RULE.match(line):
-            current = None
-            continue
-        if level:
-            current = None
-            if not title_seen and not blocks and name == title:
-                title_seen = True
-                continue
-            headings[:] = [h for h in headings if h[0] < level] + [(level, name)]
-            continue
-        if not stripped or _is_noise(line, furniture) or stripped == title:
-            current = None
-            continue
-        lead = len(line) - len(line.lstrip())
-        current = _extend(blocks, current, start + lead, end, "bullet" if _BULLET.match(line) else "text",
-                          headings, new=bool(_BULLET.match(line)))
-    return blocks
-
-
-def _extend(blocks, current, start, end, kind, headings, new):
-    """Continue the open block with this line, or open a new one."""
-    section = tuple(name for _, name in headings)
-    if current is None or new or current.section != section or (current.kind == "code") != (kind == "code"):
-        current = _Block(start, end, kind, section)
-        blocks.append(current)
-    else:
-        current.end = end
-    return current
-
-
-def _promote_soft_headings(text: str, blocks: list[_Block]) -> list[_Block]:
-    """Short standalone lines with no closing punctuation (PDF-style headings) become sections.
-
-    Consecutive heading-like lines are read as one heading; the heading replaces the previous
-    soft heading under the same hard heading path.
-    """
-    result: list[_Block] = []
-    soft: list[str] = []
-    soft_base: tuple[str, ...] | None = None
-    previous_was_heading = False
-    for i, block in enumerate(blocks):
-        body = text[block.start : block.end]
-        followed = i + 1 < len(blocks) and blocks[i + 1].section == block.section
-        is_heading = followed and (
-            (block.kind == "text"
-             and body.count("\n") <= 1
-             and word_count(body) <= 10
-             and not re.search(r"[.,;:!…\"”]\s*$", body)
-             and "://" not in body  # an address line, not a heading
-             and (body[:1].isupper() or body[:1].isdigit()))
-            or _numbered_heading(text, blocks, i)
-        )
-        if block.section != soft_base:
-            soft, soft_base = [], block.section
-        if is_heading:
-            if not previous_was_heading:
-                soft = []
-            soft.append(normalize(body).rstrip("."))
-            previous_was_heading = True
-            continue
-        previous_was_heading = False
-        clause = _CLAUSE.match(body)
-        if clause and _is_clause_title(clause.group(2), body[clause.end() :]):
-            soft = [f"{clause.group(1)} {clause.group(2)}"]  # "2. Grant of Copyright License. Subject to ..."
-        if soft:
-            block.section = block.section + (" — ".join(soft),)
-        result.append(block)
-    return result
-
-
-# A numbered clause whose title runs in with its text: "4. Redistribution. You may reproduce ...".
-_CLAUSE = re.compile(r"(\d{1,3}(?:\.\d{1,3})*\.)[ \t]+([A-Z][^.\n]{0,60}?)\.[ \t]+(?=\S)")
-
-
-def _is_clause_title(title: str, rest: str) -> bool:
-    """Title Case words (every word over three letters capitalised), followed by a real sentence."""
-    words = title.split()
-    return (len(words) <= 6 and all(w[:1].isupper() for w in words if len(w) > 3)
-            and word_count(rest.split(".", 1)[0]) >= 8)
-
-
-def _numbered_heading(text: str, blocks: list[_Block], i: int) -> bool:
-    """A short numbered line standing alone above a paragraph, not an item of a numbered list."""
-    block, after = blocks[i], blocks[i + 1]
-    body = text[block.start : block.end]
-    if "\n" in body or word_count(body) > 10 or not _NUMBERED.match(body) or after.kind != "text":
-        return False
-    before = blocks[i - 1] if i else None
-    return before is None or before.kind != "bullet" or bool(re.search(r"\n[ \t\r]*\n", text[before.end : block.start]))
 
 
 def _pieces(text: str, block: _Block, max_words: int):
@@ -333,10 +142,10 @@ def _windows(text: str, start: int, end: int, max_words: int):
             yield cut, min(cut + limit, e), len(part) if e - s <= limit else max_words
 
 
-def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], noise: _Noise, lead: str = "") -> Chunk:
+def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], noise: Noise, lead: str = "") -> Chunk:
     body = doc.text[start:end]
     visible = noise.visible(doc.text, start, end)
-    lines = [ln for ln in visible.splitlines() if not _is_noise(ln, noise.furniture)]
+    lines = [ln for ln in visible.splitlines() if not structure.is_noise(ln, noise.furniture)]
     section_text = " > ".join(section)
     context = ". ".join(part for part in (doc.title, _file_words(doc), section_text, lead.rstrip(".")) if part)
     return Chunk(
@@ -356,9 +165,9 @@ def _make_chunk(doc: Document, start: int, end: int, section: tuple[str, ...], n
 
 def _answer_units(doc: Document, start: int, end: int) -> tuple[tuple[int, int], ...]:
     """The chunk's answer units: sentences, with a short code block joined to its lead-in."""
-    if not doc.blocks:
+    if doc.format == PLAIN or not doc.blocks:  # sentences of the text as written; a fence opens code
         return _with_code_lead_ins(doc.text, tuple(answer_units(doc.text, start, end)),
-                                   lambda s: bool(_CODE_UNIT.match(doc.text, s)))
+                                   lambda s: bool(structure.FENCE_AT.match(doc.text, s)))
     return _with_code_lead_ins(doc.text, tuple(_block_units(doc, start, end)), lambda s: _starts_code(doc, s))
 
 
@@ -410,7 +219,6 @@ def _breaks(text: str, char: str) -> _Breaks:
     return _Breaks(array("q", (m.start() for m in re.finditer(re.escape(char), text))))
 
 
-_CODE_UNIT = re.compile(r"[ \t]*(```|~~~)")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*$")
 _CODE_LINES = 8  # a longer code block stays its own unit: as an answer it would bury the sentence
 
@@ -441,11 +249,11 @@ def _file_words(doc: Document) -> str:
     People name files by what they are called in speech ("GPL", "release notes"), which the
     document's own title may not repeat.
     """
-    words = file_name_words(doc.source)
+    words = structure.file_name_words(doc.source)
     return "" if words.casefold() in doc.title.casefold() else words
 
 
-def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, noise: _Noise) -> list[Chunk]:
+def _merge_small(doc: Document, chunks: list[Chunk], settings: ChunkSettings, noise: Noise) -> list[Chunk]:
     """Fold a chunk below min_words into its neighbour in the same section when both fit."""
     merged: list[Chunk] = []
     for chunk in chunks:
@@ -468,7 +276,7 @@ def _section_path(chunk: Chunk) -> tuple[str, ...]:
     return tuple(chunk.section.split(" > ")) if chunk.section else ()
 
 
-def _with_lead_ins(doc: Document, chunks: list[Chunk], noise: _Noise) -> list[Chunk]:
+def _with_lead_ins(doc: Document, chunks: list[Chunk], noise: Noise) -> list[Chunk]:
     """Give a chunk that continues a list the sentence that introduced it, for search only.
 
     "Our four aims are set out below." often ends one chunk while the aims fill the next,

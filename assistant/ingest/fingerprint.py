@@ -35,11 +35,14 @@ from .readers import reader_modules
 if TYPE_CHECKING:
     from .chunker import ChunkSettings
 
-SCHEME = 1  # the layout of what is hashed below; bump only when this file changes what it hashes
+SCHEME = 2  # the layout of what is hashed below; bump only when this file changes what it hashes
 PACKAGE = "assistant"
 # What a corpus file goes through before its stored form exists: reading (all formats), chunking
 # and the keyword postings a segment keeps for its chunks.
 ROOTS = ("assistant.ingest.reader", "assistant.ingest.chunker", "assistant.index.bm25")
+# Hashed by what the chunk path imports from it, not as a whole: assistant/config.py also holds
+# the search, answer and web settings, and tuning those must not re-chunk every corpus.
+SHARED = "assistant.config"
 # Distributions whose code decides the text a reader extracts, the title, or the chunk spans
 # (found by reading every format in a fresh interpreter and listing what it imported; the test
 # does the same and fails on an imported distribution that is neither here nor in IGNORED).
@@ -152,9 +155,13 @@ def module_hashes(roots: tuple[str, ...] = ROOTS) -> dict[str, str]:
     copy) gives the same hashes. Importing a submodule runs its packages' `__init__` too, so
     those count. A module found only as bytecode (a .pyc-only install) does not show its
     imports; then every module file of the package, source or bytecode, is hashed instead, which
-    can only re-chunk more often than needed, never reuse stale chunks.
+    can only re-chunk more often than needed, never reuse stale chunks. SHARED counts by the
+    definitions the chunk path imports from it (`shared_definitions`), unless a module on the
+    path imports it whole.
     """
     hashes: dict[str, str] = {}
+    taken: set[str] = set()  # names imported from SHARED
+    whole = False
     pending = [(name, True) for name in roots]  # (module, imported by name rather than as a parent)
     walked: set[tuple[str, bool]] = set()
     trees: dict[str, ast.Module] = {}  # a package is walked twice: as a parent, then imported by name
@@ -167,6 +174,8 @@ def module_hashes(roots: tuple[str, ...] = ROOTS) -> dict[str, str]:
         pending += [(".".join(parts[:i]), False) for i in range(1, len(parts))]
         found = _module_file(name)
         if found is None:  # a name imported from a module ("from .text import normalize"), not a module
+            if name.startswith(SHARED + "."):
+                taken.add(name.removeprefix(SHARED + "."))
             continue
         is_source, is_package, raw = found
         if not is_source:
@@ -174,8 +183,44 @@ def module_hashes(roots: tuple[str, ...] = ROOTS) -> dict[str, str]:
         hashes[name] = hashlib.sha256(raw).hexdigest()
         if name not in trees:
             trees[name] = ast.parse(raw)
+        whole = whole or _imports_whole(trees[name], name, is_package)
         pending += [(module, True) for module in imported_modules(trees[name], name, is_package, named)]
+    if SHARED in hashes and not whole:
+        hashes[SHARED] = hashlib.sha256(shared_definitions(trees[SHARED], taken)).hexdigest()
     return dict(sorted(hashes.items()))
+
+
+def shared_definitions(tree: ast.Module, names: set[str]) -> bytes:
+    """The top-level statements defining `names` and every module-level name they use, in file
+    order, as `ast.unparse` writes them (so a comment or a line break does not count)."""
+    defined: dict[str, ast.stmt] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            defined[node.name] = node
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            defined |= {n.id: node for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            defined |= {(alias.asname or alias.name).split(".")[0]: node for alias in node.names}
+    chosen: set[int] = set()
+    pending = list(names)
+    while pending:
+        node = defined.get(pending.pop())
+        if node is not None and id(node) not in chosen:
+            chosen.add(id(node))
+            pending += [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    return "\n".join(ast.unparse(node) for node in tree.body if id(node) in chosen).encode()
+
+
+def _imports_whole(tree: ast.Module, module: str, is_package: bool) -> bool:
+    """Whether a module imports SHARED as a module (`from .. import config`), not names from it."""
+    package = module if is_package else module.rpartition(".")[0]
+    for node in _statements(tree.body, True):
+        if isinstance(node, ast.Import) and any(alias.name == SHARED for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and any(f"{_target(node, package)}.{a.name}" == SHARED for a in node.names):
+            return True
+    return False
 
 
 def imported_modules(tree: ast.Module, module: str, is_package: bool = False, in_functions: bool = True) -> list[str]:
@@ -188,15 +233,19 @@ def imported_modules(tree: ast.Module, module: str, is_package: bool = False, in
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
+            target = _target(node, package)
             names.append(target)
             names += [f"{target}.{alias.name}" for alias in node.names]  # `from . import types`
     return [n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")]
+
+
+def _target(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a `from ... import` statement imports from."""
+    if not node.level:
+        return node.module or ""
+    base = package.split(".")
+    base = base[: len(base) - node.level + 1]
+    return ".".join(base + ([node.module] if node.module else []))
 
 
 def _statements(body: list, in_functions: bool):

@@ -27,7 +27,7 @@ from .fingerprint import content_hash64, embedded_texts
 from .fingerprint import fingerprint as chunk_fingerprint
 from .progress import progress_bar, progress_note
 from .reader import iter_files
-from .sandbox import Sandbox
+from .sandbox import Sandbox, limits
 
 
 @dataclass
@@ -217,6 +217,7 @@ def manifest_fields(encoder: dict, chunking: dict, fingerprint: dict, corpus: st
         "chunking": chunking,
         "fingerprint": fingerprint,  # of everything that decides chunk output (assistant/ingest/fingerprint.py)
         "keyword": KEYWORD_SETTINGS,
+        "reading": dict(zip(("memory_mb", "seconds"), limits(), strict=True)),  # the worker's caps: what a file may cost
         "corpus": corpus,
         "counts": {"skipped": len(skipped)},
         "skipped": skipped,  # with sha256, size and mtime_ns when skipped for the bytes: not read again until they change

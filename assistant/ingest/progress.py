@@ -8,7 +8,6 @@ so a ten-minute run looked dead: there each bar prints a plain line every `LINE_
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Iterable
@@ -16,8 +15,10 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from ..config import env
+
 # Between two progress lines when stderr is not a terminal, and before the first (ASSISTANT_PROGRESS_SECONDS sets it).
-LINE_SECONDS = float(os.environ.get("ASSISTANT_PROGRESS_SECONDS") or 5.0)
+LINE_SECONDS = float(env("ASSISTANT_PROGRESS_SECONDS"))
 
 
 class _Lines:

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..config import MAX_FILE_BYTES
 from ..errors import AssistantError
-from ..text import front_matter, front_matter_title
 from ..types import Document, Skipped
 from .readers import DECODED, SUFFIXES, extract_structured, format_of
+from .structure import file_name_title, file_name_words, text_title
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # larger files are skipped with a reason, not read into memory
+__all__ = ["decode", "file_name_title", "file_name_words", "file_sha256", "find_title", "iter_files",
+           "read_document", "read_regular_file"]
 
-_WIKI_TITLE = re.compile(r"^\s*=\s*([^=\n].*?)\s*=\s*$")
-_MD_TITLE = re.compile(r"^\s*#\s+(.+?)\s*#*\s*$")
 
 
 def iter_files(corpus: Path) -> Iterator[tuple[str, Path | None, str | None]]:
@@ -86,29 +85,21 @@ def read_document(path: Path, source: str, allow_hard_links: bool = False) -> Do
     if isinstance(raw, str):
         return Skipped(source, raw)
     kind = format_of(Path(source).suffix) or "text"
-    if kind not in DECODED and kind != "text":
+    if kind not in DECODED:
         return _structured(kind, raw, source)
     text, encoding = decode(raw)
     if text is None:
         return Skipped(source, "binary file", _sha256(raw))
     if not text.strip():
         return Skipped(source, "empty file", _sha256(raw))
-    if kind in DECODED:
-        return _structured(kind, raw, source, text, encoding)
-    return Document(
-        source=source,
-        text=text,
-        title=find_title(text, source),
-        sha256=_sha256(raw),
-        encoding=encoding,
-    )
+    return _structured(kind, raw, source, text, encoding)
 
 
 def _structured(kind: str, raw: bytes, source: str, decoded: str | None = None,
                 encoding: str | None = None) -> Document | Skipped:
     """A file through its format's reader; the reason it failed becomes the skip reason."""
     try:
-        result = extract_structured(kind, raw if decoded is None else decoded)
+        result = extract_structured(kind, raw if decoded is None else decoded, source)
     except MemoryError:
         raise  # the sandbox's memory limit: its worker names the limit (sandbox.py)
     except Exception as exc:  # noqa: BLE001 - a reader library's own bug must skip the file, not stop the run
@@ -216,36 +207,5 @@ def _bomless_utf16(raw: bytes) -> tuple[str | None, str]:
 
 
 def find_title(text: str, source: str) -> str:
-    """The document's own title (front matter `title:`, `= Title =`, `# Title`, a line
-    underlined with `===`, or an all-capitals or centred first line), else one from the file name."""
-    meta = front_matter(text)
-    named = front_matter_title(meta)
-    if named:
-        return named
-    lines = text[len(meta):].lstrip("\ufeff").splitlines()[:6]
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        match = _WIKI_TITLE.match(line) or _MD_TITLE.match(line)
-        if match and not line.lstrip().startswith("=="):
-            return match.group(1).strip()
-        if re.fullmatch(r"\s*={3,}\s*", line) and i + 1 < len(lines):  # reStructuredText: overlined title
-            i, line = i + 1, lines[i + 1]
-        if i + 1 < len(lines) and re.fullmatch(r"\s{0,3}={3,}\s*", lines[i + 1]) and 0 < len(line.split()) <= 15:
-            return " ".join(line.split())
-        words = line.split()
-        if len(words) <= 8 and re.search(r"[A-Za-z]", line) and (line.upper() == line or line.startswith(" " * 8)):
-            return " ".join(words)  # a plain-text title: an all-capitals or centred first line
-        break
-    return file_name_title(source)
-
-
-def file_name_title(source: str) -> str:
-    """A title made from the file name when the document gives none ("gpl-3.0.txt" -> "Gpl 3.0")."""
-    words = file_name_words(source)
-    return words[:1].upper() + words[1:] if words else source
-
-
-def file_name_words(source: str) -> str:
-    """A file's name as words, without folder or extension ("notes/gpl-3.0.txt" -> "gpl 3.0")."""
-    return " ".join(re.sub(r"[_\-]+", " ", Path(source).stem).split())
+    """The document's own title (see structure.text_title), else one from the file name."""
+    return text_title(text) or file_name_title(source)

@@ -27,13 +27,13 @@ import threading
 import time
 from pathlib import Path
 
+from ..config import READ_MEMORY_MB as MEMORY_MB
+from ..config import env, env_number
 from ..errors import AssistantError
 from ..types import Document, Skipped
 
 MEMORY_ENV = "ASSISTANT_READ_MEMORY_MB"
 SECONDS_ENV = "ASSISTANT_READ_SECONDS"
-MEMORY_MB = 1024  # the worker's whole address space, interpreter and libraries included (about 70 MB)
-SECONDS = 240  # per file; a 20 MiB text PDF reads in seconds, OCR stops itself at 150 s (readers/ocr.py)
 _WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
 
 
@@ -47,16 +47,7 @@ class WorkerFailed(Exception):
 
 def limits() -> tuple[int, float]:
     """(memory in MB, seconds per file) from the environment, else the defaults."""
-    def number(name: str, default: float) -> float:
-        try:
-            value = float(os.environ.get(name, "") or default)
-        except ValueError:
-            raise AssistantError(f"{name} must be a number, not {os.environ[name]!r}") from None
-        if value <= 0:
-            raise AssistantError(f"{name} must be positive")
-        return value
-
-    return int(number(MEMORY_ENV, MEMORY_MB)), number(SECONDS_ENV, SECONDS)
+    return int(env_number(MEMORY_ENV)), env_number(SECONDS_ENV)
 
 
 class Sandbox:
@@ -132,12 +123,12 @@ class Sandbox:
     def _ensure(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
             package_root = str(Path(__file__).resolve().parents[2])
-            env = {**os.environ, **_WORKER_ENV,
-                   "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
-                   "ASSISTANT_SANDBOX_MEMORY": str(self.memory_mb * 1024 * 1024)}
-            stderr = None if os.environ.get("ASSISTANT_DEBUG") else subprocess.DEVNULL
+            worker_env = {**os.environ, **_WORKER_ENV,
+                          "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+                          "ASSISTANT_SANDBOX_MEMORY": str(self.memory_mb * 1024 * 1024)}
+            stderr = None if env("ASSISTANT_DEBUG") else subprocess.DEVNULL
             self._process = subprocess.Popen([sys.executable, "-m", "assistant.ingest.sandbox"], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, stderr=stderr, env=env, close_fds=True)
+                                             stdout=subprocess.PIPE, stderr=stderr, env=worker_env, close_fds=True)
         return self._process
 
     def _reply(self, process: subprocess.Popen) -> dict:
@@ -219,7 +210,7 @@ def _handle(request: dict) -> dict:
 
 def _serve() -> None:
     """The worker's loop: cap the address space, then answer requests until stdin closes."""
-    memory = int(os.environ.get("ASSISTANT_SANDBOX_MEMORY") or MEMORY_MB * 1024 * 1024)
+    memory = int(env("ASSISTANT_SANDBOX_MEMORY") or MEMORY_MB * 1024 * 1024)
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not write a core file of the bomb
     replies = os.fdopen(os.dup(1), "wb")

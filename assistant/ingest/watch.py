@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..config import env
+
 log = logging.getLogger(__name__)
 
 WATCH_ENV = "ASSISTANT_WATCH"  # "0" turns the watcher off; "poll" polls instead of using file events
@@ -32,7 +34,7 @@ POLL_SECONDS = 1.0  # between two looks at the folder when polling
 
 def watch_setting() -> str:
     """"off", "poll" or "events", from $ASSISTANT_WATCH (anything but 0/off/no/false/poll means events)."""
-    value = os.environ.get(WATCH_ENV, "").strip().lower()
+    value = env(WATCH_ENV).strip().lower()
     if value in ("0", "off", "no", "false"):
         return "off"
     return "poll" if value == "poll" else "events"

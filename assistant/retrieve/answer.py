@@ -14,29 +14,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..config import AnswerSettings
 from ..index.base import Store
 from ..text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
 from ..types import Document
 from .qtype import CODE, answer_type, holds_type
 from .search import Hit, Query, best_sentence_cosines, sentence_vectors, term_share
-
-
-@dataclass(frozen=True)
-class AnswerSettings:
-    passages: int = 1  # how many top passages the answer sentence may come from
-    semantic_weight: float = 1.0
-    lexical_weight: float = 1.0
-    rank_weight: float = 0.3
-    type_weight: float = 0.2  # bonus for a sentence holding the kind of thing asked for (a number for "how many")
-    code_weight: float = 0.4  # the same for a command or syntax: a code line gets it all, inline code half (dev sets)
-    list_reach: int = 4  # after a sentence announcing a list, how many items the answer may run on to
-    join_back: bool = True  # an answer sentence opening with "It", "This"... takes the sentence before it
-    pair_ratio: float = 0.8  # join the neighbouring sentence when it scores at least this share of the best
-    threshold: float = 0.22  # best cosine of (history-aware) question and passage below which we abstain...
-    sentence_threshold: float = 0.45  # ...unless one sentence of a top passage reaches this cosine
-    absent_terms: bool = False  # abstain when a distinctive term of the question occurs nowhere in the corpus (off: see README)
-    leans_on_history: float = 0.5  # a follow-up leans on the conversation when the corpus knows this share of its words
-    strong: float = 0.8  # a passage scoring at least this share of the best one is a strong match
 
 
 @dataclass

@@ -16,32 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..config import MODES, SearchSettings  # noqa: F401 - MODES: importable from here as before
 from ..index.base import Store
 from ..text import tokenize
 
-MODES = ("hybrid", "dense", "keyword", "rrf")
 # Words that point back into the conversation ("How long is *their* contract?"). They only set how
 # much the history counts in the blended query and how much better the question's own results must
 # be to win (resolve()); whether it leans on the conversation is read from what the searches find.
 _ANAPHORA = re.compile(r"\b(they|them|their|theirs|it|its|this|that|these|those|there|he|she|his|her|"
                        r"him|hers|the same|such)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class SearchSettings:
-    mode: str = "hybrid"
-    dense_weight: float = 0.4  # hybrid: weight of cosine; keyword gets 1 - dense_weight
-    candidates: int = 50
-    keyword_floor: float = 0.3  # see search(): share of the ideal BM25 score used as the least scale
-    rrf_k: int = 60
-    history_weight: float = 0.5  # weight of the latest earlier question in a follow-up
-    history_decay: float = 0.5  # each older question counts this much less
-    continuity: float = 0.1  # bonus for the passage that answered the previous question
-    rerank: int = 15  # top candidates re-scored by their best-matching sentence
-    sentence_weight: float = 0.5  # weight of that best sentence cosine in the final score
-    own_share: float = 0.65  # after history, the question's own results win when the conversation's top
-    # passage matches the question by itself less than this share as well as theirs does (resolve())...
-    own_share_referring: float = 0.55  # ...or this share, for a question with a pronoun pointing back
 
 
 @dataclass

@@ -44,6 +44,7 @@ from assistant.apps.web.uploads import (
     save_upload,
     unindexed_files,
 )
+from assistant.config import CONCURRENCY, MAX_FILE_SIZE, MAX_TURNS, MAX_TYPED_CHARS, QUEUE_MAX_SIZE, env
 from assistant.errors import AssistantError
 from assistant.ingest.readers import SUFFIXES
 from assistant.ingest.sandbox import Sandbox
@@ -52,12 +53,7 @@ from assistant.ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_set
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
-QUEUE_MAX_SIZE = 64  # beyond this Gradio answers "This application is currently busy. Please try again."
-CONCURRENCY = 2  # one model call per core on a 2-core machine
-MAX_FILE_SIZE = "1mb"  # without "Add documents", this bounds each file Gradio's /upload route accepts
 UPLOAD_FILE_SIZE = f"{MAX_UPLOAD_BYTES // (1024 * 1024)}mb"  # with it, one document's limit
-MAX_TURNS = 30  # turns the page keeps in its transcript; older ones leave the page, not the index
-MAX_TYPED_CHARS = 10 * MAX_QUESTION_CHARS  # the question box's own limit; the server cuts to MAX_QUESTION_CHARS
 WATCH_TICK_SECONDS = 3.0  # how soon a page notices a run started by a change in the corpus folder
 MONITORING_ENV = "ASSISTANT_MONITORING"  # "1" turns on Gradio's /monitoring dashboard (off by default)
 
@@ -428,7 +424,7 @@ def uploads_allowed(server_name: str, refused: bool = False) -> bool:
     ASSISTANT_UPLOAD=0 (or --no-upload) turns it off; ASSISTANT_UPLOAD=1 turns it on for an
     app exposed beyond this machine (see SECURITY.md first).
     """
-    setting = os.environ.get(UPLOAD_ENV, "").strip()
+    setting = env(UPLOAD_ENV).strip()
     if refused or setting == "0":
         return False
     return setting == "1" or server_name in ("127.0.0.1", "localhost", "::1")
@@ -448,7 +444,7 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     whole app in HostOriginGuard before the server accepts a connection, and GuardCheck refuses
     everything should that ever not have happened. A bad ASSISTANT_ALLOWED_HOSTS raises AssistantError.
     """
-    server_name = server_name or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    server_name = server_name or env("GRADIO_SERVER_NAME")
     hosts = allowed_hosts(server_name)
     folder = make_temp_folder()
     os.environ["GRADIO_TEMP_DIR"] = str(folder)
@@ -466,9 +462,9 @@ def launch_options(server_name: str | None = None, server_port: int | None = Non
     return {
         "app_kwargs": {"middleware": [Middleware(GuardCheck), limits], "lifespan": lifespan,
                        "routes": [original_route(bot)] if bot is not None else []},
-        "enable_monitoring": os.environ.get(MONITORING_ENV) == "1",
+        "enable_monitoring": env(MONITORING_ENV) == "1",
         "server_name": server_name,
-        "server_port": server_port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860),
+        "server_port": server_port or int(env("GRADIO_SERVER_PORT")),
         "share": False,
         "show_error": False,
         "ssr_mode": False,
@@ -500,10 +496,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ[WATCH_ENV] = "0"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    index_dir = os.environ.get("ASSISTANT_STORE") or os.environ.get("ASSISTANT_INDEX") or "index"
-    uploads = uploads_allowed(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1", args.no_upload)
+    index_dir = env("ASSISTANT_STORE") or env("ASSISTANT_INDEX")
+    uploads = uploads_allowed(env("GRADIO_SERVER_NAME"), args.no_upload)
     try:
-        allowed_hosts(os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1")  # a bad setting stops us before the model loads
+        allowed_hosts(env("GRADIO_SERVER_NAME"))  # a bad setting stops us before the model loads
         app, bot = build_app(index_dir, uploads=uploads)
     except AssistantError as exc:
         raise SystemExit(f"error: {exc}") from None

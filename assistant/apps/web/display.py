@@ -1,38 +1,43 @@
 """How a document is shown to a person: its clean text as headings, paragraphs, lists, tables and code.
 
-A reader's blocks say it for PDF, Word and HTML. Plain-text files have none, so their heading
-lines (`== Section ==`, `# Section`) are found here and shown without their markup; the rest
-is shown as written. Offsets always refer to the document's clean text, so a cited span can
-be marked inside whatever is shown.
+A reader's blocks say it for every format. For plain text they are spans of the file as written
+(`ingest/readers/text.py`), the same blocks whose headings give the citations their sections, so
+the viewer and a citation cannot disagree about where a heading is: the viewer shows each heading
+without its marks (`== Section ==`, `# Section`, an underline) and the text between headings as
+written. Offsets always refer to the document's clean text, so a cited span can be marked inside
+whatever is shown.
 """
 
 from __future__ import annotations
 
-import re
-
+from ...ingest.readers.text import PLAIN, text_blocks
 from ...types import Block, Document
-
-_HEADING_LINE = re.compile(r"^[ \t]*(?:(=+)[ \t]*([^=\n].*?)[ \t]*=+|(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?)[ \t]*$", re.MULTILINE)
 
 
 def display_blocks(document: Document) -> list[Block]:
     """Blocks covering what a person reads, in order.
 
-    For a plain-text document: a "heading" block for the words of each heading line and a
-    "text" block (shown as written, line breaks kept) for everything between them.
+    For a plain-text document: a "heading" block for the words of each heading and a "text"
+    block (shown as written, line breaks kept) from the first paragraph under a heading to the
+    last one before the next. A heading that runs in with its paragraph ("2. Grant of License.
+    Subject to ...") is shown inside that paragraph, as written.
     """
-    if document.blocks:
+    if document.format != PLAIN:
         return list(document.blocks)
-    text = document.text
-    blocks: list[Block] = []
-    cursor = 0
-    for match in _HEADING_LINE.finditer(text):
-        marks = match.group(1) or match.group(3)
-        name_group = 2 if match.group(1) else 4
-        if match.start() > cursor and text[cursor : match.start()].strip():
-            blocks.append(Block("text", cursor, match.start()))
-        blocks.append(Block("heading", match.start(name_group), match.end(name_group), len(marks)))
-        cursor = match.end()
-    if cursor < len(text) and text[cursor:].strip():
-        blocks.append(Block("text", cursor, len(text)))
-    return blocks
+    # An index written before plain text had a reader stored no blocks for it: find them now.
+    blocks = document.blocks or tuple(text_blocks(document.text, document.title))
+    shown: list[Block] = []
+    region: tuple[int, int] | None = None  # the as-written run of text under the last heading
+    for i, block in enumerate(blocks):
+        if block.kind != "heading":
+            region = (region[0] if region else block.start, block.end)
+            continue
+        if i + 1 < len(blocks) and blocks[i + 1].start == block.start:
+            continue  # runs in with its paragraph
+        if region:
+            shown.append(Block("text", *region))
+            region = None
+        shown.append(block)
+    if region:
+        shown.append(Block("text", *region))
+    return shown

@@ -15,13 +15,15 @@ import stat
 import tempfile
 from pathlib import Path
 
+from ...config import (
+    MAX_REQUEST_BYTES,
+    MAX_UPLOAD_FILES,
+    MAX_UPLOAD_REQUEST_BYTES,
+    MAX_UPLOAD_TOTAL_BYTES,
+    MAX_UPLOAD_TOTAL_FILES,
+)
 from .uploads import MAX_UPLOAD_BYTES, pid_alive
 
-MAX_REQUEST_BYTES = 256 * 1024  # a question (2,000 characters) and 20 earlier ones, even \u-escaped
-MAX_UPLOAD_REQUEST_BYTES = 10 * 1024 * 1024  # one POST to the upload route
-MAX_UPLOAD_FILES = 20  # files in one upload request
-MAX_UPLOAD_TOTAL_BYTES = 100 * 1024 * 1024  # all uploads kept in the app's temporary folder
-MAX_UPLOAD_TOTAL_FILES = 1000
 UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
 # With "Add documents" on (uploads.py: 20 MiB a document, the corpus's own limit), the upload route
 # takes five such documents per request, and the app's folder holds ten until they are moved into the corpus.

@@ -23,12 +23,12 @@ Python) pass when the Host is allowed.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...config import env
 from ...errors import AssistantError
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def allowed_hosts(server_name: str, setting: str | None = None) -> frozenset[str
     bound = split_host(_bracketed(server_name or ""))
     if bound is not None and bound[0] not in ANY_ADDRESS:
         names.add(bound[0])
-    setting = os.environ.get(ALLOWED_HOSTS_ENV, "") if setting is None else setting
+    setting = env(ALLOWED_HOSTS_ENV) if setting is None else setting
     for entry in setting.split(","):
         if not entry.strip():
             continue

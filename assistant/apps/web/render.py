@@ -348,7 +348,11 @@ def render_blocks(text: str, blocks: Sequence[Any], span: tuple[int, int] | None
 
 
 def render_page_image(view: Any) -> str:
-    """A rendered PDF page (inline PNG: nothing is fetched) with the cited span's boxes drawn over it."""
+    """A rendered PDF page (inline PNG: nothing is fetched) with the cited span's boxes drawn over it.
+
+    The page fits the viewer's width; a click on it shows it at its rendered size (a checkbox
+    the page's label toggles, styled in web.css: no script), a second click fits it again.
+    """
     import base64
 
     boxes = "".join(
@@ -359,8 +363,9 @@ def render_page_image(view: Any) -> str:
     data = base64.b64encode(view.png).decode("ascii")
     return (
         f'<details class="pdf-view" open><summary>Page {int(view.page)} of the PDF</summary>'
-        f'<div class="pdf-scroll"><div class="pdf-page"><img alt="Page {int(view.page)}" '
-        f'src="data:image/png;base64,{data}">{boxes}</div></div></details>'
+        f'<input type="checkbox" class="pdf-zoom" id="pdf-zoom" aria-label="Zoom the page">'
+        f'<div class="pdf-scroll"><label class="pdf-page" for="pdf-zoom" title="Click to zoom in or out">'
+        f'<img alt="Page {int(view.page)}" src="data:image/png;base64,{data}">{boxes}</label></div></details>'
     )
 
 

@@ -19,13 +19,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...config import MAX_UPLOAD_BYTES
 from ...errors import AssistantError
-from ...ingest.reader import MAX_FILE_BYTES, iter_files
+from ...ingest.reader import iter_files
 from ...ingest.readers import SUFFIXES
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # a larger upload would be saved, then skipped by the indexer
 UPLOAD_ENV = "ASSISTANT_UPLOAD"  # "0" turns the Add documents control off
 ALLOWED = ", ".join(sorted(SUFFIXES))
 

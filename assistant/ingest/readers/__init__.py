@@ -24,10 +24,10 @@ class Format:
 
     name: str  # Document.format, and the word skip reasons use
     suffixes: tuple[str, ...]  # lower case, with the dot
-    # The module of this package that reads it, and its function if not `extract` ("sheets:extract_xls");
-    # None: plain text, whose structure the chunker reads.
-    module: str | None
+    # The module of this package that reads it, and its function if not `extract` ("sheets:extract_xls").
+    module: str
     decoded: bool = False  # extract() gets the decoded text (reader.decode) rather than the bytes
+    named: bool = False  # extract() also gets the file's name (plain text: a title from the name is not content)
 
 
 FORMATS: tuple[Format, ...] = (
@@ -37,7 +37,7 @@ FORMATS: tuple[Format, ...] = (
     Format("html", (".html", ".htm", ".xhtml"), "webpage"),
     Format("markdown", (".md", ".markdown"), "markdown", decoded=True),
     Format("rst", (".rst", ".rest"), "rst", decoded=True),
-    Format("text", (".txt", ".text"), None),
+    Format("text", (".txt", ".text"), "text", decoded=True, named=True),
     Format("pptx", (".pptx",), "slides"),
     Format("xlsx", (".xlsx", ".xlsm"), "sheets"),
     Format("xls", (".xls",), "sheets:extract_xls"),
@@ -69,21 +69,23 @@ def format_of(suffix: str) -> str | None:
 def reader_modules() -> tuple[str, ...]:
     """Full names of the reader modules the table imports by name (the fingerprint hashes them:
     no import statement shows them)."""
-    return tuple(sorted({f"{__name__}.{fmt.module.partition(':')[0]}" for fmt in FORMATS if fmt.module}))
+    return tuple(sorted({f"{__name__}.{fmt.module.partition(':')[0]}" for fmt in FORMATS}))
 
 
-def extract_structured(kind: str, raw: bytes | str) -> tuple[TextBuilder, str] | str:
+def extract_structured(kind: str, raw: bytes | str, source: str = "") -> tuple[TextBuilder, str] | str:
     """(builder, title) for a file of a registered format, or the reason it cannot be read.
 
-    Formats marked `decoded` come as decoded text; the others as the file's bytes.
+    Formats marked `decoded` come as decoded text; the others as the file's bytes. Formats
+    marked `named` also get `source`, the file's name in the corpus.
     """
     fmt = _BY_NAME.get(kind)
-    if fmt is None or fmt.module is None:
+    if fmt is None:
         raise ValueError(kind)
     if not raw:
         return "empty file"
     module, _, function = fmt.module.partition(":")
-    result = getattr(importlib.import_module(f"{__name__}.{module}"), function or "extract")(raw)
+    read = getattr(importlib.import_module(f"{__name__}.{module}"), function or "extract")
+    result = read(raw, source) if fmt.named else read(raw)
     if isinstance(result, str | tuple):
         return result
     return result.builder, result.title  # the PDF reader returns its pages' boxes as well

@@ -12,10 +12,8 @@ import io
 import zipfile
 import zlib
 
-MAX_EXPANDED_BYTES = 512 * 1024 * 1024  # all members together, inflated
-MAX_MEMBERS = 20_000  # entries in one container
-MAX_RATIO = 200  # a member this many times its compressed size (and large) is a bomb, not a document
-RATIO_FLOOR = 16 * 1024 * 1024  # members smaller than this may compress as well as they like
+from ...config import MAX_EXPANDED_BYTES, MAX_MEMBERS, MAX_RATIO, RATIO_FLOOR
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: how Office stores a password-protected DOCX/XLSX/PPTX
 
 

@@ -23,6 +23,15 @@ class TextBuilder:
         self.pages: list[int] = []  # offsets where pages 2, 3, ... start
         self.spans: list[Block] = []  # inline runs inside blocks (see Document.spans)
 
+    @classmethod
+    def over(cls, text: str, blocks: list[Block], spans: list[Block] = ()) -> TextBuilder:
+        """A builder holding text already as it is to be cited (plain text, read as written) and
+        blocks found over it, rather than text rebuilt block by block."""
+        builder = cls()
+        builder._append(text)
+        builder.blocks, builder.spans = list(blocks), list(spans)
+        return builder
+
     def _append(self, piece: str) -> None:
         self._parts.append(piece)
         self.length += len(piece)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 
+from ...config import SNIFF_CHARS
 from .build import TextBuilder
 from .grid import CellBudget, add_rows, cut_notice
 
-SNIFF_CHARS = 4_096  # the sample the dialect is guessed from (csv.Sniffer's time grows as its square: 16 KB of quotes took 1.5 s)
 MAX_FIELD_CHARS = 1_000_000  # one cell; csv's own default (131,072) refuses long text cells
 
 

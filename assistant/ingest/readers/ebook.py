@@ -12,10 +12,10 @@ import posixpath
 import zipfile
 from urllib.parse import unquote
 
+from ...config import MAX_CHAPTERS
 from .archive import zip_problem
 from .build import TextBuilder, add_built, usable_title
 
-MAX_CHAPTERS = 2_000  # spine entries read from one book
 _HTML_TYPES = ("application/xhtml+xml", "text/html")
 _OPF = "{http://www.idpf.org/2007/opf}"
 _DC = "{http://purl.org/dc/elements/1.1/}"

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from ...config import MAX_CELLS
 from .build import TextBuilder, squash
 
-MAX_CELLS = 100_000  # cells read from one file (all its sheets; an empty row counts as one); the rest is cut
 HEADER_SCAN = 20  # the header row is looked for among a sheet's first rows with text
 MAX_HEADER_CHARS = 60  # a longer cell is content, not a column name
 _QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # literal text, escapes and [Red]/[$-409] in a number format

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
+from ...config import MAX_IMAGE_PIXELS
 from .pdf import PdfText, layout
 
 IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 POINTS_PER_PIXEL = 72 / 300  # page units for an image without a resolution: as if scanned at 300 dpi
-MAX_IMAGE_PIXELS = 100_000_000  # Pillow's decompression-bomb guard, set explicitly
 
 
 def is_image(raw: bytes) -> bool:

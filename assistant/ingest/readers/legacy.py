@@ -15,11 +15,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from ...config import LEGACY_OUTPUT_BYTES as MAX_OUTPUT_BYTES
+from ...config import LEGACY_SECONDS as TIMEOUT_SECONDS
 from .archive import OLE_MAGIC
 from .build import TextBuilder, squash
 
-TIMEOUT_SECONDS = 60  # one conversion; a program that takes longer is stopped and the file skipped
-MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # text a converter may print
 TEXT_TOOLS = {"doc": (["antiword", "-w", "0"], ["catdoc", "-w", "-dutf-8"]), "ppt": (["catppt", "-dutf-8"],)}
 INSTALL = {"doc": "install antiword or catdoc (apt-get install antiword) or LibreOffice",
            "ppt": "install catdoc (apt-get install catdoc; it has catppt) or LibreOffice"}

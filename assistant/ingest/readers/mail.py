@@ -13,9 +13,9 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
+from ...config import MAX_MESSAGES
 from .build import TextBuilder, add_built, squash
 
-MAX_MESSAGES = 10_000  # messages read from one mailbox file; the rest are cut
 HEADERS = ("From", "To", "Cc", "Date")
 _MBOX_SEPARATOR = re.compile(rb"(?:\A|\n)From [^\n]*\n")
 _MBOX_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)

@@ -19,13 +19,11 @@ import subprocess
 import tempfile
 import time
 
+from ...config import MAX_PIXELS, OCR_MAX_PAGES, OCR_SECONDS
 from .pdf_layout import Line
 
-OCR_MAX_PAGES = 30  # pages OCR'd per file; a longer scan is read in part (the reader's time limit is ~300 s)
-OCR_SECONDS = 150.0  # OCR time per file, all pages together
 OCR_DPI = 300  # rendering for OCR: Tesseract is trained on text about 20-30 px high
 MIN_CONFIDENCE = 30.0  # Tesseract words below this confidence are noise (specks, picture edges)
-MAX_PIXELS = 40_000_000  # a larger image is scaled down before OCR (memory under the reader's limit)
 
 Boxes = list[tuple[float, float, float, float]]  # per OCR'd character: (left, top, width, height), page fractions
 

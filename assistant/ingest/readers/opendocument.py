@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+from ...config import MAX_REPEAT
 from .archive import zip_problem
 from .build import TextBuilder, squash, table_rows, usable_title
 from .grid import CellBudget, add_rows, cut_notice
@@ -23,7 +24,6 @@ NS = {
     "presentation": "urn:oasis:names:tc:opendocument:xmlns:presentation:1.0",
     "dc": "http://purl.org/dc/elements/1.1/",
 }
-MAX_REPEAT = 100  # a cell or row "repeated" 16,384 times is formatting: its text is kept at most this often
 
 
 def _tag(prefix: str, name: str) -> str:

@@ -16,26 +16,23 @@ a cited span can be drawn on the page exactly (see `span_boxes`); OCR text keeps
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
 from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
+from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, headline, paragraphs
 from .pdf_layout import Line, page_lines
 from .pdf_tables import pair_rows
 
-HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
-_BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.IGNORECASE)
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_DATE_LINE = re.compile(rf"^[\W\d]*(?:\d{{1,2}}\s+)?{_MONTH}\s+(?:\d{{1,2}},?\s+)?\d{{4}}\W*$"
-                        r"|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
-_WORD = re.compile(r"[^\W\d_]{2,}")
-_NUMBERED_CAPS = re.compile(r"^(?:[IVXL]{1,6}|\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\w.*)$")  # II. / 3 / 3.1 then the title
+_EDGE_NUMBER = re.compile(r"^\W*(\d{1,4})\b|\b(\d{1,4})\W*$|\bpage\s+(\d{1,4})\b", re.IGNORECASE)  # first, last, "page N"
 ENCRYPTED = "encrypted PDF: a password-free copy is needed"
 _PASSWORD_ERRORS = (4, 5)  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
+# FPDF_ERR_FORMAT: no PDF, or its cross-reference table or page tree is broken (py-pdf's unreadablemetadata.pdf);
+# FPDF_ERR_SUCCESS with no document: the catalog names a page tree that is not there
+_FORMAT_ERRORS = (3, 0)
+DAMAGED = "unreadable PDF: not a PDF or damaged (its structure cannot be read); a copy re-saved by a PDF tool may read"
 _NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
 
 
@@ -61,6 +58,8 @@ def _failure(exc: Exception) -> str:
     """One line saying why PDFium could not open the file."""
     if getattr(exc, "err_code", None) in _PASSWORD_ERRORS:
         return ENCRYPTED
+    if getattr(exc, "err_code", None) in _FORMAT_ERRORS:
+        return DAMAGED
     return f"unreadable PDF: {str(exc).strip().rstrip('.') or exc.__class__.__name__}"
 
 
@@ -83,8 +82,31 @@ def _furniture(pages: list[list[Line]]) -> set[tuple[int, int]]:
         keys.setdefault(page, set()).add(k)
     counts = Counter(k for page_keys in keys.values() for k in page_keys)  # pages each key stands on
     needed = max(2, (len(pages) + 1) // 2)
-    return {place for place, k in edges.items()
-            if counts[k] >= needed or _PAGE_NUMBER.match(squash(pages[place[0]][place[1]].text))}
+    found = {place for place, k in edges.items()
+             if counts[k] >= needed or _PAGE_NUMBER.match(squash(pages[place[0]][place[1]].text))}
+    return found | _numbered_edges(pages, [place for place in edges if place not in found])
+
+
+def _numbered_edges(pages: list[list[Line]], places: list[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Edge lines that carry the printed page number ("12 Journal Name", "Page 3 of 12", "7 | 1.2. METRIC SPACES").
+
+    The printed number is the page's index plus one offset for the document (front matter
+    counts apart): an offset found on at least a quarter of the pages (and three) marks its
+    lines as furniture, whatever else they say.
+    """
+    numbers: dict[tuple[int, int], set[int]] = {}
+    for p, i in places:
+        text = squash(pages[p][i].text)
+        if len(text.split()) <= 12:
+            found = _EDGE_NUMBER.findall(text)
+            numbers[(p, i)] = {int(n) for group in found for n in group if n}
+    offsets = Counter(offset for offset, _ in {(n - p, p) for (p, _), ns in numbers.items() for n in ns})
+    if not offsets:
+        return set()
+    offset, pages_with = offsets.most_common(1)[0]
+    if pages_with < max(3, len(pages) // 4):
+        return set()
+    return {(p, i) for (p, i), ns in numbers.items() if p + offset in ns}
 
 
 def _printed_words(body: list[list[Line]]) -> Counter:
@@ -186,19 +208,19 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
                 sizes[line.size] += len(line.text)
     body_size = sizes.most_common(1)[0][0] if sizes else 0.0
     heading_sizes = sorted({line.size for lines in body for line in lines
-                            if line.size >= body_size * HEADING_RATIO and _headline(line)}, reverse=True)
+                            if line.size >= body_size * HEADING_RATIO and headline(line)}, reverse=True)
     words = _printed_words(body)
     result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages))
     candidates: list[tuple[float, float, str]] = []  # first page's headings: (-size, -top, text)
     for p, lines in enumerate(body):
         if p:
             result.builder.new_page()
-        for kind, level, group in _paragraphs(pair_rows(lines), body_size, heading_sizes):
+        for kind, level, group in paragraphs(pair_rows(lines), body_size, heading_sizes):
             text, origin = _join(group, words)
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:
                 continue
-            if kind == "heading" and p == 0 and not _DATE_LINE.match(squash(text)):
+            if kind == "heading" and p == 0 and not DATE_LINE.match(squash(text)):
                 candidates.append((-group[0].size, -group[0].top, squash(text)))
             _map(result, block.start, text, origin)
     # No usable title in the metadata: the largest heading on the first page, the highest of equals.
@@ -209,19 +231,11 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
 def _metadata_title(title: object, body: list[list[Line]]) -> str:
     """The metadata title when at least half its words are printed on the first two pages (not a template's)."""
     title = usable_title(title)
-    wanted = {w.casefold() for w in _WORD.findall(title)}
+    wanted = {w.casefold() for w in WORD.findall(title)}
     if not wanted:
         return title if title and not any(body) else ""
-    printed = {w.casefold() for lines in body[:2] for line in lines for w in _WORD.findall(line.text)}
+    printed = {w.casefold() for lines in body[:2] for line in lines for w in WORD.findall(line.text)}
     return title if len(wanted & printed) * 2 >= len(wanted) else ""
-
-
-def _headline(line: Line) -> bool:
-    """Whether a line can be a heading at all: words (not figure labels or numbers), no table row, upright."""
-    letters = sum(ch.isalpha() for ch in line.text)
-    return (not line.vertical and line.cells == 1 and len(_WORD.findall(line.text)) >= 1
-            and not _DATE_LINE.match(squash(line.text))
-            and letters >= 0.5 * len(line.text.replace(" ", "")) and len(line.text.split()) <= 20)
 
 
 def _map(result: PdfText, start: int, text: str, origin: list[tuple[int, int]]) -> None:
@@ -236,75 +250,3 @@ def _map(result: PdfText, start: int, text: str, origin: list[tuple[int, int]]) 
     for offset, place in enumerate(places, start):  # overlaps text already mapped: keep what has no new place
         if place is not _NOWHERE:
             cmap[offset] = place
-
-
-def _paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
-    """Yield (kind, level, lines) groups: headings, list items, table rows and paragraphs.
-
-    A new block starts at a heading, a bullet, a table row, a change of size, a gap clearly
-    wider than the usual line spacing, an indented first line, after a line that ends a sentence
-    well short of its column's right edge, and at a new column unless the sentence runs on.
-    """
-    gaps = [b.bottom - a.top for b, a in zip(lines, lines[1:])
-            if a.column == b.column and not a.vertical and -0.5 * a.size <= b.bottom - a.top < 2 * a.size]
-    usual = statistics.median(gaps) if gaps else 0.0
-
-    def level_of(line: Line) -> int:
-        if line.size in heading_sizes and _headline(line):
-            return heading_sizes.index(line.size) + 1
-        if line.bold and _headline(line) and len(line.text.split()) <= 12 and not _SENTENCE_END.search(line.text):
-            return len(heading_sizes) + 1  # a bold line of body size standing alone: the lowest heading level
-        if _section_head(line, body_size):
-            return len(heading_sizes) + 1  # "II. STRESS-ENGINEERED MICROROBOT": capitals (or small capitals), numbered
-        return 0
-
-    def breaks(last: Line, line: Line, first: Line) -> bool:
-        em = max(line.size, 1.0)
-        if (_section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
-                and line.column == last.column and last.bottom - line.top <= usual + 0.5 * em):
-            return False  # the section head's second line ("AND ASSEMBLY")
-        if level_of(line) != level_of(first) or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
-            return True
-        if level_of(line):  # a heading over two lines stays one heading
-            return line.column != last.column or last.bottom - line.top > usual + 0.5 * em
-        if _BULLET.match(line.text) or abs(line.size - last.size) > 0.25 * em:
-            return True
-        ended = _SENTENCE_END.search(last.text) is not None
-        if line.column != last.column:
-            return ended or not (line.text[:1].islower() or last.soft_break or last.text.rstrip().endswith(("-", ",")))
-        if line.ocr:  # OCR said which lines make a paragraph (its paragraph number is the column)
-            return False
-        gap = last.bottom - line.top
-        return (gap > usual + 0.5 * em or gap < -0.5 * em
-                or (ended and last.right < last.column_right - 2 * em)
-                or (ended and line.left > line.column_left + 0.8 * em and line.left > last.left + 0.8 * em))
-
-    group: list[Line] = []
-    for line in lines:
-        if group and breaks(group[-1], line, group[0]):
-            yield _kind(group[0], level_of(group[0])), level_of(group[0]), group
-            group = []
-        group.append(line)
-    if group:
-        yield _kind(group[0], level_of(group[0])), level_of(group[0]), group
-
-
-def _section_head(line: Line, body_size: float) -> bool:
-    """A numbered section head set in capitals, small capitals (0.8 of the body size) or larger ("IV. BEYOND STRING CONTROL")."""
-    match = _NUMBERED_CAPS.match(squash(line.text))
-    if not match or not _headline(line) or line.size < 0.75 * body_size or _SENTENCE_END.search(line.text):
-        return False
-    return _capitals(match.group(1)) and len(line.text.split()) <= 14
-
-
-def _capitals(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
-    return len(letters) >= 4 and all(ch.isupper() for ch in letters)
-
-
-def _kind(first: Line, level: int) -> str:
-    if level:
-        return "heading"
-    if first.cells > 1:
-        return "table"
-    return "list" if _BULLET.match(first.text) else "paragraph"

@@ -21,8 +21,12 @@ import statistics
 from dataclasses import dataclass, field
 from itertools import repeat
 
+from .pdf_cells import cut_rows
+
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
+SPACE_GAP = 0.8  # em (of the glyph box): a word space this wide may be a gap between table cells (`pdf_cells`)
+JOIN_GAP = 0.5  # em: pieces of a row this close (either way) are one cell: a superscript after its base
 DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
 BAND_GAP = 0.5  # em: an empty horizontal strip this tall separates bands of a page
 COLUMN_GAP = 0.9  # em: an empty vertical strip this wide separates columns of running text
@@ -63,11 +67,12 @@ class Line:
 class _Piece:
     """Characters of one line between wide gaps, with their extent (in the text's frame)."""
 
-    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top")
+    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top", "spaces")
 
-    def __init__(self, chars: list[tuple[int, str, float, float, float, float]]) -> None:
+    def __init__(self, chars: list[tuple[int, str, float, float, float, float]], spaces: list | None = None) -> None:
         self.chars = chars  # (index, char, left, bottom, right, top)
         self.direction, self.size, self.bold, self.soft_break = 0, 0.0, False, False
+        self.spaces: list[tuple[float, float]] = spaces or []  # wide word spaces inside (right before, left after): cell gaps?
         self.extent()
 
     def extent(self) -> None:
@@ -153,12 +158,13 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     address = ctypes.cast(handle, ctypes.c_void_p).value
     pieces: list[_Piece] = []
     current: list = []
+    spaces: list[tuple[float, float]] = []
     last = None  # the current piece's last inked character
     for i, ch, left, bottom, right, top in zip(range(count), text, lefts, bottoms, rights, tops):
         if ch in "\r\n\x00":
             if ch == "\n" and current:
-                pieces.append(_Piece(current))
-                current, last = [], None
+                pieces.append(_Piece(current, spaces))
+                current, last, spaces = [], None, []
             continue
         if not ok[i]:
             continue
@@ -172,14 +178,16 @@ def page_lines(textpage, page_number: int) -> list[Line]:
             gap = left - last[4]
             spaced = current[-1] is not last  # PDFium saw a word break: justified text may space words widely
             if gap > (WIDE_GAP if spaced else SPLIT_GAP) * em or (left < last[2] - 2 * em and top < (last[3] + last[5]) / 2):
-                pieces.append(_Piece(current))
-                current = []
+                pieces.append(_Piece(current, spaces))
+                current, spaces = [], []
+            elif spaced and gap > SPACE_GAP * em:
+                spaces.append((last[4], left))
             elif not spaced and gap > DIGIT_GAP * em and last[1].isdigit() and ch.isdigit():
                 current.append((-1, " ", last[4], last[3], left, last[5]))
         last = (i, ch, left, bottom, right, top)
         current.append(last)
     if current:
-        pieces.append(_Piece(current))
+        pieces.append(_Piece(current, spaces))
     body, stamps = [], []
     for piece in pieces:
         _measure(address, piece, matrix)
@@ -187,17 +195,43 @@ def page_lines(textpage, page_number: int) -> list[Line]:
             (body if piece.direction == page_direction else stamps).append(piece)
     lines: list[Line] = []
     em = statistics.median(p.size for p in body) if body else 10.0
-    for column, leaf in enumerate(_cut(body, em)):
-        left, right = min(p.left for p in leaf), max(p.right for p in leaf)
-        for row in _rows(leaf):
-            line = _line(row, page_number)
-            line.column, line.column_left, line.column_right = column, left, right
-            lines.append(line)
+    placed = [(column, min(p.left for p in leaf), max(p.right for p in leaf), row)
+              for column, leaf in enumerate(_cut(body, em)) for row in _rows(leaf)]
+    # Table rows set apart by padding are bands of their own: cells are cut over the page's rows in order.
+    rows = cut_rows([row for *_, row in placed], em)
+    stamps += _margin_marks(rows, em)
+    for (column, left, right, _), row in zip(placed, rows):
+        line = _line(row, page_number)
+        line.column, line.column_left, line.column_right = column, left, right
+        lines.append(line)
     for piece in stamps:
         line = _line([piece], page_number)
         line.vertical, line.column = True, len(lines) + 1
         lines.append(line)
     return lines
+
+
+def _margin_marks(rows: list[list[_Piece]], em: float) -> list[_Piece]:
+    """Take out of their rows the marks set in a paragraph's margin ("TIP", "CAUTION", "!") and return them.
+
+    A row's first piece is such a mark when it is one short word in another size than the text
+    and the rest of the row starts where the text of the line above or below it starts, right of
+    the mark: the text runs on beside it (and may wrap under it).
+    Left in, the mark makes its row a two-cell table row and cuts the paragraph in three.
+    """
+    marks = []
+    for n, row in enumerate(rows):
+        if len(row) < 2 or n == 0 or n + 1 == len(rows) or not rows[n - 1] or not rows[n + 1]:
+            continue
+        mark, text = row[0], row[1]
+        word = "".join(c[1] for c in mark.chars).strip()
+        if not (word == "!" or (3 <= len(word) <= 8 and word.isalpha() and (word.isupper() or word.istitle()))) \
+                or abs(mark.size - text.size) <= 0.1 * text.size:
+            continue  # a word or "!" in another size than its text (not a label "(i)", "Proof:", nor a formula's "R")
+        starts = [[p.left for p in other if p.left > mark.right] for other in (rows[n - 1], rows[n + 1])]
+        if any(lefts and abs(min(lefts) - text.left) < em for lefts in starts):
+            marks.append(row.pop(0))
+    return marks
 
 
 def _measure(textpage: int, piece: _Piece, matrix) -> None:
@@ -218,8 +252,11 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
             directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
         sizes.append(get_size(textpage, i) * scale)
         weights.append(get_weight(textpage, i))
+    if weights and min(weights) <= 0:  # no weight in the font: its name says (the middle and last samples decide)
+        weights = [_named_weight(textpage, sample[len(sample) // 2])] * (len(weights) - 1) + [_named_weight(textpage, sample[-1])]
     piece.size = round(statistics.median(sizes), 1) if sizes else 0.0
-    piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT
+    # Bold to its end: a bold opening that runs on in regular type ("Abstract—" ...) is no bold line.
+    piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT and weights[-1] >= BOLD_WEIGHT
     piece.direction = statistics.mode(directions) if directions else 0
     while piece.chars and piece.chars[-1][1].isspace():
         piece.chars.pop()
@@ -230,6 +267,19 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
             piece.extent()
         if mark[1] in BREAK_MARKS:  # a printed hyphen (outside the extent): the paragraph decides if it stays
             piece.chars.append((mark[0], "-", *mark[2:]))
+
+
+def _named_weight(textpage: int, index: int) -> int:
+    """The weight a font's name says ("Helvetica-Bold", "Arial,Bold"): PDFium has none for fonts without a descriptor."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    name, flags = ctypes.create_string_buffer(128), ctypes.c_int(0)
+    handle = ctypes.cast(ctypes.c_void_p(textpage), pdfium_c.FPDF_TEXTPAGE)
+    found = pdfium_c.FPDFText_GetFontInfo(handle, index, name, 128, ctypes.byref(flags))
+    bold = found and (b"bold" in name.value.lower() or b"black" in name.value.lower() or flags.value & (1 << 18))
+    return 700 if bold else 400
 
 
 def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:
@@ -255,9 +305,16 @@ def _cut(pieces: list[_Piece], em: float) -> list[list[_Piece]]:
     if len(bands) > 1:
         return [leaf for band in bands for leaf in _cut(band, em)]
     columns = _split(pieces, True, COLUMN_GAP * em)
-    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns):
+    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns) \
+            and _narrow_gutters(columns):
         return [leaf for column in columns for leaf in _cut(column, em)]
     return [pieces]
+
+
+def _narrow_gutters(columns: list[list[_Piece]]) -> bool:
+    """Columns of text are wider than twice the gap between them; a table's cells ("Row 1 Col 1") are not."""
+    extents = [(min(p.left for p in column), max(p.right for p in column)) for column in columns]
+    return all(b[0] - a[1] < 0.5 * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(extents, extents[1:]))
 
 
 def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
@@ -275,15 +332,24 @@ def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
 
 
 def _line(row: list[_Piece], page_number: int) -> Line:
-    """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated."""
+    """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated.
+
+    Pieces touching within JOIN_GAP (a superscript, a root sign: PDFium ends its line there) are
+    one cell, joined by a space; wider gaps (a margin icon "TIP", a table of contents' next
+    column) or overlaps separate cells.
+    """
     text: list[str] = []
     indices: list[int] = []
     spans: list[tuple[int, int, float, float]] = []
+    cells = 1
     for n, piece in enumerate(row):
+        joined = n and abs(piece.left - row[n - 1].right) < JOIN_GAP * max(row[n - 1].size, piece.size, 1.0)
         if n:
-            text.append(CELL_SEPARATOR)
-            indices.extend([-1] * len(CELL_SEPARATOR))
-        if len(row) > 1:
+            separator = " " if joined else CELL_SEPARATOR
+            text.append(separator)
+            indices.extend([-1] * len(separator))
+            cells += not joined
+        if len(row) > 1 and not joined:
             spans.append((len(indices), len(indices), piece.left, piece.right))
         chars = piece.chars
         printed = "".join([c[1] for c in chars])
@@ -298,8 +364,8 @@ def _line(row: list[_Piece], page_number: int) -> Line:
                 text.append(ch)
                 indices.extend([index] * len(ch))
         if spans:
-            spans[-1] = (spans[-1][0], len(indices), piece.left, piece.right)
+            spans[-1] = (spans[-1][0], len(indices), spans[-1][2], piece.right)
     first = max(row, key=lambda p: len(p.chars))
     return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
                 top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
-                cells=len(row), soft_break=row[-1].soft_break, cell_spans=spans)
+                cells=cells, soft_break=row[-1].soft_break, cell_spans=spans if cells > 1 else [])

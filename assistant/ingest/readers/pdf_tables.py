@@ -18,6 +18,7 @@ from .pdf_layout import Line
 _NUMERIC = re.compile(r"^[\W\d_]*\d[\W\d_]*$")  # digits and punctuation only: 1,234.5 (3) 12% $7 4–1–00
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 _RUNS_ON = {"a", "an", "and", "as", "at", "by", "for", "from", "if", "in", "of", "on", "or", "the", "to", "with"}
+LABEL = -1  # a row's first cell left of the header: the row's name, not a value
 MIN_ROWS = 2  # rows under a header: one row under a line of capitals is as likely two captions side by side
 MAX_NAME = 40  # characters: a longer cell is text, not a column name
 MAX_NAME_WORDS = 5
@@ -27,13 +28,25 @@ def _cells(line: Line) -> list[str]:
     return [line.text[start:end] for start, end, _, _ in line.cell_spans]
 
 
+def _name(cell: str) -> bool:
+    """Short, starts with a capital, ends whole: "other person who handles an exempt" is prose."""
+    cell = cell.strip()
+    return bool(cell) and len(cell) <= MAX_NAME and len(cell.split()) <= MAX_NAME_WORDS and cell[0].isupper() \
+        and cell[-1] not in "-,;"
+
+
+def _running(cell: str) -> bool:
+    """Running text cut by the line end: starts in lower case with three words or more ("a week to:")."""
+    cell = cell.strip()
+    return cell[:1].islower() and len(cell.split()) >= 3
+
+
 def _header(line: Line) -> bool:
     """A row that can name columns: several short cells, each with words, mostly not numbers."""
     if line.cells < 2 or len(line.cell_spans) != line.cells or line.vertical or line.ocr:
         return False
     cells = [cell.strip() for cell in _cells(line)]
-    if not all(cell and len(cell) <= MAX_NAME and len(cell.split()) <= MAX_NAME_WORDS and cell[0].isupper()
-               and cell[-1] not in "-,;" for cell in cells):
+    if not all(_name(cell) for cell in cells):
         return False  # names start with a capital and end whole: "other person who handles an exempt" is prose
     if any(_NUMERIC.match(cell) for cell in cells):  # a row holding a bare number is data, not names
         return False
@@ -48,13 +61,16 @@ def _columns(row: Line, header: Line) -> list[int] | None:
     if row.cells < 2 or len(row.cell_spans) != row.cells or row.vertical or row.ocr or row.page != header.page:
         return None  # (rows set apart are bands of their own: the run is what the columns say, not the leaf)
     found: list[int] = []
-    for _, _, left, right in row.cell_spans:
+    for n, (_, _, left, right) in enumerate(row.cell_spans):
+        if n == 0 and right <= header.cell_spans[0][2] and _name(row.text[row.cell_spans[0][0]:row.cell_spans[0][1]]):
+            found.append(LABEL)  # left of every header cell: the row's own name ("Capital", under an empty corner)
+            continue
         above = [k for k, (_, _, h_left, h_right) in enumerate(header.cell_spans)
                  if min(right, h_right) > max(left, h_left)]
         if len(above) != 1 or above[0] in found:
             return None
         found.append(above[0])
-    return found
+    return found if len(found) - found.count(LABEL) >= 1 else None
 
 
 def _paired(row: Line, header: Line, columns: list[int]) -> Line:
@@ -66,11 +82,15 @@ def _paired(row: Line, header: Line, columns: list[int]) -> Line:
         if not value:
             continue
         start += len(row.text[start:end]) - len(row.text[start:end].lstrip())
+        if k == LABEL:  # "Capital — Indonesia: Jakarta; ..."
+            text += [value, " — "]
+            indices += row.indices[start:start + len(value)] + [-1, -1, -1]
+            continue
         h_start, h_end, _, _ = header.cell_spans[k]
         raw_name = header.text[h_start:h_end]
         name = raw_name.strip().rstrip(":").rstrip()
         h_start += len(raw_name) - len(raw_name.lstrip())
-        if n and text:
+        if n and text and text[-1] != " — ":
             text.append("; ")
             indices += [-1, -1]
         text += [name, ": ", value]
@@ -88,14 +108,25 @@ def pair_rows(lines: list[Line]) -> list[Line]:
     while i < len(lines):
         header = lines[i]
         run: list[Line] = []
+        paired = 0
+        prose = False  # a cell of running text goes on over the rows: boxes of text side by side, not a table
         if _header(header):
             for row in lines[i + 1:]:
                 columns = _columns(row, header)
-                if columns is None or (not run and all(cell.strip()[:1].islower() for cell in _cells(row))):
-                    break  # (the row right under it all in lower case: the header's cells run on over two lines)
+                prose = prose or (columns is not None and any(_running(cell) for cell in _cells(row)))
+                if not run and columns is not None and (_header(row) or all(cell.strip()[:1].islower() for cell in _cells(row))):
+                    break  # the row right under it names columns too, or is all lower case: a header over two lines
+                if columns is None:
+                    if row.cells < 2 or row.page != header.page or row.vertical or row.ocr:
+                        break
+                    run.append(row)  # a row of the table the header cannot name (a merged cell): cells apart
+                    continue
                 run.append(_paired(row, header, columns))
-        if len(run) >= MIN_ROWS:
-            out += run
+                paired += 1
+        while run and run[-1].cell_spans:  # rows left unpaired at the end are the next thing's, not this table's
+            run.pop()
+        if paired >= MIN_ROWS and not prose:
+            out += run if all(not row.cell_spans for row in run) else [header, *run]
             i += len(run) + 1
         else:
             out.append(header)

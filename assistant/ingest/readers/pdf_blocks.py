@@ -1,0 +1,157 @@
+"""A page's lines grouped into blocks: headings, list items, table rows and paragraphs.
+
+Blocks come from geometry and style, never from words: a change of size, a gap clearly wider
+than the page's usual line spacing, an indented first line, a sentence ending well short of
+its column's right edge, a new column unless the sentence runs on. Lines follow each other
+when one sits a line's pitch below the other and they overlap across (`stacked`), so
+double-spaced text, which the page cut puts in a band per line, still makes paragraphs.
+Headings are lines set larger than the body, short bold lines standing alone (not a bold
+run of running text such as an IEEE abstract, not a bold opening followed by regular text),
+numbered capital section heads and short capital lines standing alone.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+from .build import squash
+from .pdf_layout import Line
+
+HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
+BOLD_RUN_WORDS = 20  # bold lines running on past this many words are body text set in bold, not a heading
+BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+DATE_LINE = re.compile(rf"^[\W\d]*(?:\d{{1,2}}\s+)?{_MONTH}\s+(?:\d{{1,2}},?\s+)?\d{{4}}\W*$"
+                       r"|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", re.IGNORECASE)
+SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
+WORD = re.compile(r"[^\W\d_]{2,}")
+_NUMBERED_CAPS = re.compile(r"^(?:[IVXL]{1,6}|\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\w.*)$")  # II. / 3 / 3.1 then the title
+
+
+def headline(line: Line) -> bool:
+    """Whether a line can be a heading at all: words (not figure labels or numbers), no table row, upright."""
+    letters = sum(ch.isalpha() for ch in line.text)
+    return (not line.vertical and line.cells == 1 and len(WORD.findall(line.text)) >= 1
+            and not DATE_LINE.match(squash(line.text))
+            and letters >= 0.5 * len(line.text.replace(" ", "")) and len(line.text.split()) <= 20)
+
+
+def stacked(upper: Line, lower: Line) -> bool:
+    """Whether `lower` is the next line below `upper` in one column: a line's pitch apart, overlapping across.
+
+    Double-spaced text is cut into a band per line (the strip between lines is empty), so the
+    column number alone cannot say whether two lines follow each other.
+    """
+    if upper.vertical or lower.vertical or upper.page != lower.page:
+        return False
+    if upper.column != lower.column:
+        width = min(upper.right - upper.left, lower.right - lower.left)
+        if min(upper.right, lower.right) - max(upper.left, lower.left) < 0.5 * width:
+            return False
+    return -0.5 * lower.size <= upper.bottom - lower.top < 2 * lower.size
+
+
+def _bold_runs(lines: list[Line], usual: float) -> set[int]:
+    """ids of bold lines in a run of bold lines that goes on past BOLD_RUN_WORDS words: running text in bold."""
+    running: set[int] = set()
+    run: list[Line] = []
+    for line in [*lines, None]:
+        if (line is not None and line.bold and run and stacked(run[-1], line) and line.size == run[-1].size
+                and run[-1].bottom - line.top <= usual + 0.5 * line.size):
+            run.append(line)
+            continue
+        if sum(len(r.text.split()) for r in run) > BOLD_RUN_WORDS:
+            running.update(id(r) for r in run)
+        run = [line] if line is not None and line.bold else []
+    return running
+
+
+def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
+    """Yield (kind, level, lines) groups of one page's lines in reading order."""
+    gaps = [b.bottom - a.top for b, a in zip(lines, lines[1:]) if stacked(b, a)]
+    usual = statistics.median(gaps) if gaps else 0.0
+    running = _bold_runs(lines, usual)
+
+    def level_of(line: Line) -> int:
+        if line.size in heading_sizes and headline(line):
+            return heading_sizes.index(line.size) + 1
+        if (line.bold and id(line) not in running and headline(line) and len(line.text.split()) <= 12
+                and not SENTENCE_END.search(line.text) and not line.text.rstrip().endswith(",")):
+            return len(heading_sizes) + 1  # a bold line of body size standing alone: the lowest heading level
+        if section_head(line, body_size):
+            return len(heading_sizes) + 1  # "II. STRESS-ENGINEERED MICROROBOT": capitals (or small capitals), numbered
+        return 0
+
+    def breaks(last: Line, line: Line, first: Line, frame: tuple[float, float]) -> bool:
+        em = max(line.size, 1.0)
+        follows = stacked(last, line)
+        if last.soft_break and abs(line.size - last.size) <= 0.25 * em and line.cells == last.cells == 1 and follows:
+            return False  # a word hyphenated over two lines never ends a block (a heading's "prepara-" "tions.")
+        if (section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
+                and follows and last.bottom - line.top <= usual + 0.5 * em):
+            return False  # the section head's second line ("AND ASSEMBLY")
+        if (first.bold and level_of(first) and first.size not in heading_sizes and not level_of(line) and follows
+                and (line.text[:1].islower() or last.right >= frame[1] - em) and not SENTENCE_END.search(last.text)
+                and last.bottom - line.top <= usual + 0.5 * em):
+            return False  # a bold run-in head filling its line, going on in regular type mid-sentence: a paragraph
+        if level_of(line) != level_of(first) or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
+            return True
+        if level_of(line):  # a heading over two lines stays one heading (a title's lines are bands of their own)
+            return not follows or last.bottom - line.top > max(usual, 0.3 * em) + 0.5 * em
+        if BULLET.match(line.text) or abs(line.size - last.size) > 0.25 * em:
+            return True
+        ended = SENTENCE_END.search(last.text) is not None
+        if line.column != last.column and not follows:
+            return ended or not (line.text[:1].islower() or last.soft_break or last.text.rstrip().endswith(("-", ",")))
+        if line.ocr:  # OCR said which lines make a paragraph (its paragraph number is the column)
+            return False
+        gap = last.bottom - line.top
+        left, right = frame
+        return (gap > usual + 0.5 * em or gap < -0.5 * em
+                or (ended and last.right < right - 2 * em)
+                or (ended and line.left > left + 0.8 * em and line.left > last.left + 0.8 * em))
+
+    def kind(group: list[Line]) -> tuple[str, int, list[Line]]:
+        level = level_of(group[0])
+        if level and group[0].bold and group[0].size not in heading_sizes and not all(line.bold for line in group):
+            level = 0  # a bold run-in head going on in regular type over a hyphenated word: a paragraph
+        if not level and len(group) == 1 and capitals_alone(group[0], body_size):
+            level = len(heading_sizes) + 1  # "EXEMPT CHEMICAL PREPARATIONS" on a line of its own
+        if level:
+            return "heading", level, group
+        if group[0].cells > 1:
+            return "table", 0, group
+        return ("list" if BULLET.match(group[0].text) else "paragraph"), 0, group
+
+    group: list[Line] = []
+    left, right = 0.0, 0.0  # the group's column (lines of a band of their own have none wider)
+    for line in lines:
+        if group and breaks(group[-1], line, group[0], (min(left, line.column_left), max(right, line.column_right, line.right))):
+            yield kind(group)
+            group = []
+        if not group:
+            left, right = line.column_left, line.right
+        left, right = min(left, line.column_left, line.left), max(right, line.column_right, line.right)
+        group.append(line)
+    if group:
+        yield kind(group)
+
+
+def capitals_alone(line: Line, body_size: float) -> bool:
+    """A short line in capitals (small capitals, 0.7 of the body size, or larger), no sentence: a heading when alone."""
+    return (headline(line) and _capitals(line.text) and line.size >= 0.7 * body_size
+            and len(line.text.split()) <= 10 and not SENTENCE_END.search(line.text))
+
+
+def section_head(line: Line, body_size: float) -> bool:
+    """A numbered section head set in capitals, small capitals (0.8 of the body size) or larger ("IV. BEYOND STRING CONTROL")."""
+    match = _NUMBERED_CAPS.match(squash(line.text))
+    if not match or not headline(line) or line.size < 0.75 * body_size or SENTENCE_END.search(line.text):
+        return False
+    return _capitals(match.group(1)) and len(line.text.split()) <= 14
+
+
+def _capitals(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return len(letters) >= 4 and all(ch.isupper() for ch in letters)

@@ -1,0 +1,113 @@
+"""Table cells set apart by whitespace columns: strips of a run of rows that no row inks.
+
+Chromium, Google Docs and Word set a table's cells 1.5-4 em apart with a space PDFium keeps,
+so a row comes out of the line cut as one piece ("Capital Jakarta Berlin Vienna"). Across a
+run of rows, though, the gaps between columns line up: a vertical strip at least STRIP em wide
+that holds no character of any row in the run. Each row of such a run is cut at those strips,
+so every cell stays one cell, and rows can be paired with their header. Running text never
+has such strips (its word spaces do not line up over lines and are narrower), and a strip
+with only a bullet or an enumerator on its left ("1.", "•") is a list's indent, not a column.
+
+Pieces are duck-typed (`pdf_layout`'s pieces): `chars` of (index, char, left, bottom, right, top)
+in the text's frame, `spaces` (its wide word spaces: right before, left after), `size`, `bold`,
+`direction`, `soft_break`; a new piece is made with
+`type(piece)(chars)`.
+"""
+
+from __future__ import annotations
+
+import re
+
+STRIP = 1.2  # em: the narrowest whitespace column between cells
+_ENUMERATOR = re.compile(r"^\W*(?:\w{1,3}[.)]|[•●▪◦‣∙·\-–*])\W*$")  # "1." "(a)" "iv)" "•": a list's mark, not a cell
+
+
+def _blocks(spans, width: float) -> list[tuple[float, float]]:
+    """Inked intervals (left, right) merged wherever they are closer than `width`: a row's cells, at most."""
+    merged: list[list[float]] = []
+    for left, right in sorted(spans):
+        if merged and left - merged[-1][1] < width:
+            merged[-1][1] = max(merged[-1][1], right)
+        else:
+            merged.append([left, right])
+    return [(left, right) for left, right in merged]
+
+
+def _spans(piece, width: float) -> list[tuple[float, float]]:
+    """A piece's extent cut at its word spaces wider than `width` (a gap that wide without a space cut the piece)."""
+    spans, left = [], piece.left
+    for before, after in piece.spaces:
+        if after - before >= width:
+            spans.append((left, before))
+            left = after
+    spans.append((left, piece.right))
+    return spans
+
+
+def _splits(row, blocks: list[tuple[float, float]], strip: tuple[float, float]) -> bool:
+    """Whether the row has a cell's ink on both sides of the strip (not just a list's mark on the left)."""
+    if not (blocks[0][1] <= strip[0] and blocks[-1][0] >= strip[1]):
+        return False
+    left = "".join(c[1] for piece in row for c in piece.chars if c[4] <= strip[0]).strip()
+    return bool(left) and not _ENUMERATOR.match(left)
+
+
+def cut_rows(rows: list[list], em: float) -> list[list]:
+    """The rows with every run of table rows cut into cells at the strips they all leave empty."""
+    width = STRIP * em
+    blocks = [_blocks([span for piece in row for span in _spans(piece, width)], width) for row in rows]
+    out: list[list] = []
+    i = 0
+    while i < len(rows):
+        run, union = [i], blocks[i]
+        strips: list[tuple[float, float]] = []
+        for j in range(i + 1, len(rows) if len(blocks[i]) > 1 else i + 1):
+            if len(blocks[j]) < 2 or (max(c[5] for piece in rows[j] for c in piece.chars)
+                                      > min(c[3] for piece in rows[run[-1]] for c in piece.chars)):
+                break  # no wide gap, or not below the row before: another column or a new page area
+            merged = _blocks(union + blocks[j], width)
+            found = [(a[1], b[0]) for a, b in zip(merged, merged[1:])]
+            found = [s for s in found if sum(_splits(rows[k], blocks[k], s) for k in run + [j]) >= 2]
+            if not found or not any(_splits(rows[j], blocks[j], s) for s in found):
+                break
+            run, union, strips = run + [j], merged, found
+        if len(run) >= 2 and strips:
+            out += [_cut(rows[k], strips) for k in run]
+        else:
+            out += [rows[k] for k in run]
+        i += len(run)
+    return out
+
+
+def _cut(row: list, strips: list[tuple[float, float]]) -> list:
+    """A row's pieces split at the strips (spaces at the cut dropped)."""
+    pieces = []
+    for piece in row:
+        parts: list[list] = [[]]
+        bounds = iter(sorted(s[1] for s in strips if piece.left < s[1] and s[0] < piece.right))
+        bound = next(bounds, None)
+        for c in piece.chars:
+            while bound is not None and c[2] >= bound - 1e-6 and not c[1].isspace():
+                parts.append([])
+                bound = next(bounds, None)
+            parts[-1].append(c)
+        parts = [_trim(part) for part in parts]
+        parts = [part for part in parts if part]
+        if len(parts) <= 1:
+            pieces.append(piece)
+            continue
+        for n, part in enumerate(parts):
+            new = type(piece)(part)
+            new.size, new.bold, new.direction = piece.size, piece.bold, piece.direction
+            new.soft_break = piece.soft_break and n == len(parts) - 1
+            pieces.append(new)
+    return pieces
+
+
+def _trim(chars: list) -> list:
+    start, end = 0, len(chars)
+    while start < end and chars[start][1].isspace():
+        start += 1
+    while end > start and chars[end - 1][1].isspace():
+        end -= 1
+    return chars[start:end]
