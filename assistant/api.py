@@ -17,7 +17,7 @@ from .errors import AssistantError, IndexMismatchError
 from .index.access import Allowed, allowed_from, collection_of
 from .index.base import Store
 from .index.keys import id_text
-from .index.manifest import REBUILD_HINT, manifest_stamp
+from .index.manifest import REBUILD_HINT
 from .index.restricted import restrict
 from .index.stores import open_store
 from .retrieve.answer import Answer, AnswerSettings, is_confident, pick_answer, strength
@@ -144,10 +144,10 @@ class Assistant:
                  answer_settings: AnswerSettings | None = None) -> None:
         self.index_dir = Path(index_dir)
         self._data = data
-        self._stamp = manifest_stamp(self.index_dir)
+        self._stamp = data.stamp()
         self._embedder = embedder
         self._reload_lock = threading.Lock()
-        self._failed: tuple[int, int] | None = None
+        self._failed: object = None
         self._chosen = False
         self._encoder_lock = threading.Lock()
         self.search_settings = search_settings or SearchSettings()
@@ -186,7 +186,7 @@ class Assistant:
     @property
     def data(self) -> Store:
         """The current index (the same as `store`), reopened if a newer manifest was committed."""
-        stamp = manifest_stamp(self.index_dir)
+        stamp = self._data.stamp()  # the store's change stamp: its manifest file, or a Milvus manifest's generation
         if stamp is not None and stamp != self._stamp:
             with self._reload_lock:
                 if stamp != self._stamp and stamp != self._failed:
@@ -347,7 +347,7 @@ class Assistant:
             try:
                 verify(self.index_dir)
             except AssistantError as exc:
-                if manifest_stamp(self.index_dir) == stamp:  # not a commit that replaced files meanwhile
+                if self._data.stamp() == stamp:  # not a commit that replaced files meanwhile
                     self.integrity_problem = str(exc)
 
         thread = threading.Thread(target=run, name="index-verify", daemon=True)

@@ -54,3 +54,15 @@ def corpus_copy(tmp_path) -> Path:
     target = tmp_path / "corpus"
     shutil.copytree(CORPUS, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """A real standalone Milvus 2.3.5 (the `milvus` wheel of the cluster extra) on a free port, started
+    once. Its gRPC ports listen on every interface (its config names only the advertised address),
+    so the proxy port is a random free one and the server lives only as long as the session."""
+    from helpers import start_milvus_server, stop_process
+
+    process, port = start_milvus_server(tmp_path_factory.mktemp("milvus-server"))
+    yield port
+    stop_process(process)

@@ -132,3 +132,56 @@ def writable_index(seed_index_dir: Path, root: Path, embedder, prepare=None) -> 
         prepare(corpus)
     build_index(corpus, index, embedder=embedder)
     return corpus, index
+
+
+def start_milvus_server(data: Path, timeout: float = 90.0):
+    """`milvus-server --data DATA` on a free proxy port, once it answers: (process, port)."""
+    import shutil
+    import subprocess
+    import time
+
+    import pytest
+
+    binary = Path(sys.executable).with_name("milvus-server")
+    if not binary.exists() and not shutil.which("milvus-server"):
+        pytest.skip("the milvus wheel (cluster extra) is not installed")
+    port = free_port()
+    log = open(data / "server.log", "wb")  # noqa: SIM115 (the server writes it until stopped)
+    process = subprocess.Popen([str(binary if binary.exists() else "milvus-server"), "--data", str(data / "data"),
+                                "--proxy-port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    from pymilvus import MilvusClient
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client = MilvusClient(uri=f"http://127.0.0.1:{port}", timeout=5)
+            client.get_server_version()
+            client.close()
+            return process, port
+        except Exception:
+            if process.poll() is not None or time.monotonic() > deadline:
+                stop_process(process)
+                raise RuntimeError(f"milvus-server did not start: {(data / 'server.log').read_text()[-2000:]}") from None
+            time.sleep(0.5)
+
+
+def stop_process(process) -> None:
+    """Stop a process started in its own session, and everything it started (SIGINT, then SIGKILL)."""
+    import os
+    import signal
+    import subprocess
+
+    for sig, wait in ((signal.SIGINT, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(wait)
+            break
+        except ProcessLookupError:
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:
+        os.killpg(process.pid, signal.SIGKILL)  # whatever it started and left behind
+    except ProcessLookupError:
+        pass

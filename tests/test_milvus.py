@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from helpers import CORPUS, ROOT
 
@@ -55,6 +56,27 @@ def test_same_citations(bot, milvus_bot):
                 milvus.answer_page), item["question"]
         cite = [[(p.source, p.start, p.end, p.page, p.line, p.section, p.chunk_id) for p in r.passages] for r in (local, milvus)]
         assert cite[0] == cite[1], item["question"]
+
+
+def test_keyword_search_runs_inside_milvus(bot, milvus_bot):
+    """BM25 is the collection's sparse field, not a copy in memory: same scores, rarity and bounds."""
+    from assistant.index.milvus_keyword import NO_TERMS, weights
+    from assistant.text import tokenize
+
+    assert weights([], {}, 50.0) == {NO_TERMS: 1.0}  # Milvus refuses an empty sparse vector
+
+    local, milvus = bot.data, milvus_bot.data
+    assert milvus.sparse is not None and not milvus._positions  # nothing scanned at open
+    for question in ("Who chairs the integrated care board?", "How many GP practices are in Cambridgeshire?"):
+        terms = {t: 1.0 for t in tokenize(question)} | {"zzunseen": 0.5}
+        found, _ = local.keyword(terms, 10)
+        got, of_ids = milvus.keyword(terms, 10, [i for i, _ in found[:5]])
+        assert dict(got).keys() == dict(found).keys()
+        assert np.allclose([s for _, s in got], sorted((s for _, s in found), reverse=True), rtol=1e-5)
+        assert np.allclose(of_ids, [s for _, s in found[:5]], rtol=1e-5)
+        assert milvus.known(list(terms)) == local.known(list(terms))
+        assert milvus.idfs(list(terms)) == pytest.approx(local.idfs(list(terms)))
+        assert milvus.ideal_score(terms) == pytest.approx(local.ideal_score(terms))
 
 
 def test_documents_and_passages_match(bot, milvus_bot):
@@ -109,6 +131,9 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
         milvus_store.close()
         local_store.close()
     assert verify(location)["documents"] == 2
+    stats = open_store(location).manifest["keyword_stats"]  # counted incrementally: removed chunks are gone
+    assert stats["n_docs"] == len(open_store(local)) and stats["total_length"] == int(
+        sum(s.postings.lengths.sum() for s in open_store(local).segments))
     reply = Assistant.open(location, embedder=embedder, warm=False).ask("When is the tulip festival held?")
     assert reply.confident and reply.passages[0].source == names[1] and "April" in reply.answer
 
@@ -128,9 +153,31 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
     try:
         assert milvus_store.sources() == local_store.sources()
         assert milvus_store.chunks_of(names[1]) == local_store.chunks_of(names[1])
+        # the run after the cut recounted every statistic: BM25 is that of a fresh build exactly
+        from assistant.index.bm25 import KeywordSearch
+
+        held = [pair for s in milvus_store.sources() for pair in milvus_store.chunks_of(s.source)]
+        fresh = KeywordSearch.from_texts(c.search_text for _, c in held)
+        terms = {"tulip": 1.0, "festiv": 1.0, "may": 1.0, "care": 0.5}
+        scores = fresh.scores(terms)[0]
+        expected = sorted(((held[n][0], float(scores[n])) for n in np.flatnonzero(scores)), key=lambda p: -p[1])[:5]
+        got = milvus_store.keyword(terms, 5)[0]
+        assert [i for i, _ in got] == [i for i, _ in expected] and np.allclose([s for _, s in got], [s for _, s in expected])
     finally:
         milvus_store.close()
         local_store.close()
+
+    # A running app picks up a commit made by `assistant index --store` (the manifest blob's generation).
+    import time
+
+    from assistant.apps.cli import main
+
+    app = Assistant.open(location, embedder=embedder, warm=False)
+    assert "May" in app.ask("When is the tulip festival held?").answer
+    changed.write_text(changed.read_text(encoding="utf-8").replace("May", "June"), encoding="utf-8")
+    assert main(["index", "--corpus", str(corpus), "--store", location]) == 0
+    time.sleep(1.1)  # the store asks Milvus for the stamp at most once a second
+    assert "June" in app.ask("When is the tulip festival held?").answer
 
 
 def test_cli_takes_a_store_location(milvus_seed, monkeypatch, capsys):
@@ -182,3 +229,16 @@ def test_default_paths_do_not_import_pymilvus():
             "from assistant.index.stores import open_store, open_writer; "
             "assert 'pymilvus' not in sys.modules and 'milvus_lite' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--store", "milvus-lite:x.db/syn"], "--store and --json go with --scale SIZES"),
+    (["--json"], "--store and --json go with --scale SIZES"),
+    (["--scale", "1000", "--store", "some/folder"], "--store takes a Milvus location"),
+])
+def test_bench_store_flags_are_checked(args, message, capsys):
+    from assistant.apps.cli import main
+
+    assert main(["bench", *args]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -12,6 +12,8 @@ from ..config import MAX_K, MAX_WORDS_RANGE, MODES, ChunkSettings, SearchSetting
 from ..errors import AssistantError
 from ..index.access import parse_collections
 from ..text import terminal_safe
+from .bench_cli import add_command as add_bench_command
+from .bench_cli import cmd_bench
 from .output import document_json, reply_json, source_json
 from .team_cli import add_commands as add_team_commands
 from .team_cli import cmd_tokens, cmd_users
@@ -142,25 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Opening an index checks sizes and the edges of large files; this reads "
                                  "every byte and checks each segment's table, as the web app does in the background.")
     _index_arg(verify)
-    bench = commands.add_parser("bench", help="measure speed and memory; print a table and add it to BENCHMARKS.md",
-                                description="Index CORPUS into a temporary folder, then time warm and cold questions "
-                                "(beside the bare encoder), the web app's start to its first answer, and indexing.")
-    bench.add_argument("--corpus", type=Path, default=Path("corpus"), metavar="DIR",
-                       help="folder of documents to index and ask about (default ./corpus)")
-    bench.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"), metavar="FILE",
-                       help="JSON-lines questions for the warm figures (default eval/questions.jsonl)")
-    bench.add_argument("--n", type=_bounded(1, 1000), default=30, help="warm questions to time (default 30)")
-    bench.add_argument("--runs", type=_bounded(1, 20), default=3, help="runs of each cold figure; the best is kept")
-    bench.add_argument("--no-app", action="store_true", help="skip the web app's start-up figure")
-    bench.add_argument("--output", type=Path, default=Path("BENCHMARKS.md"), metavar="FILE",
-                       help="Markdown file the table is appended to (default BENCHMARKS.md)")
-    bench.add_argument("--no-append", action="store_true", help="print the table only")
-    bench.add_argument("--scale", type=_sizes, default=None, metavar="SIZES",
-                       help="instead: the store at these numbers of synthetic chunks, e.g. 10000,100000,1000000 "
-                       "(open, memory, ask latency, ANN recall, bytes per chunk, BM25 build, adding a document)")
-    bench.add_argument("--scale-dir", type=Path, default=None, metavar="DIR",
-                       help="keep the synthetic indexes in DIR and measure them again on the next run instead of "
-                       "rebuilding (the one-page additions accumulate)")
+    add_bench_command(commands, _bounded)
     add_team_commands(commands, _Parser, _index_arg)
     return parser
 
@@ -367,30 +351,6 @@ def cmd_show(args) -> int:
         print(json.dumps(document_json(document), ensure_ascii=False))
     else:
         sys.stdout.write(document.text if document.text.endswith("\n") else document.text + "\n")
-    return 0
-
-
-def _sizes(value: str) -> list[int]:
-    try:
-        sizes = [int(part.replace("_", "")) for part in value.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {value!r}") from None
-    if not sizes or not all(1000 <= n <= 10_000_000 for n in sizes):
-        raise argparse.ArgumentTypeError("sizes must be from 1000 to 10000000 chunks")
-    return sizes
-
-
-def cmd_bench(args) -> int:
-    from ..tools.bench import report, run_bench
-
-    result = run_bench(args.corpus, args.questions, args.n, args.runs, app=not args.no_app, scale=args.scale,
-                       scale_dir=args.scale_dir)
-    text = report(result, args.corpus, args.runs)
-    print(text)
-    if not args.no_append:
-        with open(args.output, "a", encoding="utf-8") as handle:
-            handle.write("\n" + text)
-        print(f"appended to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -14,7 +14,7 @@ other collections (documents, chunks, sources), so search and answering need not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -72,6 +72,10 @@ class Store(Protocol):
 
     def file_stats(self) -> dict[str, tuple[str, int, int]]:
         """For the indexer: source -> (sha256, size, mtime_ns) of each document's file when read (-1: unknown)."""
+
+    def stamp(self) -> Hashable | None:
+        """What changes when a commit lands (a folder's manifest file, a Milvus manifest's generation);
+        the app compares it on each use to switch to the new state. None: cannot tell now."""
 
     def close(self) -> None:
         """Release files and connections."""

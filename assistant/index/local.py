@@ -116,6 +116,10 @@ class LocalStore(KeywordStatistics):
         for segment in self.segments:
             segment.close()
 
+    def stamp(self) -> tuple[int, int] | None:
+        """The manifest file's (inode, mtime): a commit replaces it."""
+        return manifest_stamp(self.index_dir)
+
     def __len__(self) -> int:
         return self._count
 

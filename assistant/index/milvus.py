@@ -8,10 +8,12 @@
 - `NAME_blobs`: documents (clean text, title, blocks, pages) and the manifest as JSON, split into
   parts that fit a VARCHAR; part 0 of a document carries its summary for `sources`.
 
-Keyword search is the project's own BM25 (bm25.py) over the chunks' search text, built in
-memory when the store opens: Milvus Lite's BM25 function keeps its statistics per segment and
-analyses text with its own tokenizer, so its scores and rankings differ from the local store's,
-and answers must not depend on the store. Every filter is on integers (document keys, ids),
+Keyword search is the project's own BM25 (bm25.py), kept inside Milvus as sparse vectors
+(milvus_keyword.py: the chunks' `terms` field, statistics in the blobs), so opening reads no
+passage; on Milvus before 2.4 (no sparse vectors) it is built in memory from every passage when
+the store opens. Milvus's own BM25 function keeps its statistics per segment and analyses text
+with its own tokenizer, so its scores and rankings differ from the local store's, and answers
+must not depend on the store. Every filter is on integers (document keys, ids),
 so no user text is ever spliced into a Milvus expression. Writing: assistant/index/milvus_writer.py.
 """
 
@@ -19,11 +21,10 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,6 +38,8 @@ from .base import KeywordStatistics, VectorsByContent, top_positions
 from .bm25 import KeywordPart, KeywordSearch, build_postings, tokenize_all
 from .dense import dequantize_rows
 from .keys import MANIFEST_KEY, chunk_blob_key, doc_key
+from .milvus_keyword import KeywordStats, SparseKeyword
+from .milvus_location import MilvusLocation, parse_location  # noqa: F401 (parse_location: stores.py)
 
 FORMAT = "assistant-milvus"
 FORMAT_VERSION = 1
@@ -44,46 +47,10 @@ HNSW = {"M": 16, "efConstruction": 200}
 MIN_EF = 128  # HNSW candidates per search (at least k): exact on small collections, >0.99 recall beyond
 PART_CHARS = 16_000  # characters per VARCHAR part: at most 64,000 bytes of UTF-8, under Milvus's 65,535
 BATCH = 256  # rows per insert (a chunk row is a few kB)
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,180}")
 _MAX_RESULT = 16_384  # Milvus's limit on rows from one query
 _CACHE = 4096  # chunks and sentence sets kept by id (an id names one exact passage, so it never goes stale)
+STAMP_SECONDS = 1.0  # how often a store asks Milvus whether a commit landed
 _DOCUMENTS = 32  # documents kept (a question reads the pages of each cited one)
-
-
-@dataclass(frozen=True)
-class MilvusLocation:
-    """Where a Milvus store lives: a server URI (or a Milvus Lite `.db` file) and a collection name."""
-
-    uri: str
-    collection: str
-    lite: bool
-
-    def __str__(self) -> str:
-        return f"milvus-lite:{self.uri}/{self.collection}" if self.lite else \
-            f"milvus://{self.uri.removeprefix('http://')}/{self.collection}"
-
-
-def parse_location(text: str) -> MilvusLocation | None:
-    """`milvus://HOST:PORT/COLLECTION` or `milvus-lite:PATH.db/COLLECTION`; None for anything else
-    (an index folder). A single slash after `milvus:` is accepted too, as a Path turns `//` into `/`."""
-    if text.startswith("milvus-lite:"):
-        path, _, name = text[len("milvus-lite:"):].rpartition("/")
-        if not path.endswith(".db"):
-            raise AssistantError(f"not a Milvus Lite location: {text!r} (expected milvus-lite:PATH.db/COLLECTION)")
-        return MilvusLocation(path, _collection(name, text), lite=True)
-    match = re.fullmatch(r"milvus:/{1,2}([^/]+)/([^/]*)", text)
-    if text.startswith("milvus:"):
-        if not match:
-            raise AssistantError(f"not a Milvus location: {text!r} (expected milvus://HOST:PORT/COLLECTION)")
-        host = match.group(1) if ":" in match.group(1) else f"{match.group(1)}:19530"
-        return MilvusLocation(f"http://{host}", _collection(match.group(2), text), lite=False)
-    return None
-
-
-def _collection(name: str, text: str) -> str:
-    if not _NAME.fullmatch(name):
-        raise AssistantError(f"bad collection name in {text!r}: letters, digits and _ only, not starting with a digit")
-    return name
 
 
 def connect(location: MilvusLocation):
@@ -96,25 +63,23 @@ def connect(location: MilvusLocation):
 
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # failures become one-line errors here instead
     try:
-        # Milvus Lite's gRPC server keeps gRPC's default ping policy, which answers pymilvus's 10 s
-        # keepalive pings on an idle connection (the indexer's, while it embeds) with GOAWAY "too many
-        # pings" and a broken connection; a real Milvus allows them. A dedicated connection per client
+        # Milvus Lite's gRPC server (in-process, or `milvus-lite server` behind milvus://) keeps gRPC's
+        # default ping policy, which answers pymilvus's 10 s keepalive pings on an idle connection (the
+        # indexer's, while it embeds) with GOAWAY "too many pings" and a broken connection; a real
+        # Milvus allows them, and pings every 5 minutes suit both. A dedicated connection per client
         # keeps one client's broken channel from being handed to the next.
-        options = {"grpc_options": {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}} \
-            if location.lite else {}
+        options = {"grpc.keepalive_time_ms": 300_000, "grpc.keepalive_permit_without_calls": 0}
         return MilvusClient(uri=location.uri, token=env("MILVUS_TOKEN"), timeout=30, dedicated=True,
-                            **options)
+                            grpc_options=options)
     except Exception as exc:  # pymilvus raises its own exception types, and grpc's
         raise StoreUnavailableError(f"cannot reach Milvus at {location} ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
 
 
 def id_list(values: Iterable[int]) -> str:
-    """Ids as a Milvus filter expression's list ("[1,2,3]")."""
     return "[" + ",".join(str(int(v)) for v in values) + "]"
 
 
 def text_parts(text: str) -> list[str]:
-    """A text cut into pieces a VARCHAR field holds (PART_CHARS each)."""
     return [text[i:i + PART_CHARS] for i in range(0, len(text), PART_CHARS)] or [""]
 
 
@@ -130,9 +95,13 @@ class MilvusStore(KeywordStatistics):
         self.keyword_search = KeywordSearch([])
         self._row_sources: list[str] = []  # each keyword row's source, for the collection masks
         self.collection_rows = CollectionRows(lambda: [self._row_sources])
+        self.sparse: SparseKeyword | None = None  # BM25 inside Milvus (milvus_keyword.py), when the collection has it
+        self._memory_lock = threading.Lock()
         # A question fetches the same rows several times (answer, pages, citations): kept by kind.
         self._caches: dict[str, OrderedDict] = {"chunk": OrderedDict(), "sentences": OrderedDict(), "document": OrderedDict()}
         self._lock = threading.Lock()
+        self._stamp: tuple[str, int] | None = ("milvus", int(manifest.get("generation", 0)))
+        self._stamp_at = time.monotonic()
 
     def _cached(self, kind: str, keys: Iterable, fetch) -> dict:
         """kind's values for keys, from its cache or `fetch(missing keys) -> {key: value}`."""
@@ -172,7 +141,11 @@ class MilvusStore(KeywordStatistics):
                 raise IndexMismatchError(f"index at {location} was built with model "
                                          f"{(manifest.get('model') or {}).get('name')}, this assistant uses {MODEL_NAME}")
             store = cls(location, client, manifest)
-            if not for_update:
+            stats = KeywordStats.of(manifest)
+            if stats is not None:
+                settings = {k: v for k, v in (manifest.get("keyword") or {}).items() if k in ("k1", "b")}
+                store.sparse = SparseKeyword(client, store.name, stats, **settings)
+            elif not for_update:
                 store._load_keyword()
             return store
         except AssistantError:
@@ -201,8 +174,52 @@ class MilvusStore(KeywordStatistics):
         self.keyword_search = KeywordSearch([KeywordPart(postings, lambda wanted: {t: lookup[t] for t in wanted
                                                                                   if t in lookup})], **settings)
 
+    def _memory(self) -> None:
+        """The in-memory BM25 and row sources (every passage read once), for a collection without
+        the sparse field and for restricted access (`allowed`), whose statistics come from permitted
+        text alone, which collection-wide statistics in Milvus cannot give."""
+        if self.sparse is not None and not self._positions:
+            with self._memory_lock:
+                if not self._positions:
+                    self._load_keyword()
+
+    def idfs(self, terms: Sequence[str], allowed: Allowed | None = None) -> dict[str, float]:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.idfs(terms)
+        self._memory()
+        return super().idfs(terms, allowed)
+
+    def known(self, terms: Sequence[str], allowed: Allowed | None = None) -> set[str]:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.known(terms)
+        self._memory()
+        return super().known(terms, allowed)
+
+    def ideal_score(self, terms: dict[str, float], allowed: Allowed | None = None) -> float:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.ideal_score(terms)
+        self._memory()
+        return super().ideal_score(terms, allowed)
+
     def close(self) -> None:
         self.client.close()
+
+    def stamp(self) -> tuple[str, int] | None:
+        """The committed manifest's generation (a commit writes the manifest last), read at most
+        once a STAMP_SECONDS: a running app switches that soon after a commit."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._stamp_at < STAMP_SECONDS:
+                return self._stamp
+        try:
+            rows = self.client.query(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and part == 0",
+                                     output_fields=["gen"], limit=1)
+            found = ("milvus", int(rows[0]["gen"])) if rows else None
+        except Exception:  # unreachable for a moment: keep answering from what is open
+            found = None
+        with self._lock:
+            self._stamp, self._stamp_at = found, now
+        return found
 
     def __len__(self) -> int:
         return self._count if self._positions else int((self.manifest.get("counts") or {}).get("chunks", 0))
@@ -210,6 +227,8 @@ class MilvusStore(KeywordStatistics):
     # --- search ---------------------------------------------------------------------------
 
     def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
+        if allowed is not None:
+            self._memory()
         permitted = None if allowed is None else self.collection_rows.sources(allowed)  # filtered inside HNSW: k permitted
         if permitted == []:
             return []
@@ -221,6 +240,9 @@ class MilvusStore(KeywordStatistics):
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
                 allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
+        if self.sparse is not None and allowed is None:
+            return self.sparse.search(terms, k, ids)
+        self._memory()
         scores = self.keyword_for(allowed).scores(terms)[0] if self.keyword_search.parts else np.zeros(0, np.float32)
         top = top_positions(scores, k)
         found = sorted(((int(self._order[i]), float(scores[i])) for i in top), key=lambda pair: -pair[1])
@@ -230,8 +252,7 @@ class MilvusStore(KeywordStatistics):
     # --- fetching -------------------------------------------------------------------------
 
     def _body(self, row: dict) -> dict:
-        body = row["body"] or read_blob(self.client, self.name, chunk_blob_key(int(row['id'])))
-        return json.loads(body) if isinstance(body, str) else body
+        return chunk_body(self.client, self.name, row)
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         out = np.zeros((len(ids), DIMENSION), dtype=np.float32)
@@ -329,6 +350,12 @@ class MilvusVectors(VectorsByContent):
         return _decode(places)
 
 
+def chunk_body(client, name: str, row: dict) -> dict:
+    """A chunk row's fields (a rare chunk too large for its row is kept as a blob)."""
+    body = row["body"] or read_blob(client, name, chunk_blob_key(int(row["id"])))
+    return json.loads(body) if isinstance(body, str) else body
+
+
 def scan(client, collection: str, where: str, fields: list[str]) -> list[dict]:
     """Every row matching `where`, in pages (a single query returns at most 16,384 rows)."""
     iterator = client.query_iterator(collection, batch_size=1000, filter=where, output_fields=fields)
@@ -358,33 +385,3 @@ def load(client, name: str) -> None:
         if not client.has_collection(f"{name}{suffix}"):
             raise IndexCorruptError(f"index at {name} lacks its collection {name}{suffix}: build it again")
         client.load_collection(f"{name}{suffix}")
-
-
-def verify(location: MilvusLocation) -> dict:
-    """Check that every chunk, sentence and document of the collection agree with each other and
-    with the manifest: what `assistant verify` runs on a Milvus store."""
-    store = MilvusStore.open(location, for_update=True)
-    try:
-        chunks = scan(store.client, store.name, "id >= 0", ["id", "doc", "body"])
-        sentences = scan(store.client, f"{store.name}_sentences", "pk >= 0", ["chunk"])
-        sources = store.sources()
-        docs = {doc_key(s.source) for s in sources}
-        problems = []
-        orphans = sum(1 for r in chunks if int(r["doc"]) not in docs)
-        if orphans:
-            problems.append(f"{orphans} chunks of no indexed document")
-        ids = {int(r["id"]) for r in chunks}
-        expected = sum(len(store._body(r)["sentences"]) for r in chunks)
-        if len(sentences) != expected or any(int(r["chunk"]) not in ids for r in sentences):
-            problems.append(f"{len(sentences)} sentence rows where the chunks have {expected}")
-        if sum(s.chunks for s in sources) != len(chunks):
-            problems.append(f"the documents list {sum(s.chunks for s in sources)} chunks, the collection holds {len(chunks)}")
-        for info in sources:
-            if store.document(info.source) is None:
-                problems.append(f"document {info.source} cannot be read")
-        if problems:
-            raise IndexCorruptError(f"index at {location} is inconsistent: {'; '.join(problems[:3])}: "
-                                    f"run `assistant index --corpus DIR --store {location}` to repair it")
-        return {"chunks": len(chunks), "sentences": len(sentences), "documents": len(sources)}
-    finally:
-        store.close()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..embed.base import DIMENSION
 from ..errors import AssistantError
+from ..text import tokenize
 from .keys import MANIFEST_KEY, chunk_blob_key, doc_key, nth_key
 from .milvus import (
     BATCH,
@@ -20,18 +23,22 @@ from .milvus import (
     PART_CHARS,
     MilvusLocation,
     MilvusStore,
+    chunk_body,
     connect,
     id_list,
+    scan,
     text_parts,
 )
+from .milvus_keyword import FIELD, KeywordStats, TermBook, recount, stats_dict, supports_sparse, weights
 from .segment import SegmentData
 
 
-def create_collections(client, name: str) -> None:
-    """The three collections with their indexes (loaded), unless they exist."""
+def create_collections(client, name: str) -> bool:
+    """The three collections with their indexes (loaded), unless they exist; True when the chunks
+    keep BM25 weights in a sparse field (a new collection on Milvus 2.4+ or Lite, milvus_keyword.py)."""
     from pymilvus import DataType, MilvusClient
 
-    def make(suffix: str, fields: list[tuple], vector: tuple[str, int, str, dict]) -> None:
+    def make(suffix: str, fields: list[tuple], vector: tuple[str, int, str, dict], sparse: bool = False) -> None:
         full = f"{name}{suffix}"
         if client.has_collection(full):
             client.load_collection(full)
@@ -43,12 +50,15 @@ def create_collections(client, name: str) -> None:
         schema.add_field(field_name, DataType.FLOAT_VECTOR, dim=dim)
         index = client.prepare_index_params()
         index.add_index(field_name=field_name, index_type=index_type, metric_type="IP", params=params)
+        if sparse:
+            schema.add_field(FIELD, DataType.SPARSE_FLOAT_VECTOR)
+            index.add_index(field_name=FIELD, index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         client.create_collection(full, schema=schema, index_params=index, consistency_level="Strong")
 
     text = {"max_length": 65_535}
     make("", [("id", DataType.INT64, {"is_primary": True}), ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}),
               ("vec_key", DataType.INT64, {}), ("body", DataType.VARCHAR, text)],
-         ("vector", DIMENSION, "HNSW", HNSW))
+         ("vector", DIMENSION, "HNSW", HNSW), sparse=not client.has_collection(name) and supports_sparse(client))
     make("_sentences", [("pk", DataType.INT64, {"is_primary": True}), ("chunk", DataType.INT64, {}),
                         ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}), ("n", DataType.INT32, {}),
                         ("key", DataType.INT64, {}), ("scale", DataType.FLOAT, {}),
@@ -59,6 +69,7 @@ def create_collections(client, name: str) -> None:
                     ("part", DataType.INT32, {}), ("parts", DataType.INT32, {}), ("info", DataType.VARCHAR, text),
                     ("body", DataType.VARCHAR, text)],
          ("unused", 2, "FLAT", {}))
+    return any(f["name"] == FIELD for f in client.describe_collection(name)["fields"])
 
 
 class MilvusWriter:
@@ -99,31 +110,33 @@ class MilvusWriter:
             client.close()
 
     def _commit(self, client, fields: dict) -> dict:
-        create_collections(client, self.name)
+        sparse = create_collections(client, self.name)
         gen = int((self.base.manifest if self.base is not None else {}).get("generation", 0)) + 1
         data = self._pending
         documents = data.documents if data is not None else []
-        chunk_rows, sentence_rows, blob_rows = [], [], []
+        stale = [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
+        keyword = self._keyword(client, gen, stale, fields) if sparse else None
+        out = Upserts(client)
         row = 0
         for n, chunk in enumerate(data.chunks if data is not None else []):
             chunk_id, doc = int(data.ids[n]), doc_key(chunk.source)
             body = json.dumps(chunk.to_dict(), ensure_ascii=False)
             if len(body) > PART_CHARS * 4 or len(body.encode("utf-8")) > 65_535:  # rare: kept as a blob instead
-                blob_rows += _blob_rows(chunk_blob_key(chunk_id), doc, gen, "chunk", body, "")
+                for blob in _blob_rows(chunk_blob_key(chunk_id), doc, gen, "chunk", body, ""):
+                    out.add(f"{self.name}_blobs", blob)
                 body = ""
-            chunk_rows.append({"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
-                               "vector": np.asarray(data.vectors[n], dtype=np.float32).tolist()})
+            chunk_row = {"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
+                         "vector": np.asarray(data.vectors[n], dtype=np.float32).tolist()}
+            if keyword is not None:
+                chunk_row[FIELD] = weights(keyword.tokens[n], keyword.ids, keyword.stats.avgdl_ref, **keyword.settings)
+            out.add(self.name, chunk_row)
             for s in range(len(chunk.sentences)):
-                sentence_rows.append({"pk": nth_key(chunk_id, s), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
-                                      "key": int(data.sentence_keys[row]), "scale": float(data.sentence_scales[row]),
-                                      "codes": base64.b64encode(np.asarray(data.sentence_codes[row]).tobytes()).decode(),
-                                      "unused": [0.0, 0.0]})
+                out.add(f"{self.name}_sentences", {
+                    "pk": nth_key(chunk_id, s), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
+                    "key": int(data.sentence_keys[row]), "scale": float(data.sentence_scales[row]),
+                    "codes": base64.b64encode(np.asarray(data.sentence_codes[row]).tobytes()).decode(), "unused": [0.0, 0.0]})
                 row += 1
-        for collection, rows in ((self.name, chunk_rows), (f"{self.name}_sentences", sentence_rows),
-                                 (f"{self.name}_blobs", blob_rows)):
-            for lo in range(0, len(rows), BATCH):
-                client.upsert(collection, rows[lo:lo + BATCH])
-        stale = [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
+        out.flush()
         for lo in range(0, len(stale), 500):
             where = f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}"
             client.delete(self.name, filter=where)
@@ -142,12 +155,49 @@ class MilvusWriter:
             client.upsert(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
         for lo in range(0, len(stale), 500):
             client.delete(f"{self.name}_blobs", filter=f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}")
+        if keyword is not None and keyword.recount:
+            keyword.stats = recount(client, self.name, gen, lambda row: chunk_body(client, self.name, row)["search_text"],
+                                    **keyword.settings)
         manifest = self._manifest(client, fields, gen)
+        if keyword is not None:
+            manifest["keyword_stats"] = stats_dict(keyword.stats)
         client.upsert(f"{self.name}_blobs", _blob_rows(MANIFEST_KEY, 0, gen, "manifest", json.dumps(manifest), ""))
         client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
         for suffix in ("", "_sentences", "_blobs"):  # sealed segments get their indexes: Lite searches
             client.flush(f"{self.name}{suffix}")     # unflushed rows by brute force in Python (40x slower)
         return manifest
+
+    def _keyword(self, client, gen: int, stale: list[int], fields: dict) -> KeywordUpdate:
+        """This commit's BM25 statistics and term rows (written now, before the chunks that use them).
+
+        Removed chunks are read back for their tokens while they still exist. A commit run again
+        after an interrupted one (rows of this generation already there) cannot tell which counts
+        it already applied, and a mean length past DRIFT invalidates every weight: both recount.
+        """
+        settings = {k: v for k, v in (fields.get("keyword") or {}).items() if k in ("k1", "b")}
+        data = self._pending
+        tokens = ([] if data is None else data.token_lists if data.token_lists is not None
+                  else [tokenize(c.search_text) for c in data.chunks])
+        stats = KeywordStats.of(self.base.manifest if self.base is not None else None) or KeywordStats()
+        again = bool(client.query(self.name, filter=f"gen == {gen}", output_fields=["id"], limit=1))
+        df: Counter = Counter()
+        for lo in range(0, len(stale), 500):
+            for row in scan(client, self.name, f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}", ["id", "body"]):
+                gone = tokenize(chunk_body(client, self.name, row)["search_text"])
+                df.subtract(set(gone))
+                stats.n_docs -= 1
+                stats.total_length -= len(gone)
+        for chunk_tokens in tokens:
+            df.update(set(chunk_tokens))
+            stats.n_docs += 1
+            stats.total_length += len(chunk_tokens)
+        if stats.avgdl_ref <= 0:  # a first build: its weights use its own mean
+            stats.avgdl_ref = stats.avgdl
+        book = TermBook(client, self.name)
+        known = book.fetch(list(df))
+        book.write({t: max(0, (known[t][1] if t in known else 0) + change) for t, change in df.items() if change
+                    or t not in known}, gen, stats)
+        return KeywordUpdate(tokens, book.ids(), stats, settings, again or stats.drifted())
 
     def _manifest(self, client, fields: dict, gen: int) -> dict:
         def count(collection: str, where: str) -> int:
@@ -159,6 +209,38 @@ class MilvusWriter:
                 **fields, "generation": gen, "store": str(self.location),
                 "dense": {"index": "HNSW", **HNSW, "ef": MIN_EF, "metric": "IP"},
                 "counts": {**counts, **fields.get("counts", {})}}
+
+
+class Upserts:
+    """Rows sent in batches of BATCH per collection as they are made: a commit's memory is one
+    batch of rows (Python lists of floats are ~10 kB a chunk), not the whole corpus's."""
+
+    def __init__(self, client) -> None:
+        self.client, self.pending = client, {}
+
+    def add(self, collection: str, row: dict) -> None:
+        rows = self.pending.setdefault(collection, [])
+        rows.append(row)
+        if len(rows) >= BATCH:
+            self.client.upsert(collection, rows)
+            rows.clear()
+
+    def flush(self) -> None:
+        for collection, rows in self.pending.items():
+            if rows:
+                self.client.upsert(collection, rows)
+            rows.clear()
+
+
+@dataclass
+class KeywordUpdate:
+    """One commit's keyword side: each new chunk's tokens, term dimensions, statistics, whether to recount."""
+
+    tokens: list[list[str]]
+    ids: dict[str, int]
+    stats: KeywordStats
+    settings: dict
+    recount: bool
 
 
 def _blob_rows(key: int, doc: int, gen: int, kind: str, text: str, info: str) -> list[dict]:

@@ -89,6 +89,10 @@ class RestrictedStore:
     def file_stats(self) -> dict[str, tuple[str, int, int]]:
         return {source: stats for source, stats in self.base.file_stats().items() if self.allowed.permits(source)}
 
+    def stamp(self):
+        """The base store's change stamp (a view changes when its store does)."""
+        return self.base.stamp()
+
     def close(self) -> None:
         """The view owns nothing; the base store is closed by its owner."""
 

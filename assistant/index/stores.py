@@ -21,7 +21,7 @@ def milvus_location(location: str | os.PathLike):
     text = os.fspath(location)
     if not text.startswith(("milvus:", "milvus-lite:")):
         return None
-    from .milvus import parse_location
+    from .milvus_location import parse_location
 
     return parse_location(text)
 
@@ -64,7 +64,7 @@ def verify(location: str | os.PathLike) -> dict:
     """Check every byte (a folder) or every row (Milvus) of the index; returns counts."""
     milvus = milvus_location(location)
     if milvus is not None:
-        from .milvus import verify as verify_milvus
+        from .milvus_check import verify as verify_milvus
 
         return verify_milvus(milvus)
     from .local import verify as verify_local

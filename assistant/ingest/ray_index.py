@@ -128,9 +128,9 @@ class RayEngine:
 
         _quiet(progress)
         texts = chunk_texts + sentences
-        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
         if not texts:
-            return out, None
+            return np.empty((0, DIMENSION), dtype=np.float32), None
+        out = _spill((len(texts), DIMENSION))
         # Sorted by length, so every batch pads little (as the local path does); `i` puts rows back.
         order = np.argsort(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), kind="stable")
         # At least four blocks per actor, so the pool shares the work out evenly to the end.
@@ -149,6 +149,20 @@ class RayEngine:
             raise AssistantError(f"the Ray nodes' encoders differ ({', '.join(sorted(s[:12] for s in made_by))}): "
                                  "install the same assistant and model version on every node")
         return out, made_by.pop()
+
+
+def _spill(shape: tuple[int, int]) -> np.ndarray:
+    """A float32 array backed by an unlinked temporary file, not by the driver's memory: a first build
+    of millions of texts brings back ~1.5 kB a text from the actors, which the page cache may drop
+    and read again as the commit sends them on in batches. The space is freed with the array."""
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="assistant-vectors-", suffix=".npy")
+    os.close(handle)
+    try:
+        return np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=shape)
+    finally:
+        os.unlink(path)
 
 
 class Encode:

@@ -200,11 +200,12 @@ def bench_app(index_dir: Path, question: str, runs: int, result: BenchResult, ti
     result.add(f"`python app.py` to first answer (best of {runs})", f"{best:.2f} s", "target <= 5 s")
 
 
-def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work: Path, result: BenchResult) -> None:
+def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work: Path, result: BenchResult,
+                location: str | None = None) -> None:
     """Synthetic indexes of each size, their vectors drawn around the real vectors of `corpus`."""
     from ..index.local import LocalStore
     from ..ingest.indexer import build_index
-    from .bench_scale import run_scale
+    from .bench_scale import run_scale, run_scale_store
 
     build_index(corpus, index_dir, embedder=embedder)
     store = LocalStore.open(index_dir)
@@ -217,11 +218,15 @@ def bench_scale(corpus: Path, index_dir: Path, embedder, sizes: list[int], work:
     one_page.write_text(" ".join(words[:500]) + "\n", encoding="utf-8")
     result.notes.append(f"Synthetic chunks ({len(base)} real vectors of `{corpus}` as the base of the synthetic "
                         "ones); one-page document of 500 words.")
-    run_scale(sizes, work, base, result, one_page)
+    if location is not None:  # a Milvus location: one collection per size
+        result.figures = run_scale_store(sizes, work, base, location)
+    else:
+        result.figures = run_scale(sizes, work, base, result, one_page)
 
 
 def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, runs: int = 3,
-              app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None) -> BenchResult:
+              app: bool = True, scale: list[int] | None = None, scale_dir: Path | None = None,
+              store: str | None = None) -> BenchResult:
     from ..embed.registry import get_encoder
 
     if not corpus.is_dir():
@@ -234,7 +239,7 @@ def run_bench(corpus: Path, questions_file: Path | None, n_questions: int = 30, 
     try:
         index_dir = work / "index"
         if scale:
-            bench_scale(corpus, index_dir, embedder, scale, scale_dir or work, result)
+            bench_scale(corpus, index_dir, embedder, scale, scale_dir or work, result, store)
             return result
         bench_index(corpus, index_dir, embedder, result)
         bench_warm(index_dir, embedder, questions, result)

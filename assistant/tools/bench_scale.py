@@ -34,7 +34,7 @@ STOP_RANKS = 100  # the most frequent words play stop words: in the text, not in
 QUERIES = 200
 
 
-def _vocabulary(rng: np.random.Generator) -> np.ndarray:
+def vocabulary(rng: np.random.Generator) -> np.ndarray:
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     return np.array(["".join(rng.choice(letters, size=rng.integers(4, 10))) for _ in range(VOCABULARY)])
 
@@ -49,10 +49,12 @@ def _question(rng: np.random.Generator, vocab: np.ndarray, words: int = 5) -> st
     return " ".join(vocab[ranks[ranks >= STOP_RANKS][:words]]) + "?"
 
 
-def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentData, np.ndarray]:
-    """n synthetic chunks in n / CHUNKS_PER_DOC documents, and their float32 vectors (for exact search)."""
+def synthetic_segment(n: int, base: np.ndarray, seed: int = 7,
+                      per_chunk: int = SENTENCES_PER_CHUNK) -> tuple[SegmentData, np.ndarray]:
+    """n synthetic chunks in n / CHUNKS_PER_DOC documents, and their float32 vectors (for exact search);
+    `per_chunk` answer sentences each."""
     rng = np.random.default_rng(seed)
-    vocab = _vocabulary(rng)
+    vocab = vocabulary(rng)
     vectors = synthetic_vectors(n, seed, base)
     documents, chunks, tokens = [], [], []
     ranks = _zipf_ids(rng, n * WORDS_PER_CHUNK).reshape(n, WORDS_PER_CHUNK).tolist()
@@ -69,20 +71,20 @@ def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentD
         doc_text = "\n\n".join(parts)
         documents.append(Document(source, doc_text, f"Document {d // CHUNKS_PER_DOC}", f"{d:064x}", "utf-8"))
         for k, (start, end) in enumerate(spans):
-            step = (end - start) // SENTENCES_PER_CHUNK
-            sentences = tuple((start + j * step, start + (j + 1) * step if j < SENTENCES_PER_CHUNK - 1 else end)
-                              for j in range(SENTENCES_PER_CHUNK))
+            step = (end - start) // per_chunk
+            sentences = tuple((start + j * step, start + (j + 1) * step if j < per_chunk - 1 else end)
+                              for j in range(per_chunk))
             chunks.append(Chunk(source, documents[-1].title, "", start, end, parts[k], 1 + 2 * k, None, parts[k],
                                 sentences))
             tokens.append([stems[r] for r in ranks[d + k] if r >= STOP_RANKS])
-    codes = np.empty((n * SENTENCES_PER_CHUNK, vectors.shape[1]), dtype=np.int8)
-    scales = np.empty(n * SENTENCES_PER_CHUNK, dtype=np.float32)
+    codes = np.empty((n * per_chunk, vectors.shape[1]), dtype=np.int8)
+    scales = np.empty(n * per_chunk, dtype=np.float32)
     for lo in range(0, n, 50_000):
         hi = min(n, lo + 50_000)
-        block = np.repeat(vectors[lo:hi], SENTENCES_PER_CHUNK, axis=0)
+        block = np.repeat(vectors[lo:hi], per_chunk, axis=0)
         block = block + rng.standard_normal(block.shape, dtype=np.float32) * 0.03
         block /= np.linalg.norm(block, axis=1, keepdims=True)
-        rows = slice(lo * SENTENCES_PER_CHUNK, hi * SENTENCES_PER_CHUNK)
+        rows = slice(lo * per_chunk, hi * per_chunk)
         codes[rows], scales[rows] = quantize_rows(block)
     ids = np.array([chunk_id(c) for c in chunks], dtype=np.int64)
     data = SegmentData(documents, chunks, ids, ids.copy(), vectors, codes, scales,
@@ -90,7 +92,7 @@ def synthetic_segment(n: int, base: np.ndarray, seed: int = 7) -> tuple[SegmentD
     return data, vectors
 
 
-def _fields() -> dict:
+def synthetic_fields() -> dict:
     from ..ingest.indexer import manifest_fields
 
     return manifest_fields({"variant": "fp32", "sha256": "synthetic"}, {}, {"digest": "synthetic"}, "(synthetic)", [])
@@ -99,13 +101,18 @@ def _fields() -> dict:
 _PROBE = r"""
 import json, resource, sys, time
 import numpy as np
+from assistant.index.stores import milvus_location
+if milvus_location(sys.argv[1]) is not None:
+    import pymilvus  # its import is not the open's cost
 started = time.perf_counter()
-from assistant.index.local import LocalStore
-store = LocalStore.open(sys.argv[1])
+from assistant.index.stores import open_store
+store = open_store(sys.argv[1])
 opened = time.perf_counter() - started
 rss = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) * 1024
 queries = np.load(sys.argv[2])
 questions = json.loads(open(sys.argv[3]).read())
+truth = np.load(sys.argv[4])
+recall = [len(set(t.tolist()) & {i for i, _ in store.dense(q, 10)}) / 10 for q, t in zip(queries, truth)]
 
 class Given:
     variant = "fp32"
@@ -115,7 +122,7 @@ class Given:
 
 from assistant.api import Assistant
 given = Given()
-bot = Assistant(store.index_dir, store, given)
+bot = Assistant(sys.argv[1], store, given)
 times = []
 for vector, question in zip(queries, questions):
     given.next = vector
@@ -123,7 +130,29 @@ for vector, question in zip(queries, questions):
     bot.ask(question)
     times.append(time.perf_counter() - t)
 rss_after = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) * 1024
-print(json.dumps({"open": opened, "rss_open": rss, "rss_after": rss_after, "times": times[10:]}))
+print(json.dumps({"open": opened, "rss_open": rss, "rss_after": rss_after, "times": times[10:],
+                  "recall": float(np.mean(recall))}))
+"""
+
+_EXISTS = r"""
+import sys
+from assistant.errors import IndexMissingError
+from assistant.index.stores import open_store
+try:
+    open_store(sys.argv[1]).close()
+except IndexMissingError:
+    print("missing")
+"""
+
+_WRITE_MILVUS = r"""
+import sys
+import numpy as np
+from assistant.index.stores import open_writer
+from assistant.tools.bench_scale import synthetic_fields, synthetic_segment
+data, _ = synthetic_segment(int(sys.argv[2]), np.load(sys.argv[3]))
+writer = open_writer(sys.argv[1], None)
+writer.add(data)
+writer.commit(synthetic_fields())
 """
 
 _ADD = r"""
@@ -168,6 +197,46 @@ print(json.dumps({"seconds": committed, "chunks": len(chunks), "found": len(foun
 """
 
 
+def measure(location: str, n: int, exact: np.ndarray, ids: np.ndarray, work: Path, base: np.ndarray) -> dict:
+    """Open, memory, asks and ANN recall@10 (against exact search) of the store at `location`, in a fresh process."""
+    rng = np.random.default_rng(99)
+    queries = synthetic_vectors(QUERIES + 10, 1000 + n, base)
+    vocab = vocabulary(np.random.default_rng(7))
+    questions = [_question(rng, vocab) for _ in range(len(queries))]
+    truth = np.stack([ids[np.argsort(-(exact @ q))[:10]] for q in queries[:QUERIES]])
+    for name, array in (("queries", queries), ("truth", truth)):
+        np.save(work / f"{name}.npy", array)
+    (work / "questions.json").write_text(json.dumps(questions))
+    return json.loads(subprocess.run([sys.executable, "-c", _PROBE, location, str(work / "queries.npy"),
+                                      str(work / "questions.json"), str(work / "truth.npy")], capture_output=True,
+                                     text=True, check=True).stdout)
+
+
+def run_scale_store(sizes: list[int], work: Path, base: np.ndarray, store: str) -> list[dict]:
+    """The figures of `run_scale` that any store has, for a Milvus location: one collection per size
+    (LOCATION_SIZE), written in a child process (Milvus Lite lets one process hold its folder) unless
+    it exists (then measured again)."""
+    rows = []
+    for n in sizes:
+        location = f"{store}_{n}"
+        data, exact = synthetic_segment(n, base)
+        ids = data.ids
+        del data
+        np.save(work / "base.npy", base)
+        build_s = float("nan")
+        if "missing" in subprocess.run([sys.executable, "-c", _EXISTS, location], check=True, capture_output=True,
+                                       text=True).stdout:
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", _WRITE_MILVUS, location, str(n), str(work / "base.npy")], check=True)
+            build_s = time.perf_counter() - t
+        probe = measure(location, n, exact, ids, work, base)
+        rows.append({"chunks": n, "store": store, "build_s": build_s, "open_s": probe["open"],
+                     "rss_mib": probe["rss_open"] / 2**20, "rss_after_mib": probe["rss_after"] / 2**20,
+                     "ask_p50_ms": percentile(probe["times"], 50) * 1000,
+                     "ask_p95_ms": percentile(probe["times"], 95) * 1000, "recall_at_10": probe["recall"]})
+    return rows
+
+
 def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResult, one_page: Path) -> list[dict]:
     """Build, open and query a synthetic index of each size; rows go into `result`."""
     from ..index.bm25 import build_postings
@@ -192,24 +261,12 @@ def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResul
             index.mkdir(parents=True, exist_ok=True)
             writer = LocalWriter(index)
             writer.add(data)
-            writer.commit(_fields())
+            writer.commit(synthetic_fields())
             build_s = time.perf_counter() - t
+        ids = data.ids
         del data
-        rng = np.random.default_rng(99)
-        queries = synthetic_vectors(QUERIES + 10, 1000 + n, base)
-        vocab = _vocabulary(np.random.default_rng(7))
-        questions = [_question(rng, vocab) for _ in range(len(queries))]
-        np.save(work / "queries.npy", queries)
-        (work / "questions.json").write_text(json.dumps(questions))
-        probe = json.loads(subprocess.run([sys.executable, "-c", _PROBE, str(index), str(work / "queries.npy"),
-                                           str(work / "questions.json")], capture_output=True, text=True,
-                                          check=True).stdout)
+        probe = measure(str(index), n, exact, ids, work, base)
         store = LocalStore.open(index)
-        ids = np.asarray(store.segments[0].ids)
-        recall = []
-        for q in queries[:QUERIES]:
-            truth = set(ids[np.argsort(-(exact @ q))[:10]].tolist())
-            recall.append(len(truth & {i for i, _ in store.dense(q, 10)}) / 10)
         files = store.manifest["files"]
         dense_bytes = sum(m["bytes"] for k, m in files.items() if k.endswith("dense.faiss"))
         sentence_bytes = sum(m["bytes"] for k, m in files.items() if k.split("/")[1].startswith("sentence"))
@@ -220,9 +277,9 @@ def run_scale(sizes: list[int], work: Path, base: np.ndarray, result: BenchResul
         added = json.loads(subprocess.run([sys.executable, "-c", _ADD, str(index), str(one_page)], capture_output=True,
                                           text=True, check=True).stdout)
         row = {"chunks": n, "build_s": build_s, "bm25_s": bm25_s, "tokenize_ms_per_chunk": tokenize_per_chunk * 1000,
-               "open_s": probe["open"], "rss_open_mb": probe["rss_open"] / 2**20,
+               "open_s": probe["open"], "rss_open_mb": probe["rss_open"] / 2**20, "rss_mib": probe["rss_open"] / 2**20,
                "rss_after_mb": probe["rss_after"] / 2**20, "ask_p50_ms": percentile(probe["times"], 50) * 1000,
-               "ask_p95_ms": percentile(probe["times"], 95) * 1000, "recall_at_10": float(np.mean(recall)),
+               "ask_p95_ms": percentile(probe["times"], 95) * 1000, "recall_at_10": probe["recall"],
                "dense_bytes_per_chunk": dense_bytes / n, "sentence_bytes_per_chunk": sentence_bytes / n,
                "total_bytes_per_chunk": total / n, "dense_kind": kind, "add_one_page_s": added["seconds"],
                "added_found": added["found"] == added["chunks"] > 0}

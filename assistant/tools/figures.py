@@ -12,6 +12,7 @@ import numpy as np
 class BenchResult:
     rows: list[tuple[str, str, str]] = field(default_factory=list)  # (what, figure, yardstick or target)
     notes: list[str] = field(default_factory=list)
+    figures: list[dict] = field(default_factory=list)  # --scale: one dict per size (what --json prints)
 
     def add(self, what: str, figure: str, beside: str = "") -> None:
         self.rows.append((what, figure, beside))
