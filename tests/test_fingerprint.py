@@ -217,7 +217,7 @@ def test_same_fingerprint_same_chunks_in_any_process(runs):
     ("config.py", "OCR_MAX_PAGES = 30", "OCR_MAX_PAGES = 31"),  # a reader's, imported by name from the format table
     ("types.py", 'BLOCK_KINDS = ("heading",', 'BLOCK_KINDS = ("title", "heading",'),
     ("ingest/readers/build.py", 'PAGE_BREAK = "\\n\\f\\n"', 'PAGE_BREAK = "\\n\\f\\n\\n"'),
-    ("ingest/readers/pdf.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
+    ("ingest/readers/pdf_blocks.py", "HEADING_RATIO = 1.15", "HEADING_RATIO = 1.2"),
     ("ingest/readers/rst.py", 'CONDITIONS = frozenset({"only", "ifconfig"})', 'CONDITIONS = frozenset({"only"})'),
 ])
 def test_a_changed_constant_changes_the_fingerprint(tmp_path, file, old, new):

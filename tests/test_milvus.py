@@ -36,7 +36,7 @@ def milvus_bot(milvus_seed, embedder):
 def test_eval_figures_match_the_local_store(bot, milvus_bot):
     from assistant.tools.evaluate import evaluate, load_questions
 
-    questions = load_questions(EVAL)
+    questions = load_questions(EVAL, "test")  # the held-out half: every set, both halves, in benchmarks/milvus_compare.py
     local, milvus = evaluate(bot, questions), evaluate(milvus_bot, questions)
     for metric, out_of in (("hit_at_1", local.answerable), ("hit_at_3", local.answerable), ("hit_at_5", local.answerable),
                            ("answer_accuracy", local.answerable), ("followup_hit_at_3", local.followups),

@@ -7,9 +7,7 @@ the `cluster` extra is not installed (`make test` installs it).
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -119,20 +117,6 @@ def test_an_incremental_run_on_ray_embeds_only_what_changed(local_ray, seed_inde
 
 
 @pytest.mark.slow
-def test_the_command_connects_to_a_running_ray(local_ray, tmp_path):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name in sorted(p.name for p in CORPUS.iterdir())[:2]:
-        (corpus / name).write_bytes((CORPUS / name).read_bytes())
-    address = local_ray.get_runtime_context().gcs_address
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "index", "--corpus", str(corpus), "--index",
-                           str(tmp_path / "index"), "--ray", address, "--ray-actors", "1", "--quiet"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("indexed 2 files,")
-    assert Assistant.open(tmp_path / "index", warm=False).sources()
-
-
 def test_ray_without_the_extra_is_a_one_line_error(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
     code = cli_main(["index", "--corpus", str(CORPUS), "--index", str(tmp_path / "index"), "--ray"])

@@ -82,6 +82,9 @@ def test_one_real_file_of_each_format_uploaded_in_the_browser_is_indexed(browser
         page.locator("input[type=file]").set_input_files([str(path) for path in files])
         page.wait_for_function("names => names.every(n => [...document.querySelectorAll('#sources .file')]"
                                ".some(e => e.textContent === n))", arg=names, timeout=300_000)
+        # The list can show a file before its run ends (files not read yet are listed too): wait for the run.
+        page.wait_for_function("() => document.querySelector('#upload-status').innerText.includes('Index updated')",
+                               timeout=300_000)
         status = page.locator("#upload-status").inner_text()
     assert "Index updated" in status and not any(f"Skipped {name}" in status for name in names), status
     assert all((corpus / name).exists() for name in names)
