@@ -57,9 +57,12 @@ def _collections_arg(parser: argparse.ArgumentParser) -> None:
 def _collections(args, bot) -> list[str] | None:
     """--collections as names the index holds; an unknown name is a one-line error."""
     allowed = parse_collections(args.collections)
-    if allowed and (unknown := sorted(allowed.collections - set(bot.collections()))):
-        raise AssistantError(f"no collection {unknown[0]!r} in the index (it has: {', '.join(bot.collections()) or 'none'})")
-    return sorted(allowed.collections) if allowed else None
+    if allowed is None:
+        return None
+    held = bot.collections()
+    if unknown := sorted(allowed.collections - set(held)):
+        raise AssistantError(f"no collection {unknown[0]!r} in the index (it has: {', '.join(held) or 'none'})")
+    return sorted(allowed.collections)
 
 
 def _bounded(low: int, high: int):
