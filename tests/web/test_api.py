@@ -304,6 +304,12 @@ def test_uploads_and_removals_stay_in_the_granted_collections(team, team_server,
         page.locator("input[type=file]").set_input_files(str(upload))
         page.wait_for_function("document.querySelector('#upload-status')?.innerText.includes('handbook')")
     assert (corpus / "hr" / "handbook.txt").exists() and not (corpus / "handbook.txt").exists()
+    # The status names the file once it is saved; the index run after it may still be going. Later tests
+    # list bob's sources and then ask, so the run must be over, or a file indexed in between looks leaked.
+    deadline = time.monotonic() + 180
+    while "hr/handbook.txt" not in {s["source"] for s in team.get("/api/v1/sources", headers=bob).json()}:
+        assert time.monotonic() < deadline, "hr/handbook.txt was never indexed"
+        time.sleep(0.5)
 
 
 @pytest.mark.slow
