@@ -9,7 +9,9 @@ each file's clean text, blocks and char map, so a change meant to be faster can 
 every file exactly as before.
 Words per paragraph is the median over paragraph blocks; table rows are table blocks, those
 read with their header ("Column: value") in brackets; "words found" is the share of
-pdftotext's words (poppler-utils, when installed) that the reader's clean text also has.
+pdftotext's words (poppler-utils, when installed) that the reader's clean text also has; the
+cell check (`pdf_cell_check`: numbers and cells merged or split against the printed line, rows
+paired with the wrong or a partial header) adds its columns then (--examples prints the rows).
 OCR renders the first N pages of each PDF with a text layer at OCR_DPI, OCRs the picture with
 each engine, and scores its words against the page's own text layer.
 """
@@ -30,6 +32,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pdf_cell_check import HEAD, check_file
+
 
 def _words(text: str) -> Counter:
     return Counter(w.casefold() for w in re.findall(r"\w+", text))
@@ -40,12 +44,14 @@ def recall(reference: str, text: str) -> float:
     return sum(min(n, have[w]) for w, n in want.items()) / max(1, sum(want.values()))
 
 
-def read(paths: list[Path]) -> None:
+def read(paths: list[Path], examples: bool = False) -> None:
     from assistant.ingest.readers.pdf import extract
 
+    checks = shutil.which("pdftotext") is not None  # the cell check reads pdftotext's printed lines
     print("| file | pages | s | pages/s | paragraphs | words/paragraph | table rows (read with header) |"
-          " words found vs pdftotext |")
-    print("|---|---|---|---|---|---|---|---|")
+          " words found vs pdftotext |" + (f" {HEAD.replace('table rows | ', '')} |" if checks else ""))
+    print("|---" * (8 + 8 * checks) + "|")
+    shown: list[str] = []
     total_pages = total_seconds = 0.0
     for path in paths:
         raw = path.read_bytes()
@@ -53,7 +59,7 @@ def read(paths: list[Path]) -> None:
         result = extract(raw)
         seconds = time.perf_counter() - start
         if isinstance(result, str):
-            print(f"| {path.name} | - | - | - | - | - | - | {result} |")
+            print(f"| {path.name} | - | - | - | - | - | - | {result} |" + " - |" * (8 * checks))
             continue
         text = result.builder.text()
         pages = len(result.builder.pages) + 1
@@ -66,9 +72,16 @@ def read(paths: list[Path]) -> None:
             found = f"{recall(reference, text):.3f}"
         total_pages += pages
         total_seconds += seconds
+        cells = ""
+        if checks:
+            check = check_file(path)
+            cells = " " + check.columns().split(" | ", 1)[1] + " |"
+            shown += [f"{path.name} {example}" for example in check.examples]
         print(f"| {path.name} | {pages} | {seconds:.2f} | {pages / seconds:.1f} | {len(words)} | "
-              f"{statistics.median(words) if words else 0:.0f} | {len(rows)} ({paired}) | {found} |")
+              f"{statistics.median(words) if words else 0:.0f} | {len(rows)} ({paired}) | {found} |{cells}")
     print(f"\nall: {total_pages:.0f} pages in {total_seconds:.2f} s, {total_pages / total_seconds:.1f} pages/s")
+    if examples:
+        print("\n" + "\n".join(shown))
 
 
 def digest(raw: bytes) -> str:
@@ -101,6 +114,8 @@ def check_digests(paths: list[Path], store: Path, save: bool) -> bool:
 _TIMER = """
 import sys, time
 from pathlib import Path
+
+from pdf_cell_check import HEAD, check_file
 try:
     from assistant.ingest.readers.pdf import extract
 except ImportError:  # a source tree from before the package layout (issue 22)
@@ -193,11 +208,12 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--digests", type=Path, help="JSON of expected digests per file name")
     parser.add_argument("--save", action="store_true", help="write the digests instead of checking them")
+    parser.add_argument("--examples", action="store_true", help="print the table rows the cell check flags")
     args = parser.parse_args()
     if args.trees:
         compare_trees(args.pdfs, args.trees, args.rounds)
     else:
-        read(args.pdfs)
+        read(args.pdfs, args.examples)
     if args.digests and not check_digests(args.pdfs, args.digests, args.save):
         sys.exit(1)
     if args.ocr:

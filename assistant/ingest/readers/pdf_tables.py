@@ -11,7 +11,7 @@ under two, two cells under one) keeps the row's cells joined with " | ".
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from .pdf_layout import Line
 
@@ -98,16 +98,25 @@ def _paired(row: Line, header: Line, columns: list[int]) -> Line:
     return replace(row, text="".join(text), indices=indices, cell_spans=[])
 
 
-def pair_rows(lines: list[Line]) -> list[Line]:
-    """The page's lines with every run of table rows under a header read as "Name: value" (header dropped).
+@dataclass
+class Paired:
+    """A table row as printed, the header row naming it, and for each of its cells the header cell (or LABEL)."""
 
-    The header row itself is not kept as a block of its own: its names are in every row after it.
+    row: Line
+    header: Line
+    columns: list[int]
+
+
+def read_rows(lines: list[Line]) -> list[Line | Paired]:
+    """The page's lines with every row of a run of table rows under a header given with its pairing.
+
+    The header row itself is not kept when every row of its run is paired: its names are in every row.
     """
-    out: list[Line] = []
+    out: list[Line | Paired] = []
     i = 0
     while i < len(lines):
         header = lines[i]
-        run: list[Line] = []
+        run: list[Line | Paired] = []
         paired = 0
         prose = False  # a cell of running text goes on over the rows: boxes of text side by side, not a table
         if _header(header):
@@ -121,14 +130,20 @@ def pair_rows(lines: list[Line]) -> list[Line]:
                         break
                     run.append(row)  # a row of the table the header cannot name (a merged cell): cells apart
                     continue
-                run.append(_paired(row, header, columns))
+                run.append(Paired(row, header, columns))
                 paired += 1
-        while run and run[-1].cell_spans:  # rows left unpaired at the end are the next thing's, not this table's
+        while run and isinstance(run[-1], Line):  # rows left unpaired at the end are the next thing's, not this table's
             run.pop()
         if paired >= MIN_ROWS and not prose:
-            out += run if all(not row.cell_spans for row in run) else [header, *run]
+            out += run if all(isinstance(row, Paired) for row in run) else [header, *run]
             i += len(run) + 1
         else:
             out.append(header)
             i += 1
     return out
+
+
+def pair_rows(lines: list[Line]) -> list[Line]:
+    """The page's lines with every run of table rows under a header read as "Name: value" (header dropped)."""
+    return [_paired(item.row, item.header, item.columns) if isinstance(item, Paired) else item
+            for item in read_rows(lines)]
