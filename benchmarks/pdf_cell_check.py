@@ -10,10 +10,12 @@ Where they differ only by spacing the row is wrong:
 - cells split: a printed word is cut between two cells ("Area (km2 | )").
 Numbers are words of digits and punctuation only on both sides (a formula's subscript that
 pdftotext sets apart, "Br (0)" for "Br(0)", is no number merged).
+A line read as text (one cell) with two numbers or more that pdftotext sets CELL_GAP spaces
+apart is a table row the reader missed ("rows read as text").
 For a row read with its header ("Column: value"), the value's printed place must overlap the
 name's in the printed header line (within SLACK characters: pdftotext places words by their x),
-and a header is partial when the printed line right above it, not a blank, has a word over a
-name's place (a header printed over two lines, paired with one).
+and a header is partial when the printed line right above it, not a blank, has a phrase within a
+name's place (a header printed over two lines, paired with one; a caption across the table is not).
 pdftotext is itself a reader: its own merges show up as disagreements too, so the examples are
 printed for a person to judge.
 """
@@ -29,12 +31,14 @@ from pathlib import Path
 
 SLACK = 2  # characters
 _NUMBER = re.compile(r"^[\W\d_]*\d[\W\d_]*$")  # digits and punctuation only: 1,234.5 (3) 12% $7
+_MARK = re.compile(r"^(?:\(?\w{1,3}[.)]|\W+)$")  # "1." "(a)" "iv)" "$" "•"
 CELL_GAP = 3  # spaces: pdftotext's sign of a column gap (justified text gets 2 at times)
 
 
 @dataclass
 class CellCheck:
     rows: int = 0
+    uncut: int = 0  # lines read as text whose numbers pdftotext prints in columns: a table row missed
     unmatched: int = 0  # no printed line shares half the row's words
     numbers_merged: int = 0
     numbers_split: int = 0
@@ -46,11 +50,11 @@ class CellCheck:
     examples: list[str] = field(default_factory=list)
 
     def columns(self) -> str:
-        return (f"{self.rows} | {self.numbers_merged} | {self.numbers_split} | {self.cells_merged} | {self.cells_split}"
-                f" | {self.unmatched} | {self.paired} | {self.pairing_wrong} | {self.header_partial}")
+        return (f"{self.rows} | {self.uncut} | {self.numbers_merged} | {self.numbers_split} | {self.cells_merged}"
+                f" | {self.cells_split} | {self.unmatched} | {self.paired} | {self.pairing_wrong} | {self.header_partial}")
 
 
-HEAD = ("table rows | numbers merged | numbers split | cells merged | cells split | rows not found in print"
+HEAD = ("table rows | rows read as text | numbers merged | numbers split | cells merged | cells split | rows not found in print"
         " | rows paired | pairing wrong | header partial")
 
 
@@ -94,9 +98,40 @@ def _align(line, printed: list[list[tuple[str, int, int]]]):
                 problems.add("cells_split")  # a printed word cut between two cells
             # else: the same characters spaced otherwise inside one cell (a subscript pdftotext set apart)
     for (c1, b1), (c2, b2) in zip(places, places[1:]):
-        if c1 == c2 and b2 == b1 + 1 and tokens[b2][1] - tokens[b1][2] >= CELL_GAP:
+        if (c1 == c2 and b2 == b1 + 1 and tokens[b2][1] - tokens[b1][2] >= CELL_GAP
+                and not _MARK.match(tokens[b1][0])):  # pdftotext sets a list's "1." or a "$" apart from its text
             problems.add("cells_merged")
     return n, places, problems
+
+
+def _uncut(line, printed: list[list[tuple[str, int, int]]]) -> bool:
+    """A line of one cell holding two numbers or more that its printed line sets CELL_GAP spaces apart."""
+    words = [w.casefold() for w in line.text.split()]
+    if sum(bool(_NUMBER.match(w)) for w in words) < 2:
+        return False
+    n = _printed_line(words, printed)
+    if n is None:
+        return False
+    tokens = printed[n]
+    matcher = difflib.SequenceMatcher(None, words, [t[0] for t in tokens], autojunk=False)
+    for op, _, _, b1, b2 in matcher.get_opcodes():
+        for b in range(b1, b2 - 1) if op == "equal" else ():
+            if (_NUMBER.match(tokens[b][0]) and _NUMBER.match(tokens[b + 1][0])
+                    and tokens[b + 1][1] - tokens[b][2] >= CELL_GAP):
+                return True
+    return False
+
+
+def _chunk_over(above: list[tuple[str, int, int]], name: tuple[int, int]) -> bool:
+    """Whether a printed phrase of the line above (words fewer than CELL_GAP spaces apart) stands over the
+    name, within its place: a header's other line, not a caption running across the table."""
+    chunks: list[list[tuple[str, int, int]]] = []
+    for token in above:
+        if chunks and token[1] - chunks[-1][-1][2] < CELL_GAP:
+            chunks[-1].append(token)
+        else:
+            chunks.append([token])
+    return any(name[0] - 2 * SLACK <= chunk[0][1] and chunk[-1][2] <= name[1] + 2 * SLACK for chunk in chunks)
 
 
 def _span(tokens: list[tuple[str, int, int]], places: list[tuple[int, int]], cell: int) -> tuple[int, int] | None:
@@ -108,6 +143,7 @@ def check_file(path: Path) -> CellCheck:
     """The cell check of one PDF's table rows (text layer only)."""
     import pypdfium2 as pdfium
 
+    from assistant.ingest.readers import pdf as reader
     from assistant.ingest.readers.pdf_layout import page_lines
     from assistant.ingest.readers.pdf_tables import LABEL, Paired, read_rows
 
@@ -121,8 +157,13 @@ def check_file(path: Path) -> CellCheck:
     for p in range(len(pdf)):
         page_text = printed_pages[p].split("\n") if p < len(printed_pages) else []
         printed = [_tokens(line) for line in page_text]
-        lines = page_lines(pdf[p].get_textpage(), p)
+        page = pdf[p]
+        lines = reader.read_page(page, p) if hasattr(reader, "read_page") else page_lines(page.get_textpage(), p)
         for line in lines:
+            if line.cells < 2 and not line.vertical and _uncut(line, printed):
+                result.uncut += 1
+                if len(result.examples) < 60:
+                    result.examples.append(f"p{p + 1} uncut: {line.text!r}")
             if line.cells < 2 or not line.cell_spans or line.vertical:
                 continue
             result.rows += 1
@@ -150,6 +191,9 @@ def _check_pairing(item, printed, page_text, result: CellCheck, p: int, label: i
     if row is None or header is None:
         return
     wrong = partial = False
+    above = printed[header[0] - 1] if header[0] else []
+    own = {w.casefold() for w in item.header.text.split()}  # a header over two lines matched its lower line
+    above = [t for t in above if t[0] not in own]
     for cell, column in enumerate(item.columns):
         if column == label:
             continue
@@ -158,8 +202,7 @@ def _check_pairing(item, printed, page_text, result: CellCheck, p: int, label: i
             continue
         if min(value[1], name[1]) + SLACK <= max(value[0], name[0]):
             wrong = True
-        above = printed[header[0] - 1] if header[0] else []
-        if any(min(t[2], name[1]) > max(t[1], name[0]) for t in above):
+        if _chunk_over(above, name):
             partial = True
     result.pairing_wrong += wrong
     result.header_partial += partial

@@ -23,6 +23,7 @@ from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
 from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, headline, paragraphs
 from .pdf_layout import Line, page_lines
+from .pdf_rules import page_rules
 from .pdf_tables import pair_rows
 
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(]?\s*\d{1,4}\s*[-–—)]?(?:\s*(?:of|/)\s*\d{1,4})?$", re.IGNORECASE)
@@ -179,7 +180,7 @@ def extract(raw: bytes, ocr: bool = True) -> PdfText | str:
     try:
         if len(pdf) == 0:
             return "empty file"
-        pages = [page_lines(pdf[p].get_textpage(), p) for p in range(len(pdf))]
+        pages = [read_page(pdf[p], p) for p in range(len(pdf))]
         metadata = pdf.get_metadata_dict()
         if ocr and any(not lines for lines in pages):
             for p, (lines, boxes) in ocr_pages(pdf, [p for p, lines in enumerate(pages) if not lines]).items():
@@ -195,6 +196,11 @@ def extract(raw: bytes, ocr: bool = True) -> PdfText | str:
     result = layout(pages, metadata.get("Title"))
     result.ocr_boxes, result.ocr_pages = ocr_boxes, len(ocr_boxes)
     return result
+
+
+def read_page(page, number: int) -> list[Line]:
+    """One page's lines, its ruling lines and text boxes taken into account."""
+    return page_lines(page.get_textpage(), number, page_rules(page))
 
 
 def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:

@@ -52,8 +52,13 @@ def _splits(row, blocks: list[tuple[float, float]], strip: tuple[float, float]) 
     return bool(left) and not _ENUMERATOR.match(left)
 
 
-def cut_rows(rows: list[list], em: float) -> list[list]:
-    """The rows with every run of table rows cut into cells at the strips they all leave empty."""
+def cut_rows(rows: list[list], em: float, rules=None) -> list[list]:
+    """The rows with every run of table rows cut into cells at the strips they all leave empty.
+
+    With the page's `Rules` (`pdf_rules`), a row is first cut wherever a vertical rule crosses it.
+    """
+    if rules is not None and rules.vertical:
+        rows = [_ruled(row, rules) for row in rows]
     width = STRIP * em
     blocks = [_blocks([span for piece in row for span in _spans(piece, width)], width) for row in rows]
     out: list[list] = []
@@ -61,25 +66,45 @@ def cut_rows(rows: list[list], em: float) -> list[list]:
     while i < len(rows):
         run, union = [i], blocks[i]
         strips: list[tuple[float, float]] = []
+        kept = 1  # the run up to its last row with cells
         for j in range(i + 1, len(rows) if len(blocks[i]) > 1 else i + 1):
-            if len(blocks[j]) < 2 or (max(c[5] for piece in rows[j] for c in piece.chars)
-                                      > min(c[3] for piece in rows[run[-1]] for c in piece.chars)):
-                break  # no wide gap, or not below the row before: another column or a new page area
+            if _middle(rows[j]) >= _middle(rows[run[-1]]):
+                break  # not below the row before: another column or a new page area
+            if len(blocks[j]) < 2:
+                if strips and not any(b[0] < s[1] and s[0] < b[1] for b in blocks[j] for s in strips):
+                    run.append(j)  # a cell's next line ("around counterparties'" under "Low uncertainty")
+                    continue
+                break
             merged = _blocks(union + blocks[j], width)
             found = [(a[1], b[0]) for a, b in zip(merged, merged[1:])]
             found = [s for s in found if sum(_splits(rows[k], blocks[k], s) for k in run + [j]) >= 2]
             if not found or not any(_splits(rows[j], blocks[j], s) for s in found):
                 break
             run, union, strips = run + [j], merged, found
+            kept = len(run)
+        run = run[:kept]
         if len(run) >= 2 and strips:
-            out += [_cut(rows[k], strips) for k in run]
+            out += [split_row(rows[k], strips) for k in run]
         else:
             out += [rows[k] for k in run]
         i += len(run)
     return out
 
 
-def _cut(row: list, strips: list[tuple[float, float]]) -> list:
+def _middle(row: list) -> float:
+    return (min(p.bottom for p in row) + max(p.top for p in row)) / 2
+
+
+def _ruled(row: list, rules) -> list:
+    """A row cut at the vertical rules crossing it (a cell border is a border whatever the spacing)."""
+    from .pdf_rules import crossing
+
+    xs = crossing(rules, min(p.bottom for p in row), max(p.top for p in row))
+    cuts = [(x, x) for x in xs if any(p.left < x < p.right for p in row)]
+    return split_row(row, cuts) if cuts else row
+
+
+def split_row(row: list, strips: list[tuple[float, float]]) -> list:
     """A row's pieces split at the strips (spaces at the cut dropped)."""
     pieces = []
     for piece in row:
@@ -97,7 +122,7 @@ def _cut(row: list, strips: list[tuple[float, float]]) -> list:
             pieces.append(piece)
             continue
         for n, part in enumerate(parts):
-            new = type(piece)(part)
+            new = type(piece)(part, [gap for gap in piece.spaces if part[0][2] <= gap[0] and gap[1] <= part[-1][4]])
             new.size, new.bold, new.direction = piece.size, piece.bold, piece.direction
             new.soft_break = piece.soft_break and n == len(parts) - 1
             pieces.append(new)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 
 from .pdf_cells import cut_rows
+from .pdf_rules import unbox, widen_cells
 
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
@@ -134,8 +135,8 @@ def _char_boxes(textpage, count: int, direction: int) -> tuple[list[bool], list[
     return ok, left, bottom, right, top
 
 
-def page_lines(textpage, page_number: int) -> list[Line]:
-    """The page's lines in reading order (body first, then text at another angle)."""
+def page_lines(textpage, page_number: int, rules=None) -> list[Line]:
+    """The page's lines in reading order (body first, then text at another angle); `rules`: `pdf_rules.Rules`."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
@@ -197,13 +198,19 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     em = statistics.median(p.size for p in body) if body else 10.0
     placed = [(column, min(p.left for p in leaf), max(p.right for p in leaf), row)
               for column, leaf in enumerate(_cut(body, em)) for row in _rows(leaf)]
+    if rules is not None and page_direction == 0:  # rules and boxes are in page space: text read upright only
+        placed = unbox(placed, rules)
+    else:
+        rules = None
     # Table rows set apart by padding are bands of their own: cells are cut over the page's rows in order.
-    rows = cut_rows([row for *_, row in placed], em)
+    rows = cut_rows([row for *_, row in placed], em, rules)
     stamps += _margin_marks(rows, em)
     for (column, left, right, _), row in zip(placed, rows):
         line = _line(row, page_number)
         line.column, line.column_left, line.column_right = column, left, right
         lines.append(line)
+    if rules is not None:
+        widen_cells(lines, rules)
     for piece in stamps:
         line = _line([piece], page_number)
         line.vertical, line.column = True, len(lines) + 1

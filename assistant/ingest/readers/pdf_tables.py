@@ -22,6 +22,7 @@ LABEL = -1  # a row's first cell left of the header: the row's name, not a value
 MIN_ROWS = 2  # rows under a header: one row under a line of capitals is as likely two captions side by side
 MAX_NAME = 40  # characters: a longer cell is text, not a column name
 MAX_NAME_WORDS = 5
+TWO_LINE_GAP = 0.5  # em: a header's second line this close under its first (rows stand further apart)
 
 
 def _cells(line: Line) -> list[str]:
@@ -115,16 +116,19 @@ def read_rows(lines: list[Line]) -> list[Line | Paired]:
     out: list[Line | Paired] = []
     i = 0
     while i < len(lines):
+        heads = [lines[i]]
         header = lines[i]
         run: list[Line | Paired] = []
         paired = 0
         prose = False  # a cell of running text goes on over the rows: boxes of text side by side, not a table
         if _header(header):
-            for row in lines[i + 1:]:
+            if i + 1 < len(lines) and (both := _two_lines(header, lines[i + 1])) is not None:
+                header, heads = both, [header, lines[i + 1]]
+            for row in lines[i + len(heads):]:
                 columns = _columns(row, header)
                 prose = prose or (columns is not None and any(_running(cell) for cell in _cells(row)))
-                if not run and columns is not None and (_header(row) or all(cell.strip()[:1].islower() for cell in _cells(row))):
-                    break  # the row right under it names columns too, or is all lower case: a header over two lines
+                if not run and columns is not None and all(cell.strip()[:1].islower() for cell in _cells(row)):
+                    break  # all lower case right under the names: text going on, not a row
                 if columns is None:
                     if row.cells < 2 or row.page != header.page or row.vertical or row.ocr:
                         break
@@ -135,12 +139,64 @@ def read_rows(lines: list[Line]) -> list[Line | Paired]:
         while run and isinstance(run[-1], Line):  # rows left unpaired at the end are the next thing's, not this table's
             run.pop()
         if paired >= MIN_ROWS and not prose:
-            out += run if all(isinstance(row, Paired) for row in run) else [header, *run]
-            i += len(run) + 1
+            out += run if all(isinstance(row, Paired) for row in run) else [*heads, *run]
+            i += len(run) + len(heads)
         else:
-            out.append(header)
+            out.append(lines[i])
             i += 1
     return out
+
+
+def _names_below(line: Line) -> bool:
+    """The second line of a header: short cells with words, no number ("(each employee)", "and Tips")."""
+    if line.cells < 2 or len(line.cell_spans) != line.cells or line.vertical or line.ocr:
+        return False
+    cells = [cell.strip() for cell in _cells(line)]
+    return all(cell and len(cell) <= MAX_NAME and len(cell.split()) <= MAX_NAME_WORDS and _LETTERS.search(cell)
+               and not any(ch.isdigit() for ch in cell) for cell in cells)
+
+
+def _two_lines(upper: Line, lower: Line) -> Line | None:
+    """A header printed over two lines as one header line whose cells hold both lines' words, or None.
+
+    The two lines of a header cell are set a line's pitch apart (rows of a table stand further
+    apart, with their padding), and each cell of either line sits in one column of the other's:
+    "Wage Base Limit | Taxable Wages" over "Calendar Year | (each employee) | and Tips" reads
+    "Calendar Year", "Wage Base Limit (each employee)", "Taxable Wages and Tips".
+    """
+    if lower.page != upper.page or not _names_below(lower) or upper.bottom - lower.top > TWO_LINE_GAP * upper.size:
+        return None
+    cells = sorted([(left, right, 0, n) for n, (_, _, left, right) in enumerate(upper.cell_spans)]
+                   + [(left, right, 1, n) for n, (_, _, left, right) in enumerate(lower.cell_spans)])
+    columns: list[list[tuple[float, float, int, int]]] = []
+    for cell in cells:
+        if columns and cell[0] < max(c[1] for c in columns[-1]):
+            columns[-1].append(cell)
+        else:
+            columns.append([cell])
+    if any(len({c[2] for c in column}) != len(column) for column in columns):
+        return None  # two cells of one line in one column: not a header's two lines
+    text: list[str] = []
+    indices: list[int] = []
+    spans: list[tuple[int, int, float, float]] = []
+    for column in columns:
+        if text:
+            text.append(" | ")
+            indices += [-1, -1, -1]
+        start = len(indices)
+        for k, (_, _, which, n) in enumerate(sorted(column, key=lambda c: c[2])):
+            line = (upper, lower)[which]
+            a, b, _, _ = line.cell_spans[n]
+            word = line.text[a:b].strip()
+            a += len(line.text[a:b]) - len(line.text[a:b].lstrip())
+            if k:
+                text.append(" ")
+                indices.append(-1)
+            text.append(word)
+            indices += line.indices[a:a + len(word)]
+        spans.append((start, len(indices), min(c[0] for c in column), max(c[1] for c in column)))
+    return replace(upper, text="".join(text), indices=indices, cell_spans=spans, cells=len(spans),
+                   bottom=lower.bottom)
 
 
 def pair_rows(lines: list[Line]) -> list[Line]:
