@@ -7,11 +7,14 @@ import io
 
 def make_pdf(items: list[tuple[float, float, float, str]], rotate: int = 0, angle: dict[int, int] | None = None,
              width: float = 612, height: float = 792, title: str | None = None,
-             fonts: dict[int, str] | None = None) -> bytes:
+             fonts: dict[int, str] | None = None, rects: list[tuple[float, float, float, float]] = (),
+             boxes: list[tuple[float, float, float, float]] = ()) -> bytes:
     """A one-page PDF with each (x, y, size, text) set in Helvetica at size 1 scaled by its matrix.
 
     `angle` maps an item's position in `items` to a text rotation in degrees (a margin stamp);
-    `fonts` an item's position to another standard font ("Helvetica-Bold").
+    `fonts` an item's position to another standard font ("Helvetica-Bold"); `rects` are filled
+    (x, y, width, height) rectangles (a table's rules, as Word and Google Docs draw them), `boxes`
+    stroked ones (a text box's frame).
     """
     import pypdfium2 as pdfium
     import pypdfium2.raw as c
@@ -26,6 +29,11 @@ def make_pdf(items: list[tuple[float, float, float, str]], rotate: int = 0, angl
         a, b = {0: (1, 0), 90: (0, 1), 180: (-1, 0), 270: (0, -1)}[turn]
         c.FPDFPageObj_Transform(obj, a * size, b * size, -b * size, a * size, x, y)
         c.FPDFPage_InsertObject(page, obj)
+    for shapes, fill, stroke in ((rects, c.FPDF_FILLMODE_ALTERNATE, False), (boxes, c.FPDF_FILLMODE_NONE, True)):
+        for x, y, w, h in shapes:
+            rect = c.FPDFPageObj_CreateNewRect(x, y, w, h)
+            c.FPDFPath_SetDrawMode(rect, fill, stroke)
+            c.FPDFPage_InsertObject(page, rect)
     c.FPDFPage_GenerateContent(page)
     if rotate:
         page.set_rotation(rotate)

@@ -35,6 +35,9 @@ _PASSWORD_ERRORS = (4, 5)  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
 _FORMAT_ERRORS = (3, 0)
 DAMAGED = "unreadable PDF: not a PDF or damaged (its structure cannot be read); a copy re-saved by a PDF tool may read"
 _NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
+_SECTION_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+\w")  # "1 Your Chapter", "2.3. Methods": a section's head
+_PAGE_REF = re.compile(r"(?:^|\s|\.)\d{1,4}$")  # a contents line's page number at its end
+TOC_BLOCKS = 6  # blocks after a heading looked at for a table of contents
 
 
 @dataclass
@@ -217,7 +220,8 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
                             if line.size >= body_size * HEADING_RATIO and headline(line)}, reverse=True)
     words = _printed_words(body)
     result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages))
-    candidates: list[tuple[float, float, str]] = []  # first page's headings: (-size, -top, text)
+    candidates: list[tuple[float, float, str, int]] = []  # first page's headings: (-size, -top, text, next block)
+    first: list[str] = []  # the first page's blocks
     for p, lines in enumerate(body):
         if p:
             result.builder.new_page()
@@ -226,12 +230,21 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:
                 continue
-            if kind == "heading" and p == 0 and not DATE_LINE.match(squash(text)):
-                candidates.append((-group[0].size, -group[0].top, squash(text)))
+            if p == 0:
+                first.append(squash(text))
+                if kind == "heading" and not DATE_LINE.match(first[-1]) and not _SECTION_NUMBER.match(first[-1]):
+                    candidates.append((-group[0].size, -group[0].top, first[-1], len(first)))
             _map(result, block.start, text, origin)
-    # No usable title in the metadata: the largest heading on the first page, the highest of equals.
+    # No usable title in the metadata: the largest heading on the first page, the highest of equals;
+    # a numbered section's heading or the heading over a table of contents is no document title.
+    candidates = [c for c in candidates if not _contents(first[c[3]:c[3] + TOC_BLOCKS])]
     result.title = result.title or (min(candidates)[2] if candidates else "")
     return result
+
+
+def _contents(blocks: list[str]) -> bool:
+    """Whether the blocks after a heading are a table of contents: most end in a page number."""
+    return len(blocks) >= 3 and sum(bool(_PAGE_REF.search(block)) for block in blocks) * 4 >= len(blocks) * 3
 
 
 def _metadata_title(title: object, body: list[list[Line]]) -> str:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 
 STRIP = 1.2  # em: the narrowest whitespace column between cells
+OVERLAP = 0.45  # em: in a table of two rows or more, the loose glyph boxes of a row may reach this far up
+# into the row before (a row name centred over two lines); the first two rows stand strictly apart
 _ENUMERATOR = re.compile(r"^\W*(?:\w{1,3}[.)]|[•●▪◦‣∙·\-–*])\W*$")  # "1." "(a)" "iv)" "•": a list's mark, not a cell
 
 
@@ -68,11 +70,12 @@ def cut_rows(rows: list[list], em: float, rules=None) -> list[list]:
         strips: list[tuple[float, float]] = []
         kept = 1  # the run up to its last row with cells
         for j in range(i + 1, len(rows) if len(blocks[i]) > 1 else i + 1):
-            if _middle(rows[j]) >= _middle(rows[run[-1]]):
+            if (max(c[5] for piece in rows[j] for c in piece.chars)
+                    > min(c[3] for piece in rows[run[-1]] for c in piece.chars) + OVERLAP * em * (len(run) > 1)):
                 break  # not below the row before: another column or a new page area
             if len(blocks[j]) < 2:
-                if strips and not any(b[0] < s[1] and s[0] < b[1] for b in blocks[j] for s in strips):
-                    run.append(j)  # a cell's next line ("around counterparties'" under "Low uncertainty")
+                if strips and blocks[j][-1][1] <= strips[0][0]:
+                    run.append(j)  # a row name's next line, left of every column ("around counterparties'")
                     continue
                 break
             merged = _blocks(union + blocks[j], width)
@@ -89,10 +92,6 @@ def cut_rows(rows: list[list], em: float, rules=None) -> list[list]:
             out += [rows[k] for k in run]
         i += len(run)
     return out
-
-
-def _middle(row: list) -> float:
-    return (min(p.bottom for p in row) + max(p.top for p in row)) / 2
 
 
 def _ruled(row: list, rules) -> list:
