@@ -44,6 +44,17 @@ def test_a_ruled_table_is_cut_at_its_rules_and_a_merged_cell_is_named_by_no_colu
     assert "Beta: 30; Gamma: 5" not in without  # whitespace alone reads "30 5": the rules decide
 
 
+def test_the_viewer_shows_a_row_whose_cells_have_no_header_cell_by_cell():
+    from assistant.apps.web.render import render_blocks
+
+    result = extract(make_pdf(RULED, rects=RULES), ocr=False)
+    text = result.builder.text()
+    html = render_blocks(text, result.builder.blocks, (text.index("Europe"), text.index("Europe") + 6))
+    assert ('<div class="doc-row"><span class="doc-cell">Region</span><span class="doc-cell">Asia</span>'
+            '<span class="doc-cell"><mark class="cited">Europe</mark></span></div>') in html
+    assert '<div class="doc-row">Count — Alpha: 12; Beta: 30; Gamma: 5</div>' in html
+
+
 def test_text_boxes_side_by_side_are_no_table():
     # Tika's testPDFTwoTextBoxes: two framed boxes of two lines each, read box by box.
     assert _blocks((REAL / "testPDFTwoTextBoxes.pdf").read_bytes()) == [
@@ -52,6 +63,8 @@ def test_text_boxes_side_by_side_are_no_table():
     blocks = _blocks((REAL / "testPDFVarious.pdf").read_bytes())
     assert "Here is a list:" in blocks and "Here is a text box" in blocks
     assert not any("Here is a list: |" in block for block in blocks)
+    # its "Gothic text" comes out of PDFium as halves of characters: replaced, never text that cannot be encoded
+    assert not any("\ud800" <= ch <= "\udfff" for block in blocks for ch in block)
 
 
 def test_a_header_over_two_lines_names_each_cell_with_both_lines_and_ruled_numbers_stay_apart(irs):

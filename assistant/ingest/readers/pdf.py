@@ -37,6 +37,7 @@ DAMAGED = "unreadable PDF: not a PDF or damaged (its structure cannot be read); 
 _NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
 _SECTION_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+\w")  # "1 Your Chapter", "2.3. Methods": a section's head
 _PAGE_REF = re.compile(r"(?:^|\s|\.)\d{1,4}$")  # a contents line's page number at its end
+_SURROGATE = re.compile("[\ud800-\udfff]")
 TOC_BLOCKS = 6  # blocks after a heading looked at for a table of contents
 
 
@@ -227,6 +228,7 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
             result.builder.new_page()
         for kind, level, group in paragraphs(pair_rows(lines), body_size, heading_sizes):
             text, origin = _join(group, words)
+            text = _SURROGATE.sub("\ufffd", text)  # half of a character PDFium could not pair: not encodable text
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:
                 continue
