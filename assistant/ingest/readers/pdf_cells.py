@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 STRIP = 1.2  # em: the narrowest whitespace column between cells
+RULE_GAP = 0.25  # em: the least room between a cell's text and the next cell's across a rule
 OVERLAP = 0.45  # em: in a table of two rows or more, the loose glyph boxes of a row may reach this far up
 # into the row before (a row name centred over two lines); the first two rows stand strictly apart
 _ENUMERATOR = re.compile(r"^\W*(?:\w{1,3}[.)]|[•●▪◦‣∙·\-–*])\W*$")  # "1." "(a)" "iv)" "•": a list's mark, not a cell
@@ -99,8 +100,20 @@ def _ruled(row: list, rules) -> list:
     from .pdf_rules import crossing
 
     xs = crossing(rules, min(p.bottom for p in row), max(p.top for p in row))
-    cuts = [(x, x) for x in xs if any(p.left < x < p.right for p in row)]
+    cuts = [(x, x) for x in xs if any(p.left < x < p.right and _padded(p, x) for p in row)]
     return split_row(row, cuts) if cuts else row
+
+
+def _padded(piece, x: float) -> bool:
+    """Whether the rule at x passes between two characters with a cell's padding (RULE_GAP em) between them.
+
+    A rule through a word ("t|ext": a comment's anchor drawn around a letter) is no cell border.
+    """
+    inked = [c for c in piece.chars if not c[1].isspace()]
+    before = [c[4] for c in inked if c[4] <= x]
+    after = [c[2] for c in inked if c[2] >= x]
+    crossed = any(c[2] < x < c[4] for c in inked)
+    return not crossed and bool(before) and bool(after) and min(after) - max(before) >= RULE_GAP * max(piece.size, 1.0)
 
 
 def split_row(row: list, strips: list[tuple[float, float]]) -> list:

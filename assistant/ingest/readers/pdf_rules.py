@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 
 THIN = 3.0  # points: a path this thin (and longer than its thickness) is a rule
 TOUCH = 4.0  # points: rectangles this close share an edge (the cells of one grid)
-MAX_BOX_SEGMENTS = 6
-MAX_BOXES = 60  # a rectangle's path: move, three or four lines, close
+MAX_BOX_SEGMENTS = 6  # a rectangle's path: move, three or four lines, close
+MAX_BOXES = 60  # a page with more stroked boxes is a drawing or a grid
+MIN_BOX_WORDS = 2  # a framed symbol ("*", "U") is a figure's label, not a text box
 
 
 @dataclass
@@ -144,8 +145,13 @@ def unbox(placed: list[tuple], rules: Rules) -> list[tuple]:
             out.extend(order[key])
         run.clear()
 
+    def boxed(row) -> bool:  # text in two frames, or one frame and outside: words, not a figure's labels
+        groups = keyed(row)
+        return len(groups) > 1 and all(sum(p.words() for p in pieces) >= MIN_BOX_WORDS
+                                       for key, pieces in groups.items() if key is not None)
+
     for item in placed:
-        if len(item[3]) > 1 and len(keyed(item[3])) > 1:
+        if len(item[3]) > 1 and boxed(item[3]):
             run.append(item)
             continue
         flush()
