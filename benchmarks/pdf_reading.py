@@ -114,8 +114,6 @@ def check_digests(paths: list[Path], store: Path, save: bool) -> bool:
 _TIMER = """
 import sys, time
 from pathlib import Path
-
-from pdf_cell_check import HEAD, check_file
 try:
     from assistant.ingest.readers.pdf import extract
 except ImportError:  # a source tree from before the package layout (issue 22)
