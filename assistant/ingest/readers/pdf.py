@@ -228,7 +228,8 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
             result.builder.new_page()
         for kind, level, group in paragraphs(pair_rows(lines), body_size, heading_sizes):
             text, origin = _join(group, words)
-            text = _SURROGATE.sub("\ufffd", text)  # half of a character PDFium could not pair: not encodable text
+            if _SURROGATE.search(text):
+                text, origin = _astral(text, origin)
             block = result.builder.add(kind, text, level, p + 1)
             if block is None:
                 continue
@@ -242,6 +243,26 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
     candidates = [c for c in candidates if not _contents(first[c[3]:c[3] + TOC_BLOCKS])]
     result.title = result.title or (min(candidates)[2] if candidates else "")
     return result
+
+
+def _astral(text: str, origin: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """Characters outside the BMP that PDFium gives as two halves ("𝑉" in a paper's formulas) made whole,
+    mapped to the first half's PDF character; a half with no partner becomes U+FFFD. Either way the
+    text can be encoded (the tokenizer refused it: indexing such a PDF failed)."""
+    out: list[str] = []
+    places: list[tuple[int, int]] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if "\ud800" <= ch <= "\udbff" and i + 1 < len(text) and "\udc00" <= text[i + 1] <= "\udfff":
+            out.append(text[i:i + 2].encode("utf-16-le", "surrogatepass").decode("utf-16-le"))
+            places.append(origin[i] if i < len(origin) else _NOWHERE)
+            i += 2
+            continue
+        out.append("\ufffd" if "\ud800" <= ch <= "\udfff" else ch)
+        places.append(origin[i] if i < len(origin) else _NOWHERE)
+        i += 1
+    return "".join(out), places
 
 
 def _contents(blocks: list[str]) -> bool:
