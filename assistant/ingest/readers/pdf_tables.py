@@ -127,8 +127,8 @@ def read_rows(lines: list[Line]) -> list[Line | Paired]:
             for row in lines[i + len(heads):]:
                 columns = _columns(row, header)
                 prose = prose or (columns is not None and any(_running(cell) for cell in _cells(row)))
-                if not run and columns is not None and all(cell.strip()[:1].islower() for cell in _cells(row)):
-                    break  # all lower case right under the names: text going on, not a row
+                if columns is not None and all(cell.strip()[:1].islower() for cell in _cells(row)):
+                    break  # all lower case: the cells of the row above going on ("ABCP" over "tranches"), not a row
                 if columns is None:
                     if row.cells < 2 or row.page != header.page or row.vertical or row.ocr:
                         break
