@@ -24,7 +24,7 @@ from pathlib import Path
 
 from assistant import Assistant
 from assistant.ingest.indexer import build_index
-from assistant.tools.evaluate import evaluate, expected_pages, fold, load_questions
+from assistant.tools.evaluate import evaluate, expected_pages, load_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "eval" / "real-pdfs"
