@@ -51,11 +51,21 @@ def nearest(text: str, answer: str) -> str:
 
 
 def diagnose(bot: Assistant, item: dict, row: dict) -> dict:
-    """What the reader made of a question's answer: in the clean text or not, and on which page."""
+    """What the reader made of a question's answer (in the clean text or not, on which page, whole in
+    one passage or cut across two) and what was retrieved first instead."""
     doc = bot.document(item["source"])
     places = [printed_at(doc.text, a) for a in item["answers"]]
     found = [p for p in places if p is not None]
-    return {"id": item["id"], "category": item.get("category"), "question": item["question"],
+    chunks = [chunk.text for _, chunk in bot.data.chunks_of(item["source"])]
+    whole = all(any(printed_at(text, a) is not None for text in chunks) for a in item["answers"])
+    # A heading is a passage's section path, not its text: an answer the reader made a heading (or
+    # the document's title) is never inside a passage, whatever retrieval does.
+    headings = [doc.title] + [chunk.section for _, chunk in bot.data.chunks_of(item["source"])]
+    in_heading = all(any(printed_at(h, a) is not None for h in headings) for a in item["answers"])
+    top = bot.ask(item["question"], history=item.get("history")).passages
+    first = [f"{top[0].source}:{top[0].page}", " ".join(top[0].text.split())[:90]] if top else None
+    return {"in_one_passage": whole, "in_heading": in_heading, "first_passage": first,
+            "id": item["id"], "category": item.get("category"), "question": item["question"],
             "answers": item["answers"], "expected_pages": expected_pages(item), "rank": row["rank"],
             "answer_ok": row["answer_ok"], "cited": [row.get("source"), row.get("page")],
             "in_clean_text": len(found) == len(places),
@@ -102,11 +112,13 @@ def main() -> None:
         print(f"  {c}: {v['n']}, {v['hit_at_1']}, {v['hit_at_5']}")
     print(f"\nnot a clean hit ({len(misses)}): rank, answer sentence, cited source:page, expected page, reader")
     for m in misses:
-        reader = (f"in clean text on page {m['reader_pages']}" if m["in_clean_text"]
+        reader = (f"in clean text on page {m['reader_pages']}"
+                  + ("" if m["in_one_passage"] else ", CUT across passages")
+                  + (", in a HEADING or the title" if m["in_heading"] else "") if m["in_clean_text"]
                   else f"NOT in clean text; near: {m['clean_text_near']!r}")
         print(f"  {m['id']} [{m['category']}] rank {m['rank']}, answer {'ok' if m['answer_ok'] else 'no'}, "
               f"cited {m['cited'][0]}:{m['cited'][1]}, expected {m['expected_pages']}; {reader}\n"
-              f"      {m['question']} -> {m['answers']}")
+              f"      {m['question']} -> {m['answers']}\n      first passage: {m['first_passage']}")
 
 
 if __name__ == "__main__":
