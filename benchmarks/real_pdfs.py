@@ -91,6 +91,7 @@ def main() -> None:
     by_id = {q.get("id"): q for q in questions}
     per_category: dict[str, list[int | None]] = defaultdict(list)
     misses = []
+    answered_offtopic = [row["id"] for row in details if row.get("offtopic") and row["confident"]]
     for row in details:
         if row.get("offtopic"):
             continue
@@ -101,8 +102,8 @@ def main() -> None:
     categories = {c: {"n": len(r), "hit_at_1": sum(x == 1 for x in r), "hit_at_5": sum(x is not None for x in r)}
                   for c, r in sorted(per_category.items())}
     if args.json:
-        print(json.dumps({"index_seconds": built, **figures, "categories": categories, "misses": misses},
-                         ensure_ascii=False))
+        print(json.dumps({"index_seconds": built, **figures, "categories": categories, "misses": misses,
+                          "answered_offtopic": answered_offtopic}, ensure_ascii=False))
         return
     if built is not None:
         print(f"indexed {CORPUS} in {built} s")
@@ -110,6 +111,7 @@ def main() -> None:
     print("\ncategory: n, hit@1, hit@5")
     for c, v in categories.items():
         print(f"  {c}: {v['n']}, {v['hit_at_1']}, {v['hit_at_5']}")
+    print(f"\noff-topic answered with confidence: {', '.join(answered_offtopic) or 'none'}")
     print(f"\nnot a clean hit ({len(misses)}): rank, answer sentence, cited source:page, expected page, reader")
     for m in misses:
         reader = (f"in clean text on page {m['reader_pages']}"
