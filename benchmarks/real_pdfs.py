@@ -1,16 +1,17 @@
 """The real-PDF question set (issue 20): figures, per-category hits, and every miss with its cause.
 
-Usage: python benchmarks/real_pdfs.py [--index DIR] [--rebuild] [--json]
+Usage: python benchmarks/real_pdfs.py [--index DIR [--rebuild]] [--json]
 
-Indexes `eval/real-pdfs/` into DIR (default /tmp/real-pdfs-index; kept, so a second run only
-asks) unless it is there, runs `assistant.tools.evaluate.evaluate` on `eval/real-pdfs.jsonl`
-and prints hit@1/3/5, MRR, answer sentence, page-correct, then one line per answerable
-question that is not a clean hit (not first, answer sentence without it, or wrong page) with
-what the reader made of it: whether the answer is in the document's clean text at all (if not,
-the clean text where its first words are, so a merged cell or a cut sentence shows), on which
-page the reader put it, and at which rank it was retrieved. The cause is then read off: the
-answer missing from the clean text or on another page is the reader's; present but not first
-is retrieval's.
+Indexes `eval/real-pdfs/` afresh into a temporary folder (or into DIR, kept so that a second
+run only asks; --rebuild removes that index first, so a changed reader is measured), runs
+`assistant.tools.evaluate.evaluate` on `eval/real-pdfs.jsonl` and prints hit@1/3/5, MRR, answer
+sentence, page-correct, then one line per answerable question that is not a clean hit (not
+first, answer sentence without it, or wrong page) with what the reader made of it: whether the
+answer is in the document's clean text at all (if not, the clean text where its first words
+are, so a merged cell or a cut sentence shows), on which page the reader put it, whether it is
+whole in one passage or only in a heading, and what was retrieved first. The cause is then read
+off: the answer missing from the clean text, cut, made a heading or on another page is the
+reader's; present and whole but not first is retrieval's.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -75,16 +78,24 @@ def diagnose(bot: Assistant, item: dict, row: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=Path("/tmp/real-pdfs-index"))
-    parser.add_argument("--rebuild", action="store_true", help="index the corpus again even if DIR exists")
+    parser.add_argument("--index", type=Path, help="keep the index here (default: a temporary folder)")
+    parser.add_argument("--rebuild", action="store_true", help="remove the index at --index and build it again")
     parser.add_argument("--json", action="store_true", help="print figures and misses as one JSON object")
     args = parser.parse_args()
-    built = None
-    if args.rebuild or not (args.index / "manifest.json").exists():
-        started = time.perf_counter()
-        build_index(CORPUS, args.index)
-        built = round(time.perf_counter() - started, 1)
-    bot = Assistant.open(args.index)
+    with tempfile.TemporaryDirectory(prefix="real-pdfs-") as scratch:
+        index = args.index or Path(scratch) / "index"
+        if args.rebuild and (index / "manifest.json").exists():
+            shutil.rmtree(index)
+        built = None
+        if not (index / "manifest.json").exists():
+            started = time.perf_counter()
+            build_index(CORPUS, index)
+            built = round(time.perf_counter() - started, 1)
+        run(Assistant.open(index), built, args.json)
+
+
+def run(bot: Assistant, built: float | None, as_json: bool) -> None:
+    """Ask the set, then print the figures and every question that is not a clean hit."""
     questions = load_questions(QUESTIONS)
     details: list[dict] = []
     report = evaluate(bot, questions, details=details)
@@ -101,7 +112,7 @@ def main() -> None:
     figures = {name: report.to_dict()[name] for name in FIGURES}
     categories = {c: {"n": len(r), "hit_at_1": sum(x == 1 for x in r), "hit_at_5": sum(x is not None for x in r)}
                   for c, r in sorted(per_category.items())}
-    if args.json:
+    if as_json:
         print(json.dumps({"index_seconds": built, **figures, "categories": categories, "misses": misses,
                           "answered_offtopic": answered_offtopic}, ensure_ascii=False))
         return
