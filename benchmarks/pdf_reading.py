@@ -18,8 +18,9 @@ block before it (a paragraph cut by a page end) counts with it as one paragraph.
 median words over body paragraphs. A "mid-sentence break" is a body paragraph that does not
 end a sentence (no . ! ? : ; or ... , closing quotes or brackets aside) while it plainly goes on:
 the next body paragraph in reading order (other blocks between them skipped, across page and
-column ends too) starts with a lower-case letter, or the paragraph itself ends in a comma,
-hyphen, dash, opening bracket or a lower-case word. A block marked as going on from it is no break.
+column ends too) starts with a lower-case letter, or the paragraph itself ends in a hyphen or
+a lower-case word ("... in" "Thailand, Malaysia"; a comma is left out: items of a list whose
+bullets are drawings end in commas). A block marked as going on from it is no break.
 OCR renders the first N pages of each PDF with a text layer at OCR_DPI, OCRs the picture with
 each engine, and scores its words against the page's own text layer.
 """
@@ -51,7 +52,7 @@ def recall(reference: str, text: str) -> float:
 
 
 _FINAL = re.compile(r"[.!?:;…][\"'”’)\]]*$")
-_GOES_ON = re.compile(r"(?:[,\-–—(/]|\b[^\W\d_A-Z]*[a-z])$")  # a comma, hyphen, dash, bracket or lower-case word
+_GOES_ON = re.compile(r"(?:-|\b[^\W\d_A-Z]*[a-z])$")  # a hyphen or a lower-case word (a comma may end a list item)
 
 
 def body_paragraphs(result) -> list[tuple[str, bool]]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
-from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, headline, paragraphs
+from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, carry_over, headline, paragraphs
 from .pdf_layout import Line, page_lines
 from .pdf_tables import pair_rows
 
@@ -214,12 +214,16 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
     words = _printed_words(body)
     result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages), body_size=body_size)
     candidates: list[tuple[float, float, str]] = []  # first page's headings: (-size, -top, text)
-    for p, lines in enumerate(body):
+    flows = [list(paragraphs(pair_rows(lines), body_size, heading_sizes)) for lines in body]
+    continued = [False] * len(flows)  # the page's first group goes on from the page before
+    for p in range(len(flows) - 1):
+        continued[p + 1] = carry_over(flows[p], flows[p + 1], continued[p])
+    for p, groups in enumerate(flows):
         if p:
             result.builder.new_page()
-        for kind, level, group in paragraphs(pair_rows(lines), body_size, heading_sizes):
+        for n, (kind, level, group) in enumerate(groups):
             text, origin = _join(group, words)
-            block = result.builder.add(kind, text, level, p + 1)
+            block = result.builder.add(kind, text, level, p + 1, continues=continued[p] and n == 0)
             if block is None:
                 continue
             result.block_sizes.append(_size_of(group))

@@ -335,7 +335,8 @@ def _line(row: list[_Piece], page_number: int) -> Line:
     """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated.
 
     Pieces touching within JOIN_GAP (a superscript, a root sign: PDFium ends its line there) are
-    one cell, joined by a space; wider gaps (a margin icon "TIP", a table of contents' next
+    one cell, joined by a space, and so are pieces a word space apart (within SPACE_GAP) when
+    PDFium put a space between them (text going on after a footnote mark); wider gaps (a margin icon "TIP", a table of contents' next
     column) or overlaps separate cells.
     """
     text: list[str] = []
@@ -343,7 +344,9 @@ def _line(row: list[_Piece], page_number: int) -> Line:
     spans: list[tuple[int, int, float, float]] = []
     cells = 1
     for n, piece in enumerate(row):
-        joined = n and abs(piece.left - row[n - 1].right) < JOIN_GAP * max(row[n - 1].size, piece.size, 1.0)
+        em = max(row[n - 1].size, piece.size, 1.0)
+        gap = abs(piece.left - row[n - 1].right)
+        joined = n and (gap < JOIN_GAP * em or (gap < SPACE_GAP * em and piece.chars[0][1].isspace()))
         if n:
             separator = " " if joined else CELL_SEPARATOR
             text.append(separator)
