@@ -11,7 +11,7 @@ from pdf_make import make_pdf
 from assistant.ingest.pdfview import render_page, span_boxes
 from assistant.ingest.reader import read_document
 from assistant.ingest.readers.pdf import ENCRYPTED, extract
-from assistant.ingest.readers.pdf_layout import _line, _Piece
+from assistant.ingest.readers.pdf_layout import Piece, make_line
 
 REAL = Path(__file__).parent / "data" / "real" / "pdf"
 
@@ -88,8 +88,8 @@ def test_a_template_metadata_title_is_not_used():
 
 
 def test_ligatures_are_expanded_and_soft_hyphens_dropped_with_exact_indices():
-    piece = _Piece([(0, "\ufb01", 0, 0, 5, 10), (1, "nd", 5, 0, 10, 10), (2, "\xad", 10, 0, 11, 10), (3, "s", 11, 0, 15, 10)])
-    line = _line([piece], 0)
+    piece = Piece([(0, "\ufb01", 0, 0, 5, 10), (1, "nd", 5, 0, 10, 10), (2, "\xad", 10, 0, 11, 10), (3, "s", 11, 0, 15, 10)])
+    line = make_line([piece], 0)
     assert line.text == "finds" and line.indices == [0, 0, 1, 1, 3]
 
 

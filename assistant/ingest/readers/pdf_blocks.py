@@ -169,20 +169,21 @@ def runs_on(last: Line, line: Line, right: float | None) -> bool:
 def carry_over(page: list[Group], following: list[Group], pinned: bool = False) -> bool:
     """Join a paragraph cut by a page end to its rest on the next page; True when joined.
 
-    The page's last paragraph and the next page's first paragraph (set in the same size, no
-    heading between) are one when the sentence runs on (`runs_on`). Both pages keep their
+    The next page's first paragraph and the page's last paragraph in its size (no heading
+    between, nor other text in that size) are one when the sentence runs on (`runs_on`). Both pages keep their
     blocks (each part cites its own page); the groups are reordered so the two parts are next
     to each other: what follows the first part on its page (footnotes, figure labels) moves
     before it, what precedes the rest on the next page (a figure, a table) after it. `pinned`:
     the page's first group already continues the page before, so nothing may move before it.
     """
-    ends = [n for n, (kind, _, lines) in enumerate(page) if kind == "paragraph" and not lines[0].vertical]
     starts = [n for n, (kind, _, lines) in enumerate(following) if kind == "paragraph" and not lines[0].vertical]
+    size = following[starts[0]][2][0].size if starts else 0.0
+    ends = [n for n, (kind, _, lines) in enumerate(page)
+            if kind == "paragraph" and not lines[0].vertical and abs(lines[-1].size - size) <= 0.1 * size]
     if not ends or not starts:
         return False
     a, b = ends[-1], starts[0]
     first, rest = page[a][2], following[b][2]
-    size = first[-1].size
     between = page[a + 1:] + following[:b]
     if any(kind == "heading" or (kind != "table" and abs(lines[0].size - size) <= 0.1 * size)
            for kind, _, lines in between):

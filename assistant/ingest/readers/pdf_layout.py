@@ -64,7 +64,7 @@ class Line:
     cell_spans: list[tuple[int, int, float, float]] = field(default_factory=list)  # per cell: start, end in text, left, right
 
 
-class _Piece:
+class Piece:
     """Characters of one line between wide gaps, with their extent (in the text's frame)."""
 
     __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top", "spaces")
@@ -156,14 +156,14 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     page_direction = statistics.mode(directions) if directions else 0
     ok, lefts, bottoms, rights, tops = _char_boxes(handle, count, page_direction)
     address = ctypes.cast(handle, ctypes.c_void_p).value
-    pieces: list[_Piece] = []
+    pieces: list[Piece] = []
     current: list = []
     spaces: list[tuple[float, float]] = []
     last = None  # the current piece's last inked character
     for i, ch, left, bottom, right, top in zip(range(count), text, lefts, bottoms, rights, tops):
         if ch in "\r\n\x00":
             if ch == "\n" and current:
-                pieces.append(_Piece(current, spaces))
+                pieces.append(Piece(current, spaces))
                 current, last, spaces = [], None, []
             continue
         if not ok[i]:
@@ -178,7 +178,7 @@ def page_lines(textpage, page_number: int) -> list[Line]:
             gap = left - last[4]
             spaced = current[-1] is not last  # PDFium saw a word break: justified text may space words widely
             if gap > (WIDE_GAP if spaced else SPLIT_GAP) * em or (left < last[2] - 2 * em and top < (last[3] + last[5]) / 2):
-                pieces.append(_Piece(current, spaces))
+                pieces.append(Piece(current, spaces))
                 current, spaces = [], []
             elif spaced and gap > SPACE_GAP * em:
                 spaces.append((last[4], left))
@@ -187,7 +187,7 @@ def page_lines(textpage, page_number: int) -> list[Line]:
         last = (i, ch, left, bottom, right, top)
         current.append(last)
     if current:
-        pieces.append(_Piece(current, spaces))
+        pieces.append(Piece(current, spaces))
     body, stamps = [], []
     for piece in pieces:
         _measure(address, piece, matrix)
@@ -201,17 +201,17 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     rows = cut_rows([row for *_, row in placed], em)
     stamps += _margin_marks(rows, em)
     for (column, left, right, _), row in zip(placed, rows):
-        line = _line(row, page_number)
+        line = make_line(row, page_number)
         line.column, line.column_left, line.column_right = column, left, right
         lines.append(line)
     for piece in stamps:
-        line = _line([piece], page_number)
+        line = make_line([piece], page_number)
         line.vertical, line.column = True, len(lines) + 1
         lines.append(line)
     return lines
 
 
-def _margin_marks(rows: list[list[_Piece]], em: float) -> list[_Piece]:
+def _margin_marks(rows: list[list[Piece]], em: float) -> list[Piece]:
     """Take out of their rows the marks set in a paragraph's margin ("TIP", "CAUTION", "!") and return them.
 
     A row's first piece is such a mark when it is one short word in another size than the text
@@ -234,7 +234,7 @@ def _margin_marks(rows: list[list[_Piece]], em: float) -> list[_Piece]:
     return marks
 
 
-def _measure(textpage: int, piece: _Piece, matrix) -> None:
+def _measure(textpage: int, piece: Piece, matrix) -> None:
     """Rendered size, weight and direction of a piece from a sample of its characters (`textpage` an address)."""
     import ctypes
 
@@ -282,11 +282,11 @@ def _named_weight(textpage: int, index: int) -> int:
     return 700 if bold else 400
 
 
-def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:
+def _split(pieces: list[Piece], vertical: bool, min_gap: float) -> list[list[Piece]]:
     """Pieces grouped by empty strips at least `min_gap` wide: bands top to bottom, or columns left to right."""
     span = (lambda p: (-p.top, -p.bottom)) if not vertical else (lambda p: (p.left, p.right))
     ordered = sorted(pieces, key=span)
-    groups: list[list[_Piece]] = []
+    groups: list[list[Piece]] = []
     reach = -math.inf
     for piece in ordered:
         start, end = span(piece)
@@ -297,7 +297,7 @@ def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_P
     return groups
 
 
-def _cut(pieces: list[_Piece], em: float) -> list[list[_Piece]]:
+def _cut(pieces: list[Piece], em: float) -> list[list[Piece]]:
     """XY-cut: bands first, then columns of running text (never between a table's cells), recursively."""
     if len(pieces) <= 1:
         return [pieces] if pieces else []
@@ -311,15 +311,15 @@ def _cut(pieces: list[_Piece], em: float) -> list[list[_Piece]]:
     return [pieces]
 
 
-def _narrow_gutters(columns: list[list[_Piece]]) -> bool:
+def _narrow_gutters(columns: list[list[Piece]]) -> bool:
     """Columns of text are wider than twice the gap between them; a table's cells ("Row 1 Col 1") are not."""
     extents = [(min(p.left for p in column), max(p.right for p in column)) for column in columns]
     return all(b[0] - a[1] < 0.5 * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(extents, extents[1:]))
 
 
-def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
+def _rows(pieces: list[Piece]) -> list[list[Piece]]:
     """Pieces of one leaf as rows, top to bottom; pieces side by side on a baseline share a row."""
-    rows: list[list[_Piece]] = []
+    rows: list[list[Piece]] = []
     for piece in sorted(pieces, key=lambda p: -p.top):
         if rows:
             last = rows[-1][0]
@@ -331,7 +331,7 @@ def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
     return [sorted(row, key=lambda p: p.left) for row in rows]
 
 
-def _line(row: list[_Piece], page_number: int) -> Line:
+def make_line(row: list[Piece], page_number: int) -> Line:
     """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated.
 
     Pieces touching within JOIN_GAP (a superscript, a root sign: PDFium ends its line there) are
