@@ -341,3 +341,10 @@ def test_a_mark_in_the_margin_does_not_cut_its_paragraph():
     assert blocks[0] == ("paragraph", "You are permitted to establish a system for electronic tip reporting by employees. "
                                       "See the Regulations section on this for details.")
     assert ("paragraph", "TIP") in blocks  # kept, after the page's body
+
+
+def test_a_sentence_over_a_page_end_of_a_real_file_is_one_paragraph_on_both_pages(federal_register):
+    text, blocks = federal_register.builder.text(), federal_register.builder.blocks
+    n = next(i for i, b in enumerate(blocks) if text[b.start:b.end].startswith("and medical evaluation of the Secretary"))
+    assert blocks[n].continues and blocks[n].page == 19 and blocks[n - 1].page == 18
+    assert text[blocks[n - 1].start:blocks[n - 1].end].endswith("relating to the scientific")
