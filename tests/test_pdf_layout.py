@@ -348,3 +348,9 @@ def test_a_sentence_over_a_page_end_of_a_real_file_is_one_paragraph_on_both_page
     n = next(i for i, b in enumerate(blocks) if text[b.start:b.end].startswith("and medical evaluation of the Secretary"))
     assert blocks[n].continues and blocks[n].page == 19 and blocks[n - 1].page == 18
     assert text[blocks[n - 1].start:blocks[n - 1].end].endswith("relating to the scientific")
+
+
+def test_bold_section_heads_ending_in_a_full_stop_are_headings(federal_register):
+    text = federal_register.builder.text()
+    headings = {text[b.start:b.end] for b in federal_register.builder.blocks if b.kind == "heading"}
+    assert {"§ 1308.02 Definitions.", "§ 1308.45 Final order."} <= headings

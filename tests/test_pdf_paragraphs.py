@@ -72,3 +72,14 @@ def test_a_footnote_mark_does_not_cut_its_line_into_cells():
     words = piece(" In words", mark.right + 0.55 * 12 - 6, 12)  # a word space after the mark (PDFium's space first)
     line = make_line([base, mark, words], 0)
     assert line.cells == 1 and "|" not in line.text
+
+
+def test_a_short_italic_line_standing_alone_above_a_paragraph_is_a_subsection_head():
+    items = [(72, 700 - 12 * n, 10, f"{line} and so on.") for n, line in enumerate(FULL)]
+    items += [(72, 650, 10, "Measuring the flow"), (72, 638, 10, f"The flow {FULL[0]} runs"), (72, 626, 10, f"{FULL[1]} on.")]
+    items += [(72, 600, 10, "Italic words in a running line,"), (72, 588, 10, f"then {FULL[2]} regular.")]
+    result = extract(make_pdf(items, fonts={3: "Helvetica-Oblique", 6: "Helvetica-Oblique"}))
+    text = result.builder.text()
+    blocks = [(b.kind, text[b.start:b.end][:20]) for b in result.builder.blocks]
+    assert ("heading", "Measuring the flow") in blocks and ("paragraph", "The flow alpha beta ") in blocks
+    assert ("paragraph", "Italic words in a ru") in blocks  # italic going on in regular type is no head

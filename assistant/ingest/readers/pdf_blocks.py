@@ -88,13 +88,16 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
     def breaks(last: Line, line: Line, first: Line, frame: tuple[float, float], own_right: float | None) -> bool:
         em = max(line.size, 1.0)
         follows = stacked(last, line)
+        if last is first and not line.italic and italic_head(last, body_size) and last.right < frame[1] - 2 * em:
+            return True  # a short italic line standing alone above regular text: a subsection head
         if last.soft_break and abs(line.size - last.size) <= 0.25 * em and line.cells == last.cells == 1 and follows:
             return False  # a word hyphenated over two lines never ends a block (a heading's "prepara-" "tions.")
         if (section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
                 and follows and last.bottom - line.top <= usual + 0.5 * em):
             return False  # the section head's second line ("AND ASSEMBLY")
         if (first.bold and level_of(first) and first.size not in heading_sizes and not level_of(line) and follows
-                and (line.text[:1].islower() or last.right >= frame[1] - em) and not SENTENCE_END.search(last.text)
+                and (line.text[:1].islower() or line.text[:1] in ",.;:)]" or last.right >= frame[1] - em)
+                and not SENTENCE_END.search(last.text)
                 and last.bottom - line.top <= usual + 0.5 * em):
             return False  # a bold run-in head filling its line, going on in regular type mid-sentence: a paragraph
         head = level_of(first)
@@ -119,12 +122,21 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
                 or (ended and last.right < right - 2 * em)
                 or (ended and line.left > left + 0.8 * em and line.left > last.left + 0.8 * em))
 
-    def kind(group: list[Line]) -> tuple[str, int, list[Line]]:
+    def kind(group: list[Line], after: Line | None = None) -> tuple[str, int, list[Line]]:
         level = level_of(group[0])
         if level and group[0].bold and group[0].size not in heading_sizes and not all(line.bold for line in group):
             level = 0  # a bold run-in head going on in regular type over a hyphenated word: a paragraph
         if not level and len(group) == 1 and capitals_alone(group[0], body_size):
             level = len(heading_sizes) + 1  # "EXEMPT CHEMICAL PREPARATIONS" on a line of its own
+        if (not level and len(group) == 1 and group[0].bold and id(group[0]) not in running and headline(group[0])
+                and len(group[0].text.split()) <= 12 and after is not None and not after.bold and stacked(group[0], after)
+                and not level_of(after) and group[0].size not in heading_sizes and after.cells == 1
+                and not group[0].text[:1].islower() and not group[0].text.rstrip().endswith((",", ":", ";", "-"))):
+            level = len(heading_sizes) + 1  # a bold line alone above its paragraph, a sentence or not ("§ 1308.01 Scope.")
+        if (not level and len(group) == 1 and italic_head(group[0], body_size) and after is not None
+                and not after.italic and stacked(group[0], after) and not level_of(after) and after.text[:1].isalnum()
+                and not after.text[:1].islower()):
+            level = len(heading_sizes) + 2  # "A. String-Cluster System" in italic above its paragraph
         if level:
             return "heading", level, group
         if group[0].cells > 1:
@@ -136,7 +148,7 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
     for line in lines:
         if group and breaks(group[-1], line, group[0], (min(left, line.column_left), max(right, line.column_right, line.right)),
                             right if len(group) > 1 else None):
-            yield kind(group)
+            yield kind(group, line)
             group = []
         if not group:
             left, right = line.column_left, line.right
@@ -194,6 +206,12 @@ def carry_over(page: list[Group], following: list[Group], pinned: bool = False) 
     page[a:] = page[a + 1:] + [page[a]]
     following[:b + 1] = [following[b]] + following[:b]
     return True
+
+
+def italic_head(line: Line, body_size: float) -> bool:
+    """A short line in italic (to its end) in the body size, no sentence and not going on: a subsection head when alone."""
+    return (line.italic and headline(line) and len(line.text.split()) <= 12 and abs(line.size - body_size) <= 0.1 * body_size
+            and not SENTENCE_END.search(line.text) and not line.soft_break and not line.text.rstrip().endswith((",", "-")))
 
 
 def capitals_alone(line: Line, body_size: float) -> bool:

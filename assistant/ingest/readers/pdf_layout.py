@@ -38,6 +38,7 @@ BREAK_MARKS = "\x02\ufffe"  # of those, PDFium's own guess for a printed "-" end
 LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
 _SPECIAL = re.compile("[" + SOFT_HYPHENS + "".join(LIGATURES) + "]")
 SAMPLES = 8  # characters per piece whose size and weight are read
+ITALIC_CHARS = 120  # pieces up to this long are asked whether they are italic (a heading is short)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Line:
     vertical: bool = False  # at an angle to the page's text (a margin stamp)
     soft_break: bool = False  # ends in a hyphen at the line end (join the next line without space; "-" if printed)
     ocr: bool = False
+    italic: bool = False  # set in italic to its end (measured on short lines only: heading candidates)
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # OCR: a box per char (page units)
     cell_spans: list[tuple[int, int, float, float]] = field(default_factory=list)  # per cell: start, end in text, left, right
 
@@ -67,11 +69,11 @@ class Line:
 class Piece:
     """Characters of one line between wide gaps, with their extent (in the text's frame)."""
 
-    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top", "spaces")
+    __slots__ = ("chars", "direction", "size", "bold", "italic", "soft_break", "left", "right", "bottom", "top", "spaces")
 
     def __init__(self, chars: list[tuple[int, str, float, float, float, float]], spaces: list | None = None) -> None:
         self.chars = chars  # (index, char, left, bottom, right, top)
-        self.direction, self.size, self.bold, self.soft_break = 0, 0.0, False, False
+        self.direction, self.size, self.bold, self.italic, self.soft_break = 0, 0.0, False, False, False
         self.spaces: list[tuple[float, float]] = spaces or []  # wide word spaces inside (right before, left after): cell gaps?
         self.extent()
 
@@ -243,13 +245,15 @@ def _measure(textpage: int, piece: Piece, matrix) -> None:
     sample = [c[0] for c in chars[::step] if c[0] >= 0 and not c[1].isspace()] or [c[0] for c in chars if c[0] >= 0]
     get_matrix, get_size, get_weight = _pdfium("matrix"), _pdfium("size"), _pdfium("weight")
     place, values = ctypes.addressof(matrix), memoryview(matrix).cast("B").cast("f")  # a, b, c, d, e, f
-    sizes, weights, directions = [], [], []
+    sizes, weights, directions, slanted = [], [], [], []
     for i in sample:
-        scale = 1.0
+        scale, skew = 1.0, False
         if get_matrix(textpage, i, place):
             a, b, c, d = values[0], values[1], values[2], values[3]
             scale = math.sqrt(abs(a * d - b * c)) or 1.0
             directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
+            skew = abs(b) < 0.01 * abs(a) and abs(c) > 0.15 * abs(d)  # an oblique made by the matrix
+        slanted.append(skew)
         sizes.append(get_size(textpage, i) * scale)
         weights.append(get_weight(textpage, i))
     if weights and min(weights) <= 0:  # no weight in the font: its name says (the middle and last samples decide)
@@ -258,6 +262,8 @@ def _measure(textpage: int, piece: Piece, matrix) -> None:
     # Bold to its end: a bold opening that runs on in regular type ("Abstract—" ...) is no bold line.
     piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT and weights[-1] >= BOLD_WEIGHT
     piece.direction = statistics.mode(directions) if directions else 0
+    if sample and len(chars) <= ITALIC_CHARS:  # italic to its end (a heading candidate): first and last samples
+        piece.italic = all(slanted[n] or _font(textpage, sample[n])[2] for n in (0, -1))
     while piece.chars and piece.chars[-1][1].isspace():
         piece.chars.pop()
     if piece.chars and piece.chars[-1][1] in SOFT_HYPHENS:
@@ -271,15 +277,22 @@ def _measure(textpage: int, piece: Piece, matrix) -> None:
 
 def _named_weight(textpage: int, index: int) -> int:
     """The weight a font's name says ("Helvetica-Bold", "Arial,Bold"): PDFium has none for fonts without a descriptor."""
+    return 700 if _font(textpage, index)[1] else 400
+
+
+def _font(textpage: int, index: int) -> tuple[bool, bool, bool]:
+    """(found, bold, italic) of a character's font, from its name and descriptor flags (ForceBold, Italic)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
     name, flags = ctypes.create_string_buffer(128), ctypes.c_int(0)
     handle = ctypes.cast(ctypes.c_void_p(textpage), pdfium_c.FPDF_TEXTPAGE)
-    found = pdfium_c.FPDFText_GetFontInfo(handle, index, name, 128, ctypes.byref(flags))
-    bold = found and (b"bold" in name.value.lower() or b"black" in name.value.lower() or flags.value & (1 << 18))
-    return 700 if bold else 400
+    found = bool(pdfium_c.FPDFText_GetFontInfo(handle, index, name, 128, ctypes.byref(flags)))
+    named = name.value.lower()
+    bold = found and (b"bold" in named or b"black" in named or bool(flags.value & (1 << 18)))
+    italic = found and (b"italic" in named or b"oblique" in named or bool(flags.value & (1 << 6)))
+    return found, bold, italic
 
 
 def _split(pieces: list[Piece], vertical: bool, min_gap: float) -> list[list[Piece]]:
@@ -369,6 +382,6 @@ def make_line(row: list[Piece], page_number: int) -> Line:
         if spans:
             spans[-1] = (spans[-1][0], len(indices), spans[-1][2], piece.right)
     first = max(row, key=lambda p: len(p.chars))
-    return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
+    return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold, italic=first.italic,
                 top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
                 cells=cells, soft_break=row[-1].soft_break, cell_spans=spans if cells > 1 else [])
