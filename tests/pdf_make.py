@@ -15,7 +15,6 @@ def make_pdf(items: list[tuple[float, float, float, str]], rotate: int = 0, angl
     items of further pages (upright Helvetica).
     """
     import pypdfium2 as pdfium
-    import pypdfium2.raw as c
 
     pdf = pdfium.PdfDocument.new()
     for extra in more:

@@ -349,8 +349,8 @@ def make_line(row: list[Piece], page_number: int) -> Line:
 
     Pieces touching within JOIN_GAP (a superscript, a root sign: PDFium ends its line there) are
     one cell, joined by a space, and so are pieces a word space apart (within SPACE_GAP) when
-    PDFium put a space between them (text going on after a footnote mark); wider gaps (a margin icon "TIP", a table of contents' next
-    column) or overlaps separate cells.
+    PDFium put a space between them (text going on after a footnote mark); wider gaps (a margin
+    icon "TIP", a table of contents' next column) or overlaps separate cells.
     """
     text: list[str] = []
     indices: list[int] = []
