@@ -121,7 +121,8 @@ def digest(raw: bytes) -> str:
     result = extract(raw, ocr=False)
     if isinstance(result, str):
         return result
-    blocks = [(b.kind, b.start, b.end, b.level, b.page) + ((True,) if b.continues else ()) for b in result.builder.blocks]
+    blocks = [(b.kind, b.start, b.end, b.level, b.page) + ((True,) if getattr(b, "continues", False) else ())
+              for b in result.builder.blocks]
     payload = json.dumps([result.builder.text(), blocks, result.title, result.char_map], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
