@@ -83,3 +83,13 @@ def test_a_short_italic_line_standing_alone_above_a_paragraph_is_a_subsection_he
     blocks = [(b.kind, text[b.start:b.end][:20]) for b in result.builder.blocks]
     assert ("heading", "Measuring the flow") in blocks and ("paragraph", "The flow alpha beta ") in blocks
     assert ("paragraph", "Italic words in a ru") in blocks  # italic going on in regular type is no head
+
+
+def test_columns_whose_paragraph_gaps_line_up_are_read_column_by_column():
+    items = []
+    for x, name in ((72, "left"), (330, "right")):
+        for top, part in ((700, "first"), (650, "second")):
+            items += [(x, top - 12 * n, 10, f"{name} {part} {line[:30]}") for n, line in enumerate(FULL)]
+    text = extract(make_pdf(items)).builder.text()
+    order = [text.index(f"{name} {part}") for name in ("left", "right") for part in ("first", "second")]
+    assert order == sorted(order)  # the left column to its end before the right one

@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 from itertools import repeat
 
 from .pdf_cells import cut_rows
+from .pdf_order import reading_leaves, rows_of
 
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
 WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified columns space words widely)
 SPACE_GAP = 0.8  # em (of the glyph box): a word space this wide may be a gap between table cells (`pdf_cells`)
 JOIN_GAP = 0.5  # em: pieces of a row this close (either way) are one cell: a superscript after its base
 DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
-BAND_GAP = 0.5  # em: an empty horizontal strip this tall separates bands of a page
-COLUMN_GAP = 0.9  # em: an empty vertical strip this wide separates columns of running text
-COLUMN_WORDS = 3  # running text: its pieces hold at least this many words (median); table cells fewer
 BOLD_WEIGHT = 600
 CELL_SEPARATOR = " | "  # between pieces of one row that are not columns of text (table cells, form fields)
 SOFT_HYPHENS = "\x02\xad\ufffe"  # PDFium's marks for a hyphen that only breaks a word at a line end
@@ -198,7 +196,7 @@ def page_lines(textpage, page_number: int) -> list[Line]:
     lines: list[Line] = []
     em = statistics.median(p.size for p in body) if body else 10.0
     placed = [(column, min(p.left for p in leaf), max(p.right for p in leaf), row)
-              for column, leaf in enumerate(_cut(body, em)) for row in _rows(leaf)]
+              for column, leaf in enumerate(reading_leaves(body, em)) for row in rows_of(leaf)]
     # Table rows set apart by padding are bands of their own: cells are cut over the page's rows in order.
     rows = cut_rows([row for *_, row in placed], em)
     stamps += _margin_marks(rows, em)
@@ -293,55 +291,6 @@ def _font(textpage: int, index: int) -> tuple[bool, bool, bool]:
     bold = found and (b"bold" in named or b"black" in named or bool(flags.value & (1 << 18)))
     italic = found and (b"italic" in named or b"oblique" in named or bool(flags.value & (1 << 6)))
     return found, bold, italic
-
-
-def _split(pieces: list[Piece], vertical: bool, min_gap: float) -> list[list[Piece]]:
-    """Pieces grouped by empty strips at least `min_gap` wide: bands top to bottom, or columns left to right."""
-    span = (lambda p: (-p.top, -p.bottom)) if not vertical else (lambda p: (p.left, p.right))
-    ordered = sorted(pieces, key=span)
-    groups: list[list[Piece]] = []
-    reach = -math.inf
-    for piece in ordered:
-        start, end = span(piece)
-        if not groups or start - reach >= min_gap:
-            groups.append([])
-        groups[-1].append(piece)
-        reach = max(reach, end)
-    return groups
-
-
-def _cut(pieces: list[Piece], em: float) -> list[list[Piece]]:
-    """XY-cut: bands first, then columns of running text (never between a table's cells), recursively."""
-    if len(pieces) <= 1:
-        return [pieces] if pieces else []
-    bands = _split(pieces, False, BAND_GAP * em)
-    if len(bands) > 1:
-        return [leaf for band in bands for leaf in _cut(band, em)]
-    columns = _split(pieces, True, COLUMN_GAP * em)
-    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns) \
-            and _narrow_gutters(columns):
-        return [leaf for column in columns for leaf in _cut(column, em)]
-    return [pieces]
-
-
-def _narrow_gutters(columns: list[list[Piece]]) -> bool:
-    """Columns of text are wider than twice the gap between them; a table's cells ("Row 1 Col 1") are not."""
-    extents = [(min(p.left for p in column), max(p.right for p in column)) for column in columns]
-    return all(b[0] - a[1] < 0.5 * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(extents, extents[1:]))
-
-
-def _rows(pieces: list[Piece]) -> list[list[Piece]]:
-    """Pieces of one leaf as rows, top to bottom; pieces side by side on a baseline share a row."""
-    rows: list[list[Piece]] = []
-    for piece in sorted(pieces, key=lambda p: -p.top):
-        if rows:
-            last = rows[-1][0]
-            overlap = min(last.top, piece.top) - max(last.bottom, piece.bottom)
-            if overlap > 0.5 * min(last.top - last.bottom, piece.top - piece.bottom):
-                rows[-1].append(piece)
-                continue
-        rows.append([piece])
-    return [sorted(row, key=lambda p: p.left) for row in rows]
 
 
 def make_line(row: list[Piece], page_number: int) -> Line:
