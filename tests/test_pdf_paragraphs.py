@@ -22,12 +22,14 @@ def test_a_paragraph_over_a_page_end_is_one_paragraph_on_two_pages():
     first = [(72, 700 - 12 * n, 10, f"{line} sentence starts here and {line} runs on to the") for n, line in enumerate(FULL)]
     footnote = [(72, 90, 7, "1 A footnote set small at the foot of the page, after the paragraph.")]
     rest = [(72, 700, 10, "committee of the whole, which met every week."), (72, 650, 10, "A new paragraph starts here.")]
-    result = extract(make_pdf(first + footnote, more=[rest]))
+    stamp = [(20, 300, 10, "arXiv:2101.00001v1 [cs.CL] 1 Jan 2021")]  # a margin stamp in the body size
+    result = extract(make_pdf(first + footnote + stamp, angle={len(first) + 1: 90}, more=[rest]))
     text, blocks = result.builder.text(), result.builder.blocks
     part = next(i for i, b in enumerate(blocks) if text[b.start:b.end].startswith("committee"))
     before, after = blocks[part - 1], blocks[part]
     assert after.continues and after.page == 2 and before.page == 1 and text[before.start:before.end].endswith("to the")
     assert text[blocks[0].start:blocks[0].end].startswith("1 A footnote")  # moved before the part it interrupted
+    assert text[blocks[1].start:blocks[1].end].startswith("arXiv")
     assert not any(b.continues for n, b in enumerate(blocks) if n != part)
     document = _document(result)
     assert document.page_at(after.start) == 2 and document.page_at(before.end - 1) == 1

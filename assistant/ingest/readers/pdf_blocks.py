@@ -182,10 +182,11 @@ def carry_over(page: list[Group], following: list[Group], pinned: bool = False) 
     """Join a paragraph cut by a page end to its rest on the next page; True when joined.
 
     The next page's first paragraph and the page's last paragraph in its size (no heading
-    between, nor other text in that size) are one when the sentence runs on (`runs_on`). Both pages keep their
-    blocks (each part cites its own page); the groups are reordered so the two parts are next
-    to each other: what follows the first part on its page (footnotes, figure labels) moves
-    before it, what precedes the rest on the next page (a figure, a table) after it. `pinned`:
+    between, nor other upright text in that size: a margin stamp may) are one when the sentence
+    runs on (`runs_on`). Both pages keep their blocks (each part cites its own page); the groups
+    are reordered so the two parts are next to each other: what follows the first part on its
+    page (footnotes, figure labels, stamps) moves before it, what precedes the rest on the next
+    page (a figure, a table) after it. `pinned`:
     the page's first group already continues the page before, so nothing may move before it.
     """
     starts = [n for n, (kind, _, lines) in enumerate(following) if kind == "paragraph" and not lines[0].vertical]
@@ -197,7 +198,7 @@ def carry_over(page: list[Group], following: list[Group], pinned: bool = False) 
     a, b = ends[-1], starts[0]
     first, rest = page[a][2], following[b][2]
     between = page[a + 1:] + following[:b]
-    if any(kind == "heading" or (kind != "table" and abs(lines[0].size - size) <= 0.1 * size)
+    if any(kind == "heading" or (kind != "table" and not lines[0].vertical and abs(lines[0].size - size) <= 0.1 * size)
            for kind, _, lines in between):
         return False  # a heading, or text in the paragraph's own size, comes between: the flow goes elsewhere
     width = max(line.column_right for line in first) if len(first) > 1 else None
