@@ -51,7 +51,7 @@ test: $(BIN)/.installed-test browser ocr lint
 
 # The seed set's test half in all four modes, then the other corpora (eval/README.md), each
 # indexed into eval-index/ (not committed).
-OTHER_SETS := licenses nodejs-docs nodejs-dev poetry-docs pkg-docs
+OTHER_SETS := licenses nodejs-docs nodejs-dev poetry-docs pkg-docs real-pdfs
 eval: index
 	@for mode in hybrid keyword dense rrf; do \
 		$(BIN)/assistant eval eval/questions.jsonl --index $(INDEX) --mode $$mode --split test; echo; done

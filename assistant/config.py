@@ -191,6 +191,9 @@ VARIABLES = {v.name: v for v in (
     Variable("ASSISTANT_STORE", "", "text", "a Milvus location (milvus://HOST:PORT/COLLECTION or "
              "milvus-lite:PATH.db/COLLECTION) used instead of the index folder; wins over ASSISTANT_INDEX"),
     Variable("ASSISTANT_CORPUS", "corpus", "path", "the corpus folder `assistant index` reads"),
+    Variable("ASSISTANT_AUTH", "", "path", "the users-and-tokens file (`assistant users`, sign-in); needed for "
+             "sign-in when the index is a Milvus location, which has no folder to keep it in",
+             "`auth.sqlite` in the index folder"),
     Variable("ASSISTANT_ENCODER", "fp32", "choice", f"the encoder: {', '.join(ENCODERS)}"),
     Variable("ASSISTANT_CACHE", "", "path", "where the ONNX export of the model is kept", "~/.cache/assistant"),
     Variable("ASSISTANT_READ_MEMORY_MB", str(READ_MEMORY_MB), "number",

@@ -16,7 +16,10 @@ class Block:
     """One structural piece of a document's clean text, as its reader found it.
 
     `text[start:end]` is the block's content (a heading's words without markup, a table as
-    readable rows); `level` is a heading's depth (1 = top) and 0 otherwise.
+    readable rows); `level` is a heading's depth (1 = top) and 0 otherwise. `continues` marks a
+    block that goes on from the block right before it: one paragraph cut by a page end, each
+    part a block on its own page (so every part cites and highlights its page), read as one
+    paragraph by the chunker and the answer-unit splitter (a sentence over the page end is one unit).
     """
 
     kind: str  # one of BLOCK_KINDS
@@ -24,6 +27,7 @@ class Block:
     end: int
     level: int = 0
     page: int | None = None  # 1-based, for paged formats (PDF)
+    continues: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Document:
         return None
 
     def to_row(self) -> dict:
-        """A JSON-ready row for the index (blocks as [kind, start, end, level, page])."""
+        """A JSON-ready row for the index (blocks as [kind, start, end, level, page(, continues)])."""
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["blocks"] = self.stored_blocks()
         row["pages"] = list(self.pages)
@@ -72,8 +76,10 @@ class Document:
         return row
 
     def stored_blocks(self) -> list[list]:
-        """Blocks and spans as one JSON-ready list ([kind, start, end, level, page] each)."""
-        return [[b.kind, b.start, b.end, b.level, b.page] for b in (*self.blocks, *self.spans)]
+        """Blocks and spans as one JSON-ready list ([kind, start, end, level, page] each, and `true`
+        after them for a block that continues the one before: rows of other blocks stay as they were)."""
+        return [[b.kind, b.start, b.end, b.level, b.page] + ([True] if b.continues else [])
+                for b in (*self.blocks, *self.spans)]
 
     def in_code_block(self, start: int, end: int) -> bool:
         """Whether text[start:end] is or holds part of a code block."""

@@ -7,11 +7,23 @@ assistant | tar -x -C DIR`) in its own process, alternating trees round by round
 so a shared machine's load falls on both; --digests checks (or with --save writes) a digest of
 each file's clean text, blocks and char map, so a change meant to be faster can be shown to read
 every file exactly as before.
-Words per paragraph is the median over paragraph blocks; table rows are table blocks, those
-read with their header ("Column: value") in brackets; "words found" is the share of
-pdftotext's words (poppler-utils, when installed) that the reader's clean text also has; the
-cell check (`pdf_cell_check`: numbers and cells merged or split against the printed line, rows
-paired with the wrong or a partial header) adds its columns then (--examples prints the rows).
+Words per paragraph ("all") is the median over all paragraph blocks; table rows are table
+blocks, those read with their header ("Column: value") in brackets; "words found" is the share
+of pdftotext's words (poppler-utils, when installed) that the reader's clean text also has.
+"Body" measures the running text a person reads, the same way on every file: the document's
+body size is the glyph size most of its characters are set in (the reader's own measure); a
+body paragraph is a paragraph block (not a heading, table row, list item or furniture, which
+are other blocks or dropped) set in that size (within 5%); a block marked as going on from the
+block before it (a paragraph cut by a page end) counts with it as one paragraph. "Body" is the
+median words over body paragraphs. A "mid-sentence break" is a body paragraph that does not
+end a sentence (no . ! ? : ; or ... , closing quotes or brackets aside) while it plainly goes on:
+the next body paragraph in reading order (other blocks between them skipped, across page and
+column ends too) starts with a lower-case letter, or the paragraph itself ends in a hyphen or
+a lower-case word ("... in" "Thailand, Malaysia"; a comma is left out: items of a list whose
+bullets are drawings end in commas). A block marked as going on from it is no break.
+The cell check (`pdf_cell_check`: numbers and cells merged or split against the printed line,
+rows paired with the wrong or a partial header) adds its columns when pdftotext is installed
+(--examples prints the rows it flags).
 OCR renders the first N pages of each PDF with a text layer at OCR_DPI, OCRs the picture with
 each engine, and scores its words against the page's own text layer.
 """
@@ -44,13 +56,44 @@ def recall(reference: str, text: str) -> float:
     return sum(min(n, have[w]) for w, n in want.items()) / max(1, sum(want.values()))
 
 
+_FINAL = re.compile(r"[.!?:;…][\"'”’)\]]*$")
+_GOES_ON = re.compile(r"(?:-|\b[^\W\d_A-Z]*[a-z])$")  # a hyphen or a lower-case word (a comma may end a list item)
+
+
+def body_paragraphs(result) -> list[tuple[str, bool]]:
+    """(text, continues the one before) of each paragraph block set in the body size, in reading order."""
+    text = result.builder.text()
+    body = result.body_size
+    return [(" ".join(text[b.start:b.end].split()), bool(getattr(b, "continues", False)))
+            for b, size in zip(result.builder.blocks, result.block_sizes)
+            if b.kind == "paragraph" and abs(size - body) <= 0.05 * body]
+
+
+def body_measure(result) -> tuple[int, float, int]:
+    """(body paragraphs, median words per body paragraph, mid-sentence breaks): see the module docstring."""
+    pieces = body_paragraphs(result)
+    words: list[int] = []
+    breaks = 0
+    for n, (text, continues) in enumerate(pieces):
+        if continues and words:
+            words[-1] += len(text.split())
+        else:
+            words.append(len(text.split()))
+        following = pieces[n + 1] if n + 1 < len(pieces) else None
+        if following is None or following[1] or _FINAL.search(text):
+            continue
+        breaks += bool(following[0][:1].islower() or _GOES_ON.search(text))
+    return len(words), statistics.median(words) if words else 0.0, breaks
+
+
 def read(paths: list[Path], examples: bool = False) -> None:
     from assistant.ingest.readers.pdf import extract
 
     checks = shutil.which("pdftotext") is not None  # the cell check reads pdftotext's printed lines
-    print("| file | pages | s | pages/s | paragraphs | words/paragraph | table rows (read with header) |"
-          " words found vs pdftotext |" + (f" {HEAD.replace('table rows | ', '')} |" if checks else ""))
-    print("|---" * (8 + 8 * checks) + "|")
+    print("| file | pages | s | pages/s | paragraphs | words/paragraph (all) | body paragraphs | words/paragraph (body) |"
+          " mid-sentence breaks | table rows (read with header) | words found vs pdftotext |"
+          + (f" {HEAD.replace('table rows | ', '')} |" if checks else ""))
+    print("|---" * (11 + 8 * checks) + "|")
     shown: list[str] = []
     total_pages = total_seconds = 0.0
     for path in paths:
@@ -59,13 +102,14 @@ def read(paths: list[Path], examples: bool = False) -> None:
         result = extract(raw)
         seconds = time.perf_counter() - start
         if isinstance(result, str):
-            print(f"| {path.name} | - | - | - | - | - | - | {result} |" + " - |" * (8 * checks))
+            print(f"| {path.name} | - | - | - | - | - | - | - | - | - | {result} |" + " - |" * (8 * checks))
             continue
         text = result.builder.text()
         pages = len(result.builder.pages) + 1
         words = [len(text[b.start:b.end].split()) for b in result.builder.blocks if b.kind == "paragraph"]
         rows = [text[b.start:b.end] for b in result.builder.blocks if b.kind == "table"]
         paired = sum(" | " not in row and ": " in row for row in rows)
+        body, body_words, breaks = body_measure(result)
         found = ""
         if shutil.which("pdftotext"):
             reference = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True).stdout.decode()
@@ -78,7 +122,8 @@ def read(paths: list[Path], examples: bool = False) -> None:
             cells = " " + check.columns().split(" | ", 1)[1] + " |"
             shown += [f"{path.name} {example}" for example in check.examples]
         print(f"| {path.name} | {pages} | {seconds:.2f} | {pages / seconds:.1f} | {len(words)} | "
-              f"{statistics.median(words) if words else 0:.0f} | {len(rows)} ({paired}) | {found} |{cells}")
+              f"{statistics.median(words) if words else 0:.0f} | {body} | {body_words:.0f} | {breaks} | "
+              f"{len(rows)} ({paired}) | {found} |{cells}")
     print(f"\nall: {total_pages:.0f} pages in {total_seconds:.2f} s, {total_pages / total_seconds:.1f} pages/s")
     if examples:
         print("\n" + "\n".join(shown))
@@ -91,7 +136,8 @@ def digest(raw: bytes) -> str:
     result = extract(raw, ocr=False)
     if isinstance(result, str):
         return result
-    blocks = [(b.kind, b.start, b.end, b.level, b.page) for b in result.builder.blocks]
+    blocks = [(b.kind, b.start, b.end, b.level, b.page) + ((True,) if getattr(b, "continues", False) else ())
+              for b in result.builder.blocks]
     payload = json.dumps([result.builder.text(), blocks, result.title, result.char_map], ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 

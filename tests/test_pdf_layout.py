@@ -11,7 +11,7 @@ from pdf_make import make_pdf
 from assistant.ingest.pdfview import render_page, span_boxes
 from assistant.ingest.reader import read_document
 from assistant.ingest.readers.pdf import ENCRYPTED, extract
-from assistant.ingest.readers.pdf_layout import _line, _Piece
+from assistant.ingest.readers.pdf_layout import Piece, make_line
 
 REAL = Path(__file__).parent / "data" / "real" / "pdf"
 
@@ -88,8 +88,8 @@ def test_a_template_metadata_title_is_not_used():
 
 
 def test_ligatures_are_expanded_and_soft_hyphens_dropped_with_exact_indices():
-    piece = _Piece([(0, "\ufb01", 0, 0, 5, 10), (1, "nd", 5, 0, 10, 10), (2, "\xad", 10, 0, 11, 10), (3, "s", 11, 0, 15, 10)])
-    line = _line([piece], 0)
+    piece = Piece([(0, "\ufb01", 0, 0, 5, 10), (1, "nd", 5, 0, 10, 10), (2, "\xad", 10, 0, 11, 10), (3, "s", 11, 0, 15, 10)])
+    line = make_line([piece], 0)
     assert line.text == "finds" and line.indices == [0, 0, 1, 1, 3]
 
 
@@ -341,3 +341,16 @@ def test_a_mark_in_the_margin_does_not_cut_its_paragraph():
     assert blocks[0] == ("paragraph", "You are permitted to establish a system for electronic tip reporting by employees. "
                                       "See the Regulations section on this for details.")
     assert ("paragraph", "TIP") in blocks  # kept, after the page's body
+
+
+def test_a_sentence_over_a_page_end_of_a_real_file_is_one_paragraph_on_both_pages(federal_register):
+    text, blocks = federal_register.builder.text(), federal_register.builder.blocks
+    n = next(i for i, b in enumerate(blocks) if text[b.start:b.end].startswith("and medical evaluation of the Secretary"))
+    assert blocks[n].continues and blocks[n].page == 19 and blocks[n - 1].page == 18
+    assert text[blocks[n - 1].start:blocks[n - 1].end].endswith("relating to the scientific")
+
+
+def test_bold_section_heads_ending_in_a_full_stop_are_headings(federal_register):
+    text = federal_register.builder.text()
+    headings = {text[b.start:b.end] for b in federal_register.builder.blocks if b.kind == "heading"}
+    assert {"§ 1308.02 Definitions.", "§ 1308.45 Final order."} <= headings

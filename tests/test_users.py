@@ -109,3 +109,21 @@ def test_a_non_loopback_app_without_users_refuses_to_start(tmp_path, capsys):
     assert "warning: serving 0.0.0.0 with no sign-in" in capsys.readouterr().err
     UserStore(tmp_path).add("alice", ("hr",))
     check_exposure("0.0.0.0", tmp_path, no_auth=False)
+
+
+def test_a_milvus_store_keeps_its_users_where_assistant_auth_says(tmp_path, capsys, monkeypatch):
+    location = f"milvus-lite:{tmp_path / 'milvus.db'}/docs"  # no folder: the users need a file of their own
+    monkeypatch.delenv("ASSISTANT_AUTH", raising=False)
+    code, _, err = run(capsys, "users", "add", "alice", "--collections", "hr", "--index", location)
+    assert code != 0 and "ASSISTANT_AUTH" in error_line(err)
+    assert not UserStore(location).has_users() and not Auth(UserStore(location)).enabled()
+    with pytest.raises(SystemExit, match="ASSISTANT_AUTH"):
+        check_exposure("0.0.0.0", location, no_auth=False)
+
+    monkeypatch.setenv("ASSISTANT_AUTH", str(tmp_path / "team" / "users.sqlite"))
+    (tmp_path / "team").mkdir()
+    assert run(capsys, "users", "add", "alice", "--collections", "hr", "--index", location)[0] == 0
+    token = run(capsys, "tokens", "create", "alice", "--index", location)[1].strip()
+    assert (tmp_path / "team" / "users.sqlite").exists() and not (tmp_path / "milvus.db").exists()
+    assert Auth(UserStore(location)).enabled() and UserStore(location).user_of_token(token).name == "alice"
+    check_exposure("0.0.0.0", location, no_auth=False)  # sign-in is on: the app may serve beyond loopback

@@ -13,13 +13,13 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from ..config import MAX_CHARS_PER_WORD, ChunkSettings
 from ..text import ANNOUNCES, answer_units, normalize, sentence_spans, word_count
-from ..types import Chunk, Document, Skipped
+from ..types import Block, Chunk, Document, Skipped
 from . import structure
 from .readers.text import PLAIN, text_blocks
 from .structure import NO_NOISE, Noise
@@ -112,6 +112,9 @@ def _sectioned(doc: Document) -> list[_Block]:
             continue
         previous_soft = False
         section = path + (" — ".join(soft),) if soft else path
+        if block.continues and blocks and i and blocks[-1].end == doc.blocks[i - 1].end:
+            blocks[-1].end = block.end  # a paragraph going on over a page end is packed as one
+            continue
         blocks.append(_Block(block.start, block.end, _PACKING_KIND.get(block.kind, "text"), section))
     return blocks
 
@@ -179,10 +182,10 @@ def _block_units(doc: Document, start: int, end: int):
     The file descriptor... Default: 2." answers with its default), code in its blank-line parts,
     anything else by sentence."""
     text = doc.text
-    for block in doc.blocks[bisect.bisect_right(doc.blocks, start, key=lambda b: b.end):]:
+    for block, last in _runs(doc.blocks[bisect.bisect_right(doc.blocks, start, key=lambda b: b.end):]):
         if block.start >= end:
             break
-        s, e = max(block.start, start), min(block.end, end)
+        s, e = max(block.start, start), min(last.end, end)
         if block.kind == "heading":
             continue
         if block.kind == "code":
@@ -194,6 +197,18 @@ def _block_units(doc: Document, start: int, end: int):
             yield s, e
         else:
             yield from answer_units(text, s, e)
+
+
+def _runs(blocks: Sequence[Block]) -> Iterator[tuple[Block, Block]]:
+    """(first, last) of each run of blocks joined by `continues` (a paragraph over a page end), in order."""
+    run: list[Block] = []
+    for block in blocks:
+        if run and not block.continues:
+            yield run[0], run[-1]
+            run = []
+        run.append(block)
+    if run:
+        yield run[0], run[-1]
 
 
 def _starts_code(doc: Document, offset: int) -> bool:

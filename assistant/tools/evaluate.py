@@ -15,6 +15,10 @@ A self-contained question must not follow an unrelated conversation: each answer
 without history is asked again after the question(s) of other items whose expected source is a
 different document, chosen by a fixed rule from the set itself (`unrelated_histories`), and
 hit@1/3 there is reported beside hit@1 of the same questions alone.
+
+A question labelled with the page(s) its answer is printed on (`"page"`: a number or a list,
+1-based, as a PDF viewer counts) is page-correct when its first passage holding the answer comes
+from its `source` and cites one of those pages: the citation a user would open is the right one.
 """
 
 from __future__ import annotations
@@ -76,6 +80,8 @@ class EvalReport:
     after_two_unrelated_hit_at_1: float = 0.0  # after two unrelated questions
     after_two_unrelated_hit_at_3: float = 0.0
     after_unrelated_abstentions: float = 0.0  # not confident after one or two unrelated questions (of both askings)
+    paged: int = 0  # answerable questions labelled with the page(s) their answer is printed on
+    page_correct: float = 0.0  # share of those whose first passage holding the answer is that source and page
 
     def to_dict(self) -> dict:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
@@ -99,6 +105,7 @@ class EvalReport:
             ("after unrelated history: hit@3 after one / after two",
              f"{self.after_unrelated_hit_at_3:.3f} / {self.after_two_unrelated_hit_at_3:.3f}"),
             ("after unrelated history: abstentions", f"{self.after_unrelated_abstentions:.3f}"),
+            (f"page-correct ({self.paged} with a page)", f"{self.page_correct:.3f}"),
             ("seconds per question (mean / p95 / max)",
              f"{self.mean_seconds:.3f} / {self.p95_seconds:.3f} / {self.max_seconds:.3f}"),
         ]
@@ -131,6 +138,18 @@ def load_questions(path: Path, split: str | None = None) -> list[dict]:
     return questions
 
 
+def expected_pages(item: dict) -> list[int]:
+    """The pages a labelled question's answer is printed on ([] when the line names none)."""
+    page = item.get("page")
+    return [] if page is None else [page] if isinstance(page, int) else list(page)
+
+
+def page_correct(passage, item: dict) -> bool:
+    """Whether a passage holding the answer is from the question's source and cites one of its pages."""
+    return (passage is not None and passage.source == item.get("source")
+            and passage.page in expected_pages(item))
+
+
 def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None, repeat: int = 1) -> EvalReport:
     """Ask every question through the public API and score the replies.
 
@@ -145,6 +164,7 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
     after: list[tuple[str, bool]] = []  # (off-topic question, flagged after history)
     near = near_flagged = absent_only = 0
     alone_rank: dict[int, int | None] = {}  # self-contained answerable question -> its rank alone
+    paged = on_page = 0
     for item in questions:
         fastest = float("inf")
         for _ in range(max(1, repeat)):
@@ -167,7 +187,11 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
             continue
         answerable += 1
         expected = [fold(a) for a in item["answers"]]
-        rank = next((p.rank for p in reply.passages if any(e in fold(p.text) for e in expected)), None)
+        found = next((p for p in reply.passages if any(e in fold(p.text) for e in expected)), None)
+        rank = found.rank if found else None
+        if expected_pages(item):
+            paged += 1
+            on_page += page_correct(found, item)
         for cut in hits:
             hits[cut] += rank is not None and rank <= cut
         rr += 1.0 / rank if rank else 0.0
@@ -182,7 +206,9 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
             followup_top += rank == 1
         if details is not None:
             details.append({"id": item.get("id"), "rank": rank, "answer_ok": good_answer,
-                            "confident": reply.confident, "category": item.get("category")})
+                            "confident": reply.confident, "category": item.get("category"),
+                            "source": found.source if found else None, "page": found.page if found else None,
+                            "page_ok": page_correct(found, item) if expected_pages(item) else None})
         if not item.get("history"):
             alone_rank[id(item)] = rank
     unrelated = [was_flagged for question, was_flagged in after if alone.get(question)]
@@ -202,6 +228,7 @@ def evaluate(bot, questions: list[dict], k: int = 5, details: list | None = None
         unrelated_after_history_flagged=sum(unrelated) / len(unrelated) if unrelated else 0.0,
         near_misses=near, near_miss_flagged=near_flagged / near if near else 0.0,
         absent_term_abstentions=absent_only / n,
+        paged=paged, page_correct=on_page / paged if paged else 0.0,
         **paired,
         mean_seconds=statistics.fmean(times), median_seconds=statistics.median(times),
         p95_seconds=ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], max_seconds=ordered[-1],

@@ -1,9 +1,11 @@
-"""Users and API tokens, kept in `auth.sqlite` in the index folder; nothing secret is stored in clear.
+"""Users and API tokens, kept in `auth.sqlite` in the index folder (or the file ASSISTANT_AUTH
+names); nothing secret is stored in clear.
 
-Why here and why this way: the index folder is what the app and `assistant users` already share,
-and SQLite gives transactions, so two commands at once never lose a user. Passwords are hashed
-with scrypt and a per-user salt (slow to guess from a stolen file); tokens are 32 random bytes,
-so a SHA-256 of them is enough (nothing to guess), and a lookup by hash is one index probe.
+Why here and why this way: the index folder is what the app and `assistant users` already share
+(a Milvus store has no folder, so there ASSISTANT_AUTH names the file), and SQLite gives
+transactions, so two commands at once never lose a user. Passwords are hashed with scrypt and a
+per-user salt (slow to guess from a stolen file); tokens are 32 random bytes, so a SHA-256 of
+them is enough (nothing to guess), and a lookup by hash is one index probe.
 A revoked token or a removed user is gone at the next request: nothing is cached.
 """
 
@@ -21,8 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...config import env
 from ...errors import AssistantError
 from ...index.access import SHARED
+from ...index.stores import milvus_location
 
 AUTH_FILE = "auth.sqlite"
 SCRYPT = {"n": 2**14, "r": 8, "p": 1, "maxmem": 64 * 1024 * 1024, "dklen": 32}
@@ -77,18 +81,31 @@ def _scrypt(password: str, salt: bytes) -> bytes:
 _DUMMY_SALT = secrets.token_bytes(16)
 
 
+def auth_file(index: str | os.PathLike) -> Path | None:
+    """The users-and-tokens file of this index: ASSISTANT_AUTH, else `auth.sqlite` in the index folder;
+    None for a Milvus location without ASSISTANT_AUTH (no folder to keep it in: sign-in is off)."""
+    named = env("ASSISTANT_AUTH")
+    if named:
+        return Path(named).expanduser()
+    return None if milvus_location(index) is not None else Path(index) / AUTH_FILE
+
+
 class UserStore:
-    """The users and tokens of one index folder; safe to share between threads."""
+    """The users and tokens of one index (see `auth_file`); safe to share between threads."""
 
     def __init__(self, index_dir: str | os.PathLike) -> None:
-        self.path = Path(index_dir) / AUTH_FILE
+        self.path = auth_file(index_dir)  # None: no users, and adding one says why
+        self.location = os.fspath(index_dir)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
+            if self.path is None:
+                raise AssistantError(f"{self.location} is a Milvus store, which has no folder for users: "
+                                     "set ASSISTANT_AUTH to the file to keep them in (the app needs it too)")
             if not self.path.parent.is_dir():
-                raise AssistantError(f"no index folder at {self.path.parent}: users are kept in the index folder")
+                raise AssistantError(f"no folder at {self.path.parent} for the users file {self.path.name}")
             fresh = not self.path.exists()
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
             db.execute("PRAGMA foreign_keys = ON")
@@ -117,7 +134,7 @@ class UserStore:
 
     def has_users(self) -> bool:
         """Whether sign-in is on: any user defined. Costs no file when there is none."""
-        if self._db is None and not self.path.exists():
+        if self._db is None and (self.path is None or not self.path.exists()):
             return False
         return bool(self._read("SELECT 1 FROM users LIMIT 1"))
 

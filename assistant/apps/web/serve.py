@@ -22,6 +22,7 @@ from starlette.routing import Mount
 
 from ...config import MAX_FILE_SIZE, env
 from ...errors import AssistantError
+from ...index.stores import milvus_location
 from ...ingest.watch import WATCH_ENV, CorpusWatcher, describe, watch_setting
 from ..api.accounts import UserStore
 from ..api.auth import Auth, AuthGate
@@ -55,7 +56,7 @@ def build_app(index_dir: str | Path, uploads: bool = False) -> tuple[gr.Blocks, 
     if reindexer is not None:
         catch_up(reindexer, {s.source for s in bot.sources()})
         start_watching(reindexer)
-    auth = Auth(UserStore(bot.index_dir) if Path(bot.index_dir).is_dir() else None)
+    auth = Auth(UserStore(bot.index_dir))  # a Milvus store keeps users where ASSISTANT_AUTH says
     return build_blocks(bot, reindexer, auth), bot, reindexer, auth
 
 
@@ -159,8 +160,7 @@ def check_exposure(server_name: str, index_dir: str | Path, no_auth: bool) -> No
     """Refuse (SystemExit, one line) to serve a non-loopback address with no user defined, unless --no-auth."""
     if server_name in LOOPBACK:
         return
-    has_users = Path(index_dir).is_dir() and UserStore(index_dir).has_users()
-    if has_users:
+    if UserStore(index_dir).has_users():
         return
     if no_auth:
         print(f"warning: serving {server_name} with no sign-in (--no-auth): everyone who can reach it reads "
@@ -168,7 +168,8 @@ def check_exposure(server_name: str, index_dir: str | Path, no_auth: bool) -> No
         return
     raise SystemExit(f"error: {server_name} is not loopback and no user is defined, so anyone could read every "
                      f"document; add one first: assistant users add NAME --collections shared --password-stdin "
-                     f"--index {index_dir} (or start with --no-auth)")
+                     f"--index {index_dir}{' with ASSISTANT_AUTH=FILE set' if milvus_location(index_dir) else ''} "
+                     "(or start with --no-auth)")
 
 
 def _interrupt(signum: int, frame: Any) -> None:

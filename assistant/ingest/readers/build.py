@@ -36,14 +36,15 @@ class TextBuilder:
         self._parts.append(piece)
         self.length += len(piece)
 
-    def add(self, kind: str, text: str, level: int = 0, page: int | None = None) -> Block | None:
-        """Add one block (its text stripped); empty text adds nothing."""
+    def add(self, kind: str, text: str, level: int = 0, page: int | None = None,
+            continues: bool = False) -> Block | None:
+        """Add one block (its text stripped); empty text adds nothing. `continues`: see `Block`."""
         text = text.strip()
         if not text:
             return None
         if self.length and not self._parts[-1].endswith(PAGE_BREAK):
             self._append("\n\n")
-        block = Block(kind, self.length, self.length + len(text), level, page)
+        block = Block(kind, self.length, self.length + len(text), level, page, continues)
         self._append(text)
         self.blocks.append(block)
         return block
@@ -67,7 +68,7 @@ def add_built(builder: TextBuilder, other: TextBuilder, level_offset: int = 0) -
     span = next(spans, None)
     for block in other.blocks:
         level = block.level + level_offset if block.kind == "heading" else block.level
-        added = builder.add(block.kind, text[block.start:block.end], level, block.page)
+        added = builder.add(block.kind, text[block.start:block.end], level, block.page, block.continues)
         while span is not None and span.start < block.end:
             if added is not None and span.start >= block.start:
                 shift = added.start - block.start

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
-from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, headline, paragraphs
+from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, carry_over, headline, paragraphs
 from .pdf_layout import Line, page_lines
 from .pdf_rules import page_rules
 from .pdf_tables import pair_rows
@@ -50,6 +50,8 @@ class PdfText:
     char_map: list[tuple[int, int]] = field(default_factory=list)  # clean offset -> (page, char index) or (-1, -1)
     ocr_boxes: dict[int, list[tuple[float, float, float, float]]] = field(default_factory=dict)  # page -> boxes
     ocr_pages: int = 0
+    body_size: float = 0.0  # the glyph size most characters are set in (the body text)
+    block_sizes: list[float] = field(default_factory=list)  # per block of `builder`: the size most of its characters are set in
 
 
 def open_pdf(raw: bytes):
@@ -220,19 +222,24 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
     heading_sizes = sorted({line.size for lines in body for line in lines
                             if line.size >= body_size * HEADING_RATIO and headline(line)}, reverse=True)
     words = _printed_words(body)
-    result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages))
+    result = PdfText(TextBuilder(), _metadata_title(metadata_title, pages), body_size=body_size)
     candidates: list[tuple[float, float, str, int]] = []  # first page's headings: (-size, -top, text, next block)
     first: list[str] = []  # the first page's blocks
-    for p, lines in enumerate(body):
+    flows = [list(paragraphs(pair_rows(lines), body_size, heading_sizes)) for lines in body]
+    continued = [False] * len(flows)  # the page's first group goes on from the page before
+    for p in range(len(flows) - 1):
+        continued[p + 1] = carry_over(flows[p], flows[p + 1], continued[p])
+    for p, groups in enumerate(flows):
         if p:
             result.builder.new_page()
-        for kind, level, group in paragraphs(pair_rows(lines), body_size, heading_sizes):
+        for n, (kind, level, group) in enumerate(groups):
             text, origin = _join(group, words)
             if _SURROGATE.search(text):
                 text, origin = _astral(text, origin)
-            block = result.builder.add(kind, text, level, p + 1)
+            block = result.builder.add(kind, text, level, p + 1, continues=continued[p] and n == 0)
             if block is None:
                 continue
+            result.block_sizes.append(_size_of(group))
             if p == 0:
                 first.append(squash(text))
                 if kind == "heading" and not DATE_LINE.match(first[-1]) and not _SECTION_NUMBER.match(first[-1]):
@@ -268,6 +275,14 @@ def _astral(text: str, origin: list[tuple[int, int]]) -> tuple[str, list[tuple[i
 def _contents(blocks: list[str]) -> bool:
     """Whether the blocks after a heading are a table of contents: most end in a page number."""
     return len(blocks) >= 3 and sum(bool(_PAGE_REF.search(block)) for block in blocks) * 4 >= len(blocks) * 3
+
+
+def _size_of(lines: list[Line]) -> float:
+    """The glyph size most of the lines' characters are set in."""
+    sizes: Counter = Counter()
+    for line in lines:
+        sizes[line.size] += len(line.text)
+    return sizes.most_common(1)[0][0]
 
 
 def _metadata_title(title: object, body: list[list[Line]]) -> str:

@@ -24,7 +24,9 @@ BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·\-–*]|\(?\d{1,3}[.)]|\(?[a-z
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 DATE_LINE = re.compile(rf"^[\W\d]*(?:\d{{1,2}}\s+)?{_MONTH}\s+(?:\d{{1,2}},?\s+)?\d{{4}}\W*$"
                        r"|^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}$", re.IGNORECASE)
-SENTENCE_END = re.compile(r"[.!?:;\"”’)]\s*$")
+# A sentence (or clause) ends at . ! ? : ; with closing quotes or brackets after it; a bracket or
+# quote alone does not end one ("section 457(b)", "so-called “long hops”" run on).
+SENTENCE_END = re.compile(r"[.!?:;…][\"'”’)\]]*\s*$")
 WORD = re.compile(r"[^\W\d_]{2,}")
 _NUMBERED_CAPS = re.compile(r"^(?:[IVXL]{1,6}|\d{1,2}(?:\.\d{1,2}){0,3})\.?\s+(\w.*)$")  # II. / 3 / 3.1 then the title
 
@@ -83,19 +85,25 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
             return len(heading_sizes) + 1  # "II. STRESS-ENGINEERED MICROROBOT": capitals (or small capitals), numbered
         return 0
 
-    def breaks(last: Line, line: Line, first: Line, frame: tuple[float, float]) -> bool:
+    def breaks(last: Line, line: Line, first: Line, frame: tuple[float, float], own_right: float | None) -> bool:
         em = max(line.size, 1.0)
         follows = stacked(last, line)
+        if last is first and not line.italic and italic_head(last, body_size) and last.right < frame[1] - 2 * em:
+            return True  # a short italic line standing alone above regular text: a subsection head
         if last.soft_break and abs(line.size - last.size) <= 0.25 * em and line.cells == last.cells == 1 and follows:
             return False  # a word hyphenated over two lines never ends a block (a heading's "prepara-" "tions.")
         if (section_head(first, body_size) and not level_of(line) and _capitals(line.text) and line.size == first.size
                 and follows and last.bottom - line.top <= usual + 0.5 * em):
             return False  # the section head's second line ("AND ASSEMBLY")
         if (first.bold and level_of(first) and first.size not in heading_sizes and not level_of(line) and follows
-                and (line.text[:1].islower() or last.right >= frame[1] - em) and not SENTENCE_END.search(last.text)
+                and (line.text[:1].islower() or line.text[:1] in ",.;:)]" or last.right >= frame[1] - em)
+                and not SENTENCE_END.search(last.text)
                 and last.bottom - line.top <= usual + 0.5 * em):
             return False  # a bold run-in head filling its line, going on in regular type mid-sentence: a paragraph
-        if level_of(line) != level_of(first) or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
+        head = level_of(first)
+        if head and first.bold and not last.bold and first.size not in heading_sizes:
+            head = 0  # the group went on from its bold run-in head in regular type: it is a paragraph
+        if level_of(line) != head or line.vertical or last.vertical or line.cells > 1 or last.cells > 1:
             return True
         if level_of(line):  # a heading over two lines stays one heading (a title's lines are bands of their own)
             return not follows or last.bottom - line.top > max(usual, 0.3 * em) + 0.5 * em
@@ -103,21 +111,32 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
             return True
         ended = SENTENCE_END.search(last.text) is not None
         if line.column != last.column and not follows:
-            return ended or not (line.text[:1].islower() or last.soft_break or last.text.rstrip().endswith(("-", ",")))
+            return not runs_on(last, line, own_right)
         if line.ocr:  # OCR said which lines make a paragraph (its paragraph number is the column)
             return False
         gap = last.bottom - line.top
         left, right = frame
+        if not ended and line.text[:1].islower() and follows and 0 <= gap <= 1.5 * em:
+            return False  # the sentence runs on at its own spacing (double-spaced text on a page set mostly single)
         return (gap > usual + 0.5 * em or gap < -0.5 * em
                 or (ended and last.right < right - 2 * em)
                 or (ended and line.left > left + 0.8 * em and line.left > last.left + 0.8 * em))
 
-    def kind(group: list[Line]) -> tuple[str, int, list[Line]]:
+    def kind(group: list[Line], after: Line | None = None) -> tuple[str, int, list[Line]]:
         level = level_of(group[0])
         if level and group[0].bold and group[0].size not in heading_sizes and not all(line.bold for line in group):
             level = 0  # a bold run-in head going on in regular type over a hyphenated word: a paragraph
         if not level and len(group) == 1 and capitals_alone(group[0], body_size):
             level = len(heading_sizes) + 1  # "EXEMPT CHEMICAL PREPARATIONS" on a line of its own
+        if (not level and len(group) == 1 and group[0].bold and id(group[0]) not in running and headline(group[0])
+                and len(group[0].text.split()) <= 12 and after is not None and not after.bold and stacked(group[0], after)
+                and not level_of(after) and group[0].size not in heading_sizes and after.cells == 1
+                and not group[0].text[:1].islower() and not group[0].text.rstrip().endswith((",", ":", ";", "-"))):
+            level = len(heading_sizes) + 1  # a bold line alone above its paragraph, a sentence or not ("§ 1308.01 Scope.")
+        if (not level and len(group) == 1 and italic_head(group[0], body_size) and after is not None
+                and not after.italic and stacked(group[0], after) and not level_of(after) and after.text[:1].isalnum()
+                and not after.text[:1].islower()):
+            level = len(heading_sizes) + 2  # "A. String-Cluster System" in italic above its paragraph
         if level:
             return "heading", level, group
         if group[0].cells > 1:
@@ -127,8 +146,9 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
     group: list[Line] = []
     left, right = 0.0, 0.0  # the group's column (lines of a band of their own have none wider)
     for line in lines:
-        if group and breaks(group[-1], line, group[0], (min(left, line.column_left), max(right, line.column_right, line.right))):
-            yield kind(group)
+        if group and breaks(group[-1], line, group[0], (min(left, line.column_left), max(right, line.column_right, line.right)),
+                            right if len(group) > 1 else None):
+            yield kind(group, line)
             group = []
         if not group:
             left, right = line.column_left, line.right
@@ -136,6 +156,63 @@ def paragraphs(lines: list[Line], body_size: float, heading_sizes: list[float]):
         group.append(line)
     if group:
         yield kind(group)
+
+
+Group = tuple[str, int, list[Line]]  # (kind, level, lines) as `paragraphs` yields them
+
+
+def runs_on(last: Line, line: Line, right: float | None) -> bool:
+    """Whether a sentence cut at a column or page end goes on at `line` (the next column's or page's first line).
+
+    It does when `last` ends no sentence and the next line starts in lower case or `last` ends
+    in a hyphen or comma, or when `last` fills its paragraph's width (to within 2 em of `right`,
+    None for a paragraph of one line, whose width says nothing) and the next line starts flush
+    with its column (no new paragraph's indent), in a size within 0.25 em.
+    """
+    em = max(line.size, 1.0)
+    if SENTENCE_END.search(last.text) or abs(line.size - last.size) > 0.25 * em or line.cells > 1 or last.cells > 1:
+        return False
+    if line.text[:1].islower() or last.soft_break or last.text.rstrip().endswith(("-", ",")):
+        return True
+    return (right is not None and last.right >= right - 2 * em and line.left <= line.column_left + 0.8 * em
+            and not BULLET.match(line.text))
+
+
+def carry_over(page: list[Group], following: list[Group], pinned: bool = False) -> bool:
+    """Join a paragraph cut by a page end to its rest on the next page; True when joined.
+
+    The next page's first paragraph and the page's last paragraph in its size (no heading
+    between, nor other upright text in that size: a margin stamp may) are one when the sentence
+    runs on (`runs_on`). Both pages keep their blocks (each part cites its own page); the groups
+    are reordered so the two parts are next to each other: what follows the first part on its
+    page (footnotes, figure labels, stamps) moves before it, what precedes the rest on the next
+    page (a figure, a table) after it. `pinned`:
+    the page's first group already continues the page before, so nothing may move before it.
+    """
+    starts = [n for n, (kind, _, lines) in enumerate(following) if kind == "paragraph" and not lines[0].vertical]
+    size = following[starts[0]][2][0].size if starts else 0.0
+    ends = [n for n, (kind, _, lines) in enumerate(page)
+            if kind == "paragraph" and not lines[0].vertical and abs(lines[-1].size - size) <= 0.1 * size]
+    if not ends or not starts:
+        return False
+    a, b = ends[-1], starts[0]
+    first, rest = page[a][2], following[b][2]
+    between = page[a + 1:] + following[:b]
+    if any(kind == "heading" or (kind != "table" and not lines[0].vertical and abs(lines[0].size - size) <= 0.1 * size)
+           for kind, _, lines in between):
+        return False  # a heading, or text in the paragraph's own size, comes between: the flow goes elsewhere
+    width = max(line.column_right for line in first) if len(first) > 1 else None
+    if (pinned and a == 0 and len(page) > 1) or not runs_on(first[-1], rest[0], width):
+        return False
+    page[a:] = page[a + 1:] + [page[a]]
+    following[:b + 1] = [following[b]] + following[:b]
+    return True
+
+
+def italic_head(line: Line, body_size: float) -> bool:
+    """A short line in italic (to its end) in the body size, no sentence and not going on: a subsection head when alone."""
+    return (line.italic and headline(line) and len(line.text.split()) <= 12 and abs(line.size - body_size) <= 0.1 * body_size
+            and not SENTENCE_END.search(line.text) and not line.soft_break and not line.text.rstrip().endswith((",", "-")))
 
 
 def capitals_alone(line: Line, body_size: float) -> bool:

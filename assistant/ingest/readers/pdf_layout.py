@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from itertools import repeat
 
 from .pdf_cells import cut_rows
+from .pdf_order import reading_leaves, rows_of
 from .pdf_rules import unbox, widen_cells
 
 SPLIT_GAP = 1.2  # em: a horizontal gap this wide inside a line separates two pieces (columns, table cells)
@@ -29,9 +30,6 @@ WIDE_GAP = 4.0  # em: the same across a space PDFium put there (narrow justified
 SPACE_GAP = 0.8  # em (of the glyph box): a word space this wide may be a gap between table cells (`pdf_cells`)
 JOIN_GAP = 0.5  # em: pieces of a row this close (either way) are one cell: a superscript after its base
 DIGIT_GAP = 0.2  # em: two digits this far apart with no space between are two numbers ("3" "0", not "30")
-BAND_GAP = 0.5  # em: an empty horizontal strip this tall separates bands of a page
-COLUMN_GAP = 0.9  # em: an empty vertical strip this wide separates columns of running text
-COLUMN_WORDS = 3  # running text: its pieces hold at least this many words (median); table cells fewer
 BOLD_WEIGHT = 600
 CELL_SEPARATOR = " | "  # between pieces of one row that are not columns of text (table cells, form fields)
 SOFT_HYPHENS = "\x02\xad\ufffe"  # PDFium's marks for a hyphen that only breaks a word at a line end
@@ -39,6 +37,7 @@ BREAK_MARKS = "\x02\ufffe"  # of those, PDFium's own guess for a printed "-" end
 LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
 _SPECIAL = re.compile("[" + SOFT_HYPHENS + "".join(LIGATURES) + "]")
 SAMPLES = 8  # characters per piece whose size and weight are read
+ITALIC_CHARS = 120  # pieces up to this long are asked whether they are italic (a heading is short)
 
 
 @dataclass
@@ -61,18 +60,19 @@ class Line:
     vertical: bool = False  # at an angle to the page's text (a margin stamp)
     soft_break: bool = False  # ends in a hyphen at the line end (join the next line without space; "-" if printed)
     ocr: bool = False
+    italic: bool = False  # set in italic to its end (measured on short lines only: heading candidates)
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # OCR: a box per char (page units)
     cell_spans: list[tuple[int, int, float, float]] = field(default_factory=list)  # per cell: start, end in text, left, right
 
 
-class _Piece:
+class Piece:
     """Characters of one line between wide gaps, with their extent (in the text's frame)."""
 
-    __slots__ = ("chars", "direction", "size", "bold", "soft_break", "left", "right", "bottom", "top", "spaces")
+    __slots__ = ("chars", "direction", "size", "bold", "italic", "soft_break", "left", "right", "bottom", "top", "spaces")
 
     def __init__(self, chars: list[tuple[int, str, float, float, float, float]], spaces: list | None = None) -> None:
         self.chars = chars  # (index, char, left, bottom, right, top)
-        self.direction, self.size, self.bold, self.soft_break = 0, 0.0, False, False
+        self.direction, self.size, self.bold, self.italic, self.soft_break = 0, 0.0, False, False, False
         self.spaces: list[tuple[float, float]] = spaces or []  # wide word spaces inside (right before, left after): cell gaps?
         self.extent()
 
@@ -157,14 +157,14 @@ def page_lines(textpage, page_number: int, rules=None) -> list[Line]:
     page_direction = statistics.mode(directions) if directions else 0
     ok, lefts, bottoms, rights, tops = _char_boxes(handle, count, page_direction)
     address = ctypes.cast(handle, ctypes.c_void_p).value
-    pieces: list[_Piece] = []
+    pieces: list[Piece] = []
     current: list = []
     spaces: list[tuple[float, float]] = []
     last = None  # the current piece's last inked character
     for i, ch, left, bottom, right, top in zip(range(count), text, lefts, bottoms, rights, tops):
         if ch in "\r\n\x00":
             if ch == "\n" and current:
-                pieces.append(_Piece(current, spaces))
+                pieces.append(Piece(current, spaces))
                 current, last, spaces = [], None, []
             continue
         if not ok[i]:
@@ -179,7 +179,7 @@ def page_lines(textpage, page_number: int, rules=None) -> list[Line]:
             gap = left - last[4]
             spaced = current[-1] is not last  # PDFium saw a word break: justified text may space words widely
             if gap > (WIDE_GAP if spaced else SPLIT_GAP) * em or (left < last[2] - 2 * em and top < (last[3] + last[5]) / 2):
-                pieces.append(_Piece(current, spaces))
+                pieces.append(Piece(current, spaces))
                 current, spaces = [], []
             elif spaced and gap > SPACE_GAP * em:
                 spaces.append((last[4], left))
@@ -188,7 +188,7 @@ def page_lines(textpage, page_number: int, rules=None) -> list[Line]:
         last = (i, ch, left, bottom, right, top)
         current.append(last)
     if current:
-        pieces.append(_Piece(current, spaces))
+        pieces.append(Piece(current, spaces))
     body, stamps = [], []
     for piece in pieces:
         _measure(address, piece, matrix)
@@ -197,7 +197,7 @@ def page_lines(textpage, page_number: int, rules=None) -> list[Line]:
     lines: list[Line] = []
     em = statistics.median(p.size for p in body) if body else 10.0
     placed = [(column, min(p.left for p in leaf), max(p.right for p in leaf), row)
-              for column, leaf in enumerate(_cut(body, em)) for row in _rows(leaf)]
+              for column, leaf in enumerate(reading_leaves(body, em)) for row in rows_of(leaf)]
     if rules is not None and page_direction == 0:  # rules and boxes are in page space: text read upright only
         placed = unbox(placed, rules)
     else:
@@ -206,19 +206,19 @@ def page_lines(textpage, page_number: int, rules=None) -> list[Line]:
     rows = cut_rows([row for *_, row in placed], em, rules)
     stamps += _margin_marks(rows, em)
     for (column, left, right, _), row in zip(placed, rows):
-        line = _line(row, page_number)
+        line = make_line(row, page_number)
         line.column, line.column_left, line.column_right = column, left, right
         lines.append(line)
     if rules is not None:
         widen_cells(lines, rules)
     for piece in stamps:
-        line = _line([piece], page_number)
+        line = make_line([piece], page_number)
         line.vertical, line.column = True, len(lines) + 1
         lines.append(line)
     return lines
 
 
-def _margin_marks(rows: list[list[_Piece]], em: float) -> list[_Piece]:
+def _margin_marks(rows: list[list[Piece]], em: float) -> list[Piece]:
     """Take out of their rows the marks set in a paragraph's margin ("TIP", "CAUTION", "!") and return them.
 
     A row's first piece is such a mark when it is one short word in another size than the text
@@ -241,7 +241,7 @@ def _margin_marks(rows: list[list[_Piece]], em: float) -> list[_Piece]:
     return marks
 
 
-def _measure(textpage: int, piece: _Piece, matrix) -> None:
+def _measure(textpage: int, piece: Piece, matrix) -> None:
     """Rendered size, weight and direction of a piece from a sample of its characters (`textpage` an address)."""
     import ctypes
 
@@ -250,13 +250,15 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
     sample = [c[0] for c in chars[::step] if c[0] >= 0 and not c[1].isspace()] or [c[0] for c in chars if c[0] >= 0]
     get_matrix, get_size, get_weight = _pdfium("matrix"), _pdfium("size"), _pdfium("weight")
     place, values = ctypes.addressof(matrix), memoryview(matrix).cast("B").cast("f")  # a, b, c, d, e, f
-    sizes, weights, directions = [], [], []
+    sizes, weights, directions, slanted = [], [], [], []
     for i in sample:
-        scale = 1.0
+        scale, skew = 1.0, False
         if get_matrix(textpage, i, place):
             a, b, c, d = values[0], values[1], values[2], values[3]
             scale = math.sqrt(abs(a * d - b * c)) or 1.0
             directions.append(round(math.degrees(math.atan2(b, a)) / 90) % 4 * 90)
+            skew = abs(b) < 0.01 * abs(a) and abs(c) > 0.15 * abs(d)  # an oblique made by the matrix
+        slanted.append(skew)
         sizes.append(get_size(textpage, i) * scale)
         weights.append(get_weight(textpage, i))
     if weights and min(weights) <= 0:  # no weight in the font: its name says (the middle and last samples decide)
@@ -265,6 +267,8 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
     # Bold to its end: a bold opening that runs on in regular type ("Abstract—" ...) is no bold line.
     piece.bold = bool(weights) and statistics.median(weights) >= BOLD_WEIGHT and weights[-1] >= BOLD_WEIGHT
     piece.direction = statistics.mode(directions) if directions else 0
+    if sample and len(chars) <= ITALIC_CHARS:  # italic to its end (a heading candidate): first and last samples
+        piece.italic = all(slanted[n] or _font(textpage, sample[n])[2] for n in (0, -1))
     while piece.chars and piece.chars[-1][1].isspace():
         piece.chars.pop()
     if piece.chars and piece.chars[-1][1] in SOFT_HYPHENS:
@@ -278,79 +282,40 @@ def _measure(textpage: int, piece: _Piece, matrix) -> None:
 
 def _named_weight(textpage: int, index: int) -> int:
     """The weight a font's name says ("Helvetica-Bold", "Arial,Bold"): PDFium has none for fonts without a descriptor."""
+    return 700 if _font(textpage, index)[1] else 400
+
+
+def _font(textpage: int, index: int) -> tuple[bool, bool, bool]:
+    """(found, bold, italic) of a character's font, from its name and descriptor flags (ForceBold, Italic)."""
     import ctypes
 
     import pypdfium2.raw as pdfium_c
 
     name, flags = ctypes.create_string_buffer(128), ctypes.c_int(0)
     handle = ctypes.cast(ctypes.c_void_p(textpage), pdfium_c.FPDF_TEXTPAGE)
-    found = pdfium_c.FPDFText_GetFontInfo(handle, index, name, 128, ctypes.byref(flags))
-    bold = found and (b"bold" in name.value.lower() or b"black" in name.value.lower() or flags.value & (1 << 18))
-    return 700 if bold else 400
+    found = bool(pdfium_c.FPDFText_GetFontInfo(handle, index, name, 128, ctypes.byref(flags)))
+    named = name.value.lower()
+    bold = found and (b"bold" in named or b"black" in named or bool(flags.value & (1 << 18)))
+    italic = found and (b"italic" in named or b"oblique" in named or bool(flags.value & (1 << 6)))
+    return found, bold, italic
 
 
-def _split(pieces: list[_Piece], vertical: bool, min_gap: float) -> list[list[_Piece]]:
-    """Pieces grouped by empty strips at least `min_gap` wide: bands top to bottom, or columns left to right."""
-    span = (lambda p: (-p.top, -p.bottom)) if not vertical else (lambda p: (p.left, p.right))
-    ordered = sorted(pieces, key=span)
-    groups: list[list[_Piece]] = []
-    reach = -math.inf
-    for piece in ordered:
-        start, end = span(piece)
-        if not groups or start - reach >= min_gap:
-            groups.append([])
-        groups[-1].append(piece)
-        reach = max(reach, end)
-    return groups
-
-
-def _cut(pieces: list[_Piece], em: float) -> list[list[_Piece]]:
-    """XY-cut: bands first, then columns of running text (never between a table's cells), recursively."""
-    if len(pieces) <= 1:
-        return [pieces] if pieces else []
-    bands = _split(pieces, False, BAND_GAP * em)
-    if len(bands) > 1:
-        return [leaf for band in bands for leaf in _cut(band, em)]
-    columns = _split(pieces, True, COLUMN_GAP * em)
-    if len(columns) > 1 and all(statistics.median(p.words() for p in column) >= COLUMN_WORDS for column in columns) \
-            and _narrow_gutters(columns):
-        return [leaf for column in columns for leaf in _cut(column, em)]
-    return [pieces]
-
-
-def _narrow_gutters(columns: list[list[_Piece]]) -> bool:
-    """Columns of text are wider than twice the gap between them; a table's cells ("Row 1 Col 1") are not."""
-    extents = [(min(p.left for p in column), max(p.right for p in column)) for column in columns]
-    return all(b[0] - a[1] < 0.5 * min(a[1] - a[0], b[1] - b[0]) for a, b in zip(extents, extents[1:]))
-
-
-def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
-    """Pieces of one leaf as rows, top to bottom; pieces side by side on a baseline share a row."""
-    rows: list[list[_Piece]] = []
-    for piece in sorted(pieces, key=lambda p: -p.top):
-        if rows:
-            last = rows[-1][0]
-            overlap = min(last.top, piece.top) - max(last.bottom, piece.bottom)
-            if overlap > 0.5 * min(last.top - last.bottom, piece.top - piece.bottom):
-                rows[-1].append(piece)
-                continue
-        rows.append([piece])
-    return [sorted(row, key=lambda p: p.left) for row in rows]
-
-
-def _line(row: list[_Piece], page_number: int) -> Line:
+def make_line(row: list[Piece], page_number: int) -> Line:
     """One row of pieces as a Line: ligatures expanded, soft hyphens dropped, cells separated.
 
     Pieces touching within JOIN_GAP (a superscript, a root sign: PDFium ends its line there) are
-    one cell, joined by a space; wider gaps (a margin icon "TIP", a table of contents' next
-    column) or overlaps separate cells.
+    one cell, joined by a space, and so are pieces a word space apart (within SPACE_GAP) when
+    PDFium put a space between them (text going on after a footnote mark); wider gaps (a margin
+    icon "TIP", a table of contents' next column) or overlaps separate cells.
     """
     text: list[str] = []
     indices: list[int] = []
     spans: list[tuple[int, int, float, float]] = []
     cells = 1
     for n, piece in enumerate(row):
-        joined = n and abs(piece.left - row[n - 1].right) < JOIN_GAP * max(row[n - 1].size, piece.size, 1.0)
+        em = max(row[n - 1].size, piece.size, 1.0)
+        gap = abs(piece.left - row[n - 1].right)
+        joined = n and (gap < JOIN_GAP * em or (gap < SPACE_GAP * em and piece.chars[0][1].isspace()))
         if n:
             separator = " " if joined else CELL_SEPARATOR
             text.append(separator)
@@ -373,6 +338,6 @@ def _line(row: list[_Piece], page_number: int) -> Line:
         if spans:
             spans[-1] = (spans[-1][0], len(indices), spans[-1][2], piece.right)
     first = max(row, key=lambda p: len(p.chars))
-    return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold,
+    return Line(page=page_number, text="".join(text), indices=indices, size=first.size, bold=first.bold, italic=first.italic,
                 top=max(p.top for p in row), bottom=min(p.bottom for p in row), left=row[0].left, right=row[-1].right,
                 cells=cells, soft_break=row[-1].soft_break, cell_spans=spans if cells > 1 else [])
