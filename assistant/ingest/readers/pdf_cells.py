@@ -75,8 +75,8 @@ def cut_rows(rows: list[list], em: float, rules=None) -> list[list]:
                     > min(c[3] for piece in rows[run[-1]] for c in piece.chars) + OVERLAP * em * (len(run) > 1)):
                 break  # not below the row before: another column or a new page area
             if len(blocks[j]) < 2:
-                if strips and blocks[j][-1][1] <= strips[0][0]:
-                    run.append(j)  # a row name's next line, left of every column ("around counterparties'")
+                if strips and blocks[j][-1][1] <= strips[0][1]:
+                    run.append(j)  # a row name's next line, short of the first column ("around counterparties'")
                     continue
                 break
             merged = _blocks(union + blocks[j], width)
