@@ -54,6 +54,17 @@ def test_collection_of():
     assert collection_of("notes.md") == "shared"
 
 
+def test_what_is_made_per_set_of_collections_is_bounded_and_made_once():
+    """api.Assistant.view and CollectionRows keep one value per Allowed in a Bounded mapping."""
+    from assistant.index.bounded import Bounded
+
+    kept, made = Bounded(2), []
+    for key in ("a", "b", "a", "c", "a"):
+        kept.get(key, lambda key=key: made.append(key) or key.upper())
+    assert made == ["a", "b", "c", "a"]  # "a" made once until "c" pushed the oldest out
+    assert len(kept) == 2 and "a" in kept and "c" in kept and "b" not in kept
+
+
 def test_shared_alone_answers_as_an_index_of_only_its_documents(split, bot):
     """Scores, passages, answers and the abstention come out exactly as from the seed index, which
     holds only the shared documents: nothing of `hr` (not even its word counts) reaches them."""
