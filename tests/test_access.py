@@ -93,6 +93,31 @@ def test_hr_alone_sees_only_hr(split):
     assert split.collections() == ["hr", "shared"] and split.collections(collections=["hr", "x"]) == ["hr"]
 
 
+def test_a_restricted_question_reads_no_chunk_row_twice(split, monkeypatch):
+    """The view knows the ids its own filtered searches returned are permitted and does not read
+    their rows again to check (on Milvus a round trip per question); an id it did not return is
+    still read and dropped when it is of another collection."""
+    store, reads = split.store, []
+    read = store.chunks
+
+    def counted(ids):
+        ids = list(ids)
+        reads.append(len(ids))
+        return read(ids)
+
+    monkeypatch.setattr(store, "chunks", counted)
+    everything = split.ask(SEED_QUESTION)
+    unrestricted, reads[:] = list(reads), []
+    restricted = split.ask(SEED_QUESTION, collections=["hr", "shared"])
+    assert _shown(restricted) == _shown(everything)
+    assert reads == unrestricted  # the same chunk reads as a question over the whole index
+    view, reads[:] = split.view(["shared"]), []
+    hidden = store.chunks_of("hr/leave.md")[0][0]
+    assert not view.vectors([hidden]).any() and view.sentences([hidden]) == {}
+    assert view.keyword({"leave": 1.0}, 5, [hidden])[1].tolist() == [0.0]
+    assert reads == [1, 1, 1]  # each checked against its row
+
+
 def test_other_collections_documents_are_no_such_document(split):
     """A document of another collection fails with the same message as one that does not exist."""
     def message(source, collections):
