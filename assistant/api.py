@@ -14,8 +14,9 @@ import numpy as np
 
 from .config import MAX_HISTORY, MAX_K, MAX_QUESTION_CHARS, MAX_QUESTION_READ, env
 from .errors import AssistantError, IndexMismatchError
-from .index.access import Allowed, allowed_from, collection_of
+from .index.access import VIEWS, Allowed, allowed_from, collection_of
 from .index.base import Store
+from .index.bounded import Bounded
 from .index.keys import id_text
 from .index.manifest import REBUILD_HINT
 from .index.restricted import restrict
@@ -153,7 +154,7 @@ class Assistant:
         self.search_settings = search_settings or SearchSettings()
         self.answer_settings = answer_settings or AnswerSettings()
         self.integrity_problem: str | None = None  # set by verify_in_background when a file fails its checksum
-        self._views: tuple[Store, dict[Allowed, Store]] = (data, {})  # restricted views of the current store
+        self._views: tuple[Store, Bounded[Allowed, Store]] = (data, Bounded(VIEWS))  # restricted views of the current store
 
     @classmethod
     def open(cls, index_dir: str | os.PathLike | None = None, embedder=None, warm: bool = True,
@@ -211,13 +212,9 @@ class Assistant:
             return data
         store, views = self._views
         if store is not data:
-            views = {}
+            views = Bounded(VIEWS)
             self._views = (data, views)
-        if allowed not in views:
-            if len(views) >= 64:
-                views.pop(next(iter(views)))
-            views[allowed] = restrict(data, allowed)
-        return views[allowed]
+        return views.get(allowed, lambda: restrict(data, allowed))
 
     def collections(self, *, collections: Iterable[str] | None = None) -> list[str]:
         """The collections that hold indexed documents (top-level folders, and "shared" for the root),

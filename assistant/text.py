@@ -119,7 +119,14 @@ def tokenize(text: str) -> list[str]:
     return _stemmer().stemWords(words) + [w for w in _COMPOUND.findall(lowered) if len(w) <= MAX_TOKEN_CHARS]
 
 
-_UNIT_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)])\s)")
+# How plain text marks lists and code, as Markdown writes them: the text reader, the chunker and
+# answering each read them (ingest/structure.py builds its line rules from these), so one definition.
+LIST_MARK = r"[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]"  # a bullet or a number opening a list item
+FENCE_MARK = r"```|~~~"  # a code fence, which opens or closes a code block on its own line
+FENCE_LINE = re.compile(rf"^[ \t]*(?:{FENCE_MARK})", re.MULTILINE)  # a fence line's mark, in a whole text
+INLINE_CODE = re.compile(r"`[^`\n]+`")  # a backtick run within a line: code written inline
+
+_UNIT_BREAK = re.compile(rf"\n[ \t]*\n|\n(?=[ \t]*(?:{LIST_MARK})\s)")
 
 
 def answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -34,12 +34,17 @@ class Block:
 class Document:
     """A document as the assistant reads it; offsets everywhere refer to `text`.
 
-    `text` is the clean text a reader extracted: for plain text files it is the decoded file,
-    for Markdown, reStructuredText, PDF, Word and HTML the words a person reads (no markup, page
-    furniture, scripts or navigation). Citations are exact spans of it, and `read_source` returns it.
-    `blocks` is the structure a reader found (empty: the chunker parses the text itself);
+    `text` is the clean text a reader extracted: for plain text (format "text") the decoded file
+    itself, for every other format in the format table (ingest/readers FORMATS) the words a person
+    reads (no markup, page furniture, scripts or navigation). Citations are exact spans of it, and
+    `read_source` returns it.
+    `blocks` is the structure the reader found, in text order; only a plain-text document may
+    come without it (built in code, or stored by an index older than the plain-text reader):
+    the chunker and the web viewer then find its blocks from its lines (readers/text.py). For
+    another format, no blocks means no content to chunk: it gives no passages.
     `pages` the offsets where pages 2, 3, ... start (for plain text: after each form feed);
     `spans` marks runs inside blocks (inline code), stored with the blocks and split off here.
+    With neither blocks nor spans, answering judges code by the fences and backticks in `text`.
     """
 
     source: str  # path relative to the corpus folder, with forward slashes
@@ -47,7 +52,7 @@ class Document:
     title: str
     sha256: str  # of the raw bytes, so a changed file is noticed even if it decodes the same
     encoding: str
-    format: str = "text"  # "text", "markdown", "rst", "pdf", "docx", "html"
+    format: str = "text"  # a Format name of the format table: "text", "markdown", "pdf", "docx", "html", ...
     blocks: tuple[Block, ...] = ()
     pages: tuple[int, ...] = ()
     spans: tuple[Block, ...] = ()

@@ -19,8 +19,10 @@ from pathlib import Path
 from assistant import Assistant
 
 
-def snapshot(index: Path, files: list[Path], ks: list[int], mode: str = "hybrid") -> list[str]:
-    """One JSON line per (file, question, k), from one Assistant searching in this mode."""
+def snapshot(index: Path, files: list[Path], ks: list[int], mode: str = "hybrid",
+             collections: list[str] | None = None) -> list[str]:
+    """One JSON line per (file, question, k), from one Assistant searching in this mode (through the
+    view of `collections` when given: the restricted path)."""
     from assistant.retrieve.search import SearchSettings
 
     bot = Assistant.open(index, warm=False, search_settings=SearchSettings(mode=mode))
@@ -31,7 +33,7 @@ def snapshot(index: Path, files: list[Path], ks: list[int], mode: str = "hybrid"
                 continue
             item = json.loads(line)
             for k in ks:
-                reply = bot.ask(item["question"], history=item.get("history"), k=k)
+                reply = bot.ask(item["question"], history=item.get("history"), k=k, collections=collections)
                 lines.append(json.dumps({"file": path.name, "id": item.get("id"), "k": k, **reply.to_dict()},
                                         ensure_ascii=False, sort_keys=True))
     return lines
@@ -51,8 +53,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--k", type=int, action="append", help="passages per reply (repeatable; default 5)")
     parser.add_argument("--mode", default="hybrid", help="retrieval mode (hybrid, dense, keyword, rrf)")
+    parser.add_argument("--collections", help="ask as a caller allowed these collections (comma-separated)")
     args = parser.parse_args()
-    lines = snapshot(args.index, args.questions, args.k or [5], args.mode)
+    collections = None if args.collections is None else [c for c in args.collections.split(",") if c.strip()]
+    lines = snapshot(args.index, args.questions, args.k or [5], args.mode, collections)
     write_atomic(args.out, "\n".join(lines) + "\n")
     print(f"{len(lines)} replies -> {args.out}")
 

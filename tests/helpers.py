@@ -185,3 +185,30 @@ def stop_process(process) -> None:
         os.killpg(process.pid, signal.SIGKILL)  # whatever it started and left behind
     except ProcessLookupError:
         pass
+
+
+class RememberingEncoder:
+    """The real encoder, asked once per distinct text: a test module that indexes the same files
+    into two stores, or asks the same questions in several ways (alone, after other questions,
+    in each search mode), pays the model once for each text. A text keeps the vector of the batch
+    it was first encoded in (the model's batches differ by about 3e-8 per component)."""
+
+    def __init__(self, encoder) -> None:
+        self.encoder = encoder
+        self.vectors: dict[str, object] = {}
+        self.encoded = 0  # texts the model was asked for
+
+    def __getattr__(self, name: str):  # name, sha256, dimension, variant: the model's own
+        return getattr(self.encoder, name)
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False):
+        import numpy as np
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self.vectors))
+        if missing:
+            self.vectors.update(zip(missing, self.encoder.encode(missing, batch_size=batch_size, progress=progress)))
+            self.encoded += len(missing)
+        out = np.zeros((len(texts), self.encoder.dimension), dtype=np.float32)
+        for n, text in enumerate(texts):
+            out[n] = self.vectors[text]
+        return out

@@ -54,6 +54,17 @@ def test_collection_of():
     assert collection_of("notes.md") == "shared"
 
 
+def test_what_is_made_per_set_of_collections_is_bounded_and_made_once():
+    """api.Assistant.view and CollectionRows keep one value per Allowed in a Bounded mapping."""
+    from assistant.index.bounded import Bounded
+
+    kept, made = Bounded(2), []
+    for key in ("a", "b", "a", "c", "a"):
+        kept.get(key, lambda key=key: made.append(key) or key.upper())
+    assert made == ["a", "b", "c", "a"]  # "a" made once until "c" pushed the oldest out
+    assert len(kept) == 2 and "a" in kept and "c" in kept and "b" not in kept
+
+
 def test_shared_alone_answers_as_an_index_of_only_its_documents(split, bot):
     """Scores, passages, answers and the abstention come out exactly as from the seed index, which
     holds only the shared documents: nothing of `hr` (not even its word counts) reaches them."""
@@ -80,6 +91,31 @@ def test_hr_alone_sees_only_hr(split):
     assert split.sources_named("leave.md", collections=["shared"]) == []
     assert "1 documents" in split.describe(collections=["hr"])
     assert split.collections() == ["hr", "shared"] and split.collections(collections=["hr", "x"]) == ["hr"]
+
+
+def test_a_restricted_question_reads_no_chunk_row_twice(split, monkeypatch):
+    """The view knows the ids its own filtered searches returned are permitted and does not read
+    their rows again to check (on Milvus a round trip per question); an id it did not return is
+    still read and dropped when it is of another collection."""
+    store, reads = split.store, []
+    read = store.chunks
+
+    def counted(ids):
+        ids = list(ids)
+        reads.append(len(ids))
+        return read(ids)
+
+    monkeypatch.setattr(store, "chunks", counted)
+    everything = split.ask(SEED_QUESTION)
+    unrestricted, reads[:] = list(reads), []
+    restricted = split.ask(SEED_QUESTION, collections=["hr", "shared"])
+    assert _shown(restricted) == _shown(everything)
+    assert reads == unrestricted  # the same chunk reads as a question over the whole index
+    view, reads[:] = split.view(["shared"]), []
+    hidden = store.chunks_of("hr/leave.md")[0][0]
+    assert not view.vectors([hidden]).any() and view.sentences([hidden]) == {}
+    assert view.keyword({"leave": 1.0}, 5, [hidden])[1].tolist() == [0.0]
+    assert reads == [1, 1, 1]  # each checked against its row
 
 
 def test_other_collections_documents_are_no_such_document(split):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..errors import AssistantError
 
 SHARED = "shared"  # the collection of files at the corpus root
+VIEWS = 64  # what is made per Allowed (a view, its keyword search, its sources) is kept for this many sets
 
 
 def collection_of(source: str) -> str:

@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .access import Allowed, collection_of
+from .access import VIEWS, Allowed, collection_of
 from .bm25 import KeywordSearch
-
-_VIEWS = 64  # keyword views kept (one per distinct set of collections asked with)
+from .bounded import Bounded
 
 
 class KeywordWithin(KeywordSearch):
@@ -62,8 +61,8 @@ class CollectionRows:
         self._masks: list[dict[str, np.ndarray]] | None = None
         self._unique: list[str] = []  # every source with a row
         self._sizes: list[int] = []
-        self._views: dict[Allowed, KeywordSearch] = {}
-        self._sources: dict[Allowed, list[str]] = {}
+        self._views: Bounded[Allowed, KeywordSearch] = Bounded(VIEWS)
+        self._sources: Bounded[Allowed, list[str]] = Bounded(VIEWS)
         self._lock = threading.Lock()
 
     def _parts(self) -> list[dict[str, np.ndarray]]:
@@ -92,24 +91,12 @@ class CollectionRows:
 
     def sources(self, allowed: Allowed) -> list[str]:
         """The sources with chunk rows that `allowed` permits (a local store's deleted ones too), sorted, made once."""
-        found = self._sources.get(allowed)
-        if found is None:
+        def make() -> list[str]:
             self._parts()
-            found = [s for s in self._unique if allowed.permits(s)]
-            with self._lock:
-                if len(self._sources) >= _VIEWS:
-                    self._sources.pop(next(iter(self._sources)))
-                self._sources[allowed] = found
-        return found
+            return [s for s in self._unique if allowed.permits(s)]
+
+        return self._sources.get(allowed, make)
 
     def keyword(self, allowed: Allowed, search: KeywordSearch) -> KeywordSearch:
         """`search` restricted to what `allowed` permits, made once per set of collections."""
-        with self._lock:
-            view = self._views.get(allowed)
-        if view is None:
-            view = KeywordWithin(search, self.rows(allowed))
-            with self._lock:
-                if len(self._views) >= _VIEWS:
-                    self._views.pop(next(iter(self._views)))
-                self._views[allowed] = view
-        return view
+        return self._views.get(allowed, lambda: KeywordWithin(search, self.rows(allowed)))

@@ -5,6 +5,11 @@ its searches and keyword statistics pass the filter into the store (top k filled
 chunks, statistics from permitted text), and every read of documents, chunks and sources answers
 as if the other collections' documents were not indexed at all ("no such document", not "not
 yours"). Chunk ids given to it that are not permitted are dropped as unknown ids are.
+
+Search hands the ids of its own top lists back (keyword scores of the dense ids, their vectors and
+sentences): the view remembers the ids its filtered searches returned, so those are known to be
+permitted without reading their rows (on Milvus a round trip per question); any other id is
+still checked against its chunk row.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from ..embed.base import DIMENSION
 from ..types import Chunk, Document, SourceInfo
 from .access import Allowed
 from .base import Store
+from .bounded import Bounded
 
 _HIDDEN = ("counts", "segments", "files", "skipped", "generation")  # manifest fields about every collection
+_SEARCHED = 4096  # ids from this view's searches kept as known-permitted (a question returns a few dozen)
 
 
 class RestrictedStore:
@@ -30,6 +37,7 @@ class RestrictedStore:
         self.manifest["skipped"] = [e for e in base.manifest.get("skipped") or []
                                     if isinstance(e, dict) and allowed.permits(str(e.get("source") or ""))]
         self._count: int | None = None
+        self._searched: Bounded[int, bool] = Bounded(_SEARCHED)  # ids the filtered searches returned
 
     def __len__(self) -> int:
         if self._count is None:
@@ -37,12 +45,15 @@ class RestrictedStore:
         return self._count
 
     def dense(self, vector: np.ndarray, k: int, allowed: Allowed | None = None) -> list[tuple[int, float]]:
-        return self.base.dense(vector, k, allowed=self.allowed)
+        found = self.base.dense(vector, k, allowed=self.allowed)
+        self._searched.add((i for i, _ in found), True)
+        return found
 
     def keyword(self, terms: dict[str, float], k: int, ids: Sequence[int] = (),
                 allowed: Allowed | None = None) -> tuple[list[tuple[int, float]], np.ndarray]:
         permitted = self._permitted(ids)
         found, of_ids = self.base.keyword(terms, k, permitted, allowed=self.allowed)
+        self._searched.add((i for i, _ in found), True)
         scores = dict(zip(permitted, of_ids))
         return found, np.array([scores.get(i, 0.0) for i in ids], dtype=np.float32)
 
@@ -56,9 +67,12 @@ class RestrictedStore:
         return self.base.ideal_score(terms, allowed=self.allowed)
 
     def _permitted(self, ids: Sequence[int]) -> list[int]:
-        """The ids among `ids` of chunks this caller may read (search results always are)."""
-        chunks = self.chunks(ids)
-        return [int(i) for i in ids if int(i) in chunks]
+        """The ids among `ids` of chunks this caller may read: those this view's searches returned
+        without a read, any other only if its chunk row is of a permitted collection."""
+        known = {int(i) for i in ids if int(i) in self._searched}
+        unknown = [int(i) for i in ids if int(i) not in known]
+        readable = known | set(self.chunks(unknown) if unknown else ())
+        return [int(i) for i in ids if int(i) in readable]
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         permitted = set(self._permitted(ids))

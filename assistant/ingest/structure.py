@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..text import front_matter, front_matter_title, word_count
+from ..text import FENCE_MARK, LIST_MARK, front_matter, front_matter_title, word_count
 
 # Headings written with marks: MediaWiki's "== Section ==" and Markdown's "## Section".
 WIKI_HEADING = re.compile(r"^\s*(=+)\s*([^=].*?)\s*=+\s*$")
@@ -26,9 +26,9 @@ MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.+?)\s*#*\s*$")
 UNDERLINE = re.compile(r"^\s{0,3}([=\-~^\"'`#*+:._])\1{2,}\s*$")
 UNDERLINE_LEVELS = "=-"  # the marks with a fixed level (1, 2); others take levels in order of first use
 RULE = re.compile(r"^\s*([-=*_~^#+:.])(?:\s*\1){2,}\s*$")  # a drawn line with nothing above it to underline
-BULLET = re.compile(r"^\s*(?:[•●▪◦‣∙·*+\-–]|\d{1,3}[.)]|[a-z][.)])\s+")
-FENCE = re.compile(r"^\s*(```|~~~)")  # a line that opens or closes a fenced code block
-FENCE_AT = re.compile(r"[ \t]*(```|~~~)")  # the same, matched at an offset of the whole text
+BULLET = re.compile(rf"^\s*(?:{LIST_MARK}|[a-z][.)])\s+")
+FENCE = re.compile(rf"^\s*({FENCE_MARK})")  # a line that opens or closes a fenced code block
+FENCE_AT = re.compile(rf"[ \t]*({FENCE_MARK})")  # the same, matched at an offset of the whole text
 # "4. Conveying Verbatim Copies." or "Section 2.1 Grants" standing alone above a paragraph.
 NUMBERED = re.compile(r"^(?i:(?:section|article|chapter|part|clause)\s+)?\d{1,3}(?:\.\d{1,3})*\.?\s+[A-Z\"“'‘(]")
 # A numbered clause whose title runs in with its text: "4. Redistribution. You may reproduce ...".

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import AnswerSettings
 from ..index.base import Store
-from ..text import ANNOUNCES, CONTINUES, STOP_WORDS, normalize, tokenize, word_count
+from ..text import ANNOUNCES, CONTINUES, FENCE_LINE, FENCE_MARK, STOP_WORDS, normalize, tokenize, word_count
 from ..types import Document
 from .candidates import Candidate, Found, best_cosine, term_share
 from .qtype import CODE, answer_type, holds_type
@@ -106,12 +106,9 @@ def _code_weight(document: Document | None, text: str, start: int, end: int) -> 
             return 1.0
         return 0.5 if document.in_code(start, end) else 0.0
     sentence = text[start:end]
-    if "```" in sentence or "~~~" in sentence or in_code_block(text, start):
+    if re.search(FENCE_MARK, sentence) or in_code_block(text, start):
         return 1.0
     return 0.5 if holds_type(sentence, CODE) else 0.0
-
-
-_FENCE_LINE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
 
 
 def in_code_block(text: str, offset: int) -> bool:
@@ -122,7 +119,7 @@ def in_code_block(text: str, offset: int) -> bool:
 @lru_cache(maxsize=8)
 def _fence_ends(text: str) -> tuple[int, ...]:
     """Where each fence line's mark ends: one scan per document, not one per candidate sentence."""
-    return tuple(m.end() for m in _FENCE_LINE.finditer(text))
+    return tuple(m.end() for m in FENCE_LINE.finditer(text))
 
 
 def is_confident(found: Found, settings: AnswerSettings, data: Store) -> bool:

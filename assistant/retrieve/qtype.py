@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ..text import INLINE_CODE
+
 NUMBER, DATE, NAME, CODE = "number", "date", "name", "code"
 
 _NUMBER_QUESTION = re.compile(
@@ -29,7 +31,6 @@ _CODE_QUESTION = re.compile(
     r"|\bhow\s+(?:do|can|would|should|to)\s+(?:(?:i|you|we)\s+)?(?:run|invoke|call|type|write|declare|specify)\b"
     r"|\b(?:command|syntax|flag)\s+(?:for|to)\b",
     re.IGNORECASE)
-_INLINE_CODE = re.compile(r"`[^`\n]+`")
 
 _NUMBER_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
                  r"hundreds?|thousands?|millions?|billions?|dozens?|half|twice|double|triple|quarter|third")
@@ -63,7 +64,7 @@ def holds_type(sentence: str, kind: str | None, question: str = "", in_code: boo
     For CODE, `in_code` says the sentence is a line of a code block.
     """
     if kind == CODE:
-        return in_code or bool(_INLINE_CODE.search(sentence))
+        return in_code or bool(INLINE_CODE.search(sentence))
     if kind == NUMBER:  # a year alone ("In 2017 ...") is not a count or an amount
         return bool(_HAS_NUMBER.search(_YEAR.sub(" ", sentence)))
     if kind == DATE:

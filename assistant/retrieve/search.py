@@ -12,6 +12,8 @@ scores whose weight is chosen by `assistant eval`, and the other modes stay avai
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..config import MODES, SearchSettings  # noqa: F401 - MODES: importable from here as before
@@ -77,6 +79,25 @@ def _found(store: Store, query: Query, k: int, settings: SearchSettings) -> Foun
     return Found(query, candidates, store.idfs(list(query.terms)) if candidates else {})
 
 
+@dataclass
+class Ranked:
+    """What `_rank` scored: per candidate (arrays aligned with `ids`) its scores and stored vector,
+    and `order`, the positions of the top k, best first."""
+
+    ids: np.ndarray  # int64 chunk ids: the dense top list, then keyword-only ones
+    order: np.ndarray
+    fused: np.ndarray
+    dense: np.ndarray
+    keyword: np.ndarray
+    sentence: np.ndarray
+    vectors: np.ndarray
+
+    @property
+    def best(self) -> int:
+        """The chunk id ranked first."""
+        return int(self.ids[self.order[0]])
+
+
 def search(store: Store, query: Query, k: int, settings: SearchSettings) -> list[Candidate]:
     """Top-k chunks for the query under the chosen fusion mode, each with its chunk, stored vector
     and answer sentences (a candidate whose chunk the store no longer has is left out)."""
@@ -84,19 +105,17 @@ def search(store: Store, query: Query, k: int, settings: SearchSettings) -> list
     ranked = _rank(store, query, k, settings, sentences)
     if ranked is None:
         return []
-    ids, order, fused, dense, keyword, sentence, vectors = ranked
-    top = [int(ids[i]) for i in order]
+    top = [int(ranked.ids[i]) for i in ranked.order]
     chunks = store.chunks(top)
     _read_sentences(store, top, sentences)
-    no_sentences = ([], np.zeros((0, vectors.shape[1]), np.float32))
-    return [Candidate(chunk_id, float(fused[i]), float(dense[i]), float(keyword[i]), float(sentence[i]),
-                      chunks[chunk_id], vectors[i], *sentences.get(chunk_id, no_sentences))
-            for chunk_id, i in zip(top, order) if chunk_id in chunks]
+    no_sentences = ([], np.zeros((0, ranked.vectors.shape[1]), np.float32))
+    return [Candidate(chunk_id, float(ranked.fused[i]), float(ranked.dense[i]), float(ranked.keyword[i]),
+                      float(ranked.sentence[i]), chunks[chunk_id], ranked.vectors[i], *sentences.get(chunk_id, no_sentences))
+            for chunk_id, i in zip(top, ranked.order) if chunk_id in chunks]
 
 
-def _rank(store: Store, query: Query, k: int, settings: SearchSettings, sentences: Sentences):
-    """The scoring behind `search`: (candidate ids, the top-k order, fused, dense, keyword and
-    sentence scores, stored vectors), or None when nothing is found.
+def _rank(store: Store, query: Query, k: int, settings: SearchSettings, sentences: Sentences) -> Ranked | None:
+    """The scoring behind `search`, or None when nothing is found.
 
     The leading candidates are re-scored by their best sentence (vectors stored at index
     time): a long passage holding one sentence that answers the question is otherwise
@@ -135,8 +154,7 @@ def _rank(store: Store, query: Query, k: int, settings: SearchSettings, sentence
         # "How long is *their* contract?" most often continues the passage just shown.
         shown = _rank(store, query.previous, 1, settings, {})
         if shown is not None:
-            shown_ids, shown_order = shown[:2]
-            fused = fused + settings.continuity * (ids == shown_ids[shown_order[0]])
+            fused = fused + settings.continuity * (ids == shown.best)
     sentence = np.zeros_like(dense)
     if settings.rerank:
         lead = np.argsort(-fused, kind="stable")[: settings.rerank]
@@ -146,7 +164,7 @@ def _rank(store: Store, query: Query, k: int, settings: SearchSettings, sentence
         if settings.mode != "keyword":
             fused = fused + settings.sentence_weight * sentence
     order = np.argsort(-fused, kind="stable")[:k]
-    return ids, order, fused, dense, keyword, sentence, vectors
+    return Ranked(ids, order, fused, dense, keyword, sentence, vectors)
 
 
 def _rrf(scores: np.ndarray, k: int) -> np.ndarray:

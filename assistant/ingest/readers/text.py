@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ...text import INLINE_CODE as INLINE_CODE_RUN
 from ...text import front_matter, normalize, word_count
 from ...types import INLINE_CODE, Block
 from .. import structure
@@ -24,7 +25,6 @@ from .build import TextBuilder
 PLAIN = "text"  # Document.format of plain text (its name in FORMATS): the text is the file as written
 SOFT = 0  # the level of a heading found by its look rather than its marks
 _KIND = {"text": "paragraph", "bullet": "list", "code": "code"}
-_INLINE_CODE = re.compile(r"`[^`\n]+`")  # code written inline, as answering has always read it in plain text
 
 
 def extract(text: str, source: str = "") -> tuple[TextBuilder, str]:
@@ -68,7 +68,7 @@ def inline_code(text: str, blocks: list[Block]) -> list[Block]:
     code = iter([(b.start, b.end) for b in blocks if b.kind == "code"])  # in order: one pass over both
     block = next(code, None)
     spans: list[Block] = []
-    for match in _INLINE_CODE.finditer(text):
+    for match in INLINE_CODE_RUN.finditer(text):
         while block is not None and block[1] <= match.start():
             block = next(code, None)
         if block is None or match.end() <= block[0]:
