@@ -31,6 +31,7 @@ from .milvus import (
 )
 from .milvus_keyword import FIELD, KeywordStats, TermBook, recount, stats_dict, supports_sparse, weights
 from .segment import SegmentData
+from .spill import each_row, spill_folder
 
 
 def create_collections(client, name: str) -> bool:
@@ -92,6 +93,10 @@ class MilvusWriter:
     def delete(self, sources) -> None:
         self._deleted.extend(sources)
 
+    def spill(self):
+        """A scratch folder in the system's temporary folder (TMPDIR) for this commit's vectors."""
+        return spill_folder(None, self.location)
+
     def add(self, data: SegmentData) -> None:
         if self._pending is not None:
             raise ValueError("one batch of documents per commit")
@@ -118,6 +123,9 @@ class MilvusWriter:
         keyword = self._keyword(client, gen, stale, fields) if sparse else None
         out = Upserts(client)
         row = 0
+        # The vectors may be on disk (a build's spill): read in batches, in the order they are sent.
+        vector_rows = each_row(data.vectors) if data is not None else iter(())
+        code_rows = each_row(data.sentence_codes) if data is not None else iter(())
         for n, chunk in enumerate(data.chunks if data is not None else []):
             chunk_id, doc = int(data.ids[n]), doc_key(chunk.source)
             body = json.dumps(chunk.to_dict(), ensure_ascii=False)
@@ -126,7 +134,7 @@ class MilvusWriter:
                     out.add(f"{self.name}_blobs", blob)
                 body = ""
             chunk_row = {"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
-                         "vector": np.asarray(data.vectors[n], dtype=np.float32).tolist()}
+                         "vector": np.asarray(next(vector_rows), dtype=np.float32).tolist()}
             if keyword is not None:
                 chunk_row[FIELD] = weights(keyword.tokens[n], keyword.ids, keyword.stats.avgdl_ref, **keyword.settings)
             out.add(self.name, chunk_row)
@@ -134,7 +142,7 @@ class MilvusWriter:
                 out.add(f"{self.name}_sentences", {
                     "pk": nth_key(chunk_id, s), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
                     "key": int(data.sentence_keys[row]), "scale": float(data.sentence_scales[row]),
-                    "codes": base64.b64encode(np.asarray(data.sentence_codes[row]).tobytes()).decode(), "unused": [0.0, 0.0]})
+                    "codes": base64.b64encode(next(code_rows).astype(np.int8).tobytes()).decode(), "unused": [0.0, 0.0]})
                 row += 1
         out.flush()
         for lo in range(0, len(stale), 500):

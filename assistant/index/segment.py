@@ -29,6 +29,7 @@ from ..types import Block, Chunk, Document
 from .bm25 import FILES as KEYWORD_FILES
 from .bm25 import Postings, build_postings, tokenize_all
 from .dense import DenseIndex, DenseSettings, build_dense, dequantize_rows
+from .spill import RowFile, save_rows
 
 TABLE = "table.sqlite"
 NPY = ("ids.npy", "sentences.npy", "sentence_scales.npy", "sentence_keys.npy")
@@ -57,8 +58,8 @@ class SegmentData:
     chunks: list[Chunk]
     ids: np.ndarray  # int64 stable id per chunk
     vec_keys: np.ndarray  # int64 content hash of each chunk's embedded text
-    vectors: np.ndarray  # float32 (chunks, dim), unit rows
-    sentence_codes: np.ndarray  # int8 (sentences, dim), chunk order
+    vectors: np.ndarray | RowFile  # float32 (chunks, dim), unit rows; a build's are on disk (spill.py)
+    sentence_codes: np.ndarray | RowFile  # int8 (sentences, dim), chunk order
     sentence_scales: np.ndarray  # float32 (sentences,)
     sentence_keys: np.ndarray  # int64 content hash of each sentence's embedded text
     token_lists: list[list[str]] | None = None  # keyword tokens per chunk, when already made
@@ -73,9 +74,9 @@ def write_segment(folder: Path, data: SegmentData, dense: DenseSettings) -> tupl
     names = [TABLE]
     build_dense(data.vectors, dense).save(folder / "dense.faiss")
     names.append("dense.faiss")
-    for name, array in zip(NPY, (data.ids.astype(np.int64), data.sentence_codes.astype(np.int8),
-                                 data.sentence_scales.astype(np.float32), data.sentence_keys.astype(np.int64))):
-        np.save(folder / name, np.ascontiguousarray(array), allow_pickle=False)
+    for name, array, dtype in zip(NPY, (data.ids, data.sentence_codes, data.sentence_scales, data.sentence_keys),
+                                  (np.int64, np.int8, np.float32, np.int64), strict=True):
+        save_rows(folder / name, array, dtype)  # np.save's bytes, a batch at a time (the codes may be on disk)
         names.append(name)
     names += postings.save(folder)
     stats = {"chunks": len(data.chunks), "documents": len(data.documents), "sentences": int(len(data.sentence_codes)),
