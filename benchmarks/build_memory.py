@@ -1,7 +1,7 @@
 """Peak memory of a first build at two corpus sizes: does it grow with the corpus?
 
-Usage: python benchmarks/build_memory.py WORKDIR [--passages 5000 50000] [--store local|milvus-lite]
-       [--files-per 500] [--keep]
+Usage: python benchmarks/build_memory.py WORKDIR [--passages 5000 50000] [--store local|milvus://HOST:PORT]
+       [--files-per 500]
 
 Writes a synthetic corpus per size into WORKDIR (plain text files of generated paragraphs, words
 drawn from a Zipf vocabulary as bench --scale draws them, `--files-per` paragraphs a file, kept for
@@ -10,7 +10,10 @@ JSON line per size: chunks, seconds, the process's peak RSS (ru_maxrss) and its 
 The encoder is a deterministic stand-in (a vector from a hash of the text: no model, ~20 us a text)
 because the real one takes hours at 50k passages here and its memory does not depend on the
 corpus; everything else (reading in the sandbox, chunking, the spill, the commit) is the real
-path. Run it with PYTHONPATH pointing at another checkout for a before/after comparison.
+path. With `--store milvus://HOST:PORT` the build goes into a new collection `build_SIZE` there
+(start a Milvus Lite server with `python -m milvus_lite server`: Lite inside the indexer's own
+process would count the collection's memory as the indexer's).
+Run it with PYTHONPATH pointing at another checkout for a before/after comparison.
 """
 
 from __future__ import annotations
@@ -71,19 +74,36 @@ def make_corpus(folder: Path, passages: int, files_per: int, seed: int = 11) -> 
     done.write_text("")
 
 
+def _drop(location: str) -> None:
+    """Remove the collections of an earlier run, so the build is a first build."""
+    from assistant.index.milvus import connect
+    from assistant.index.stores import milvus_location
+
+    where = milvus_location(location)
+    client = connect(where)
+    try:
+        for suffix in ("", "_sentences", "_blobs"):
+            if client.has_collection(where.collection + suffix):
+                client.drop_collection(where.collection + suffix)
+    finally:
+        client.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--passages", type=int, nargs="+", default=[5000, 50000])
-    parser.add_argument("--store", choices=("local", "milvus-lite"), default="local")
+    parser.add_argument("--store", default="local", help="local, or milvus://HOST:PORT")
     parser.add_argument("--files-per", type=int, default=500)
     args = parser.parse_args()
     for n in args.passages:
         corpus = args.workdir / f"corpus-{n}"
         make_corpus(corpus, n, args.files_per)
-        target = (args.workdir / f"index-{args.store}-{n}").resolve()
-        subprocess.run(["rm", "-rf", str(target), str(target) + ".db"], check=True)
-        location = str(target) if args.store == "local" else f"milvus-lite:{target}.db/bench"
+        target = (args.workdir / f"index-local-{n}").resolve()
+        subprocess.run(["rm", "-rf", str(target)], check=True)
+        location = str(target) if args.store == "local" else f"{args.store.rstrip('/')}/build_{n}"
+        if args.store != "local":
+            _drop(location)
         # Run from the work folder: `python -c` puts the current folder first on sys.path, and a checkout
         # there would shadow the one PYTHONPATH names.
         run = subprocess.run([sys.executable, "-c", _CHILD, str(corpus.resolve()), location], capture_output=True,

@@ -34,9 +34,10 @@ from .segment import SegmentData
 from .spill import each_row, spill_folder
 
 
-def create_collections(client, name: str) -> bool:
-    """The three collections with their indexes (loaded), unless they exist; True when the chunks
-    keep BM25 weights in a sparse field (a new collection on Milvus 2.4+ or Lite, milvus_keyword.py)."""
+def create_collections(client, name: str) -> tuple[bool, bool]:
+    """The three collections with their indexes (loaded), unless they exist. Returns (sparse, new):
+    whether the chunks keep BM25 weights in a sparse field (a new collection on Milvus 2.4+ or Lite,
+    milvus_keyword.py), and whether this call made the chunks collection (a first build's commit)."""
     from pymilvus import DataType, MilvusClient
 
     def make(suffix: str, fields: list[tuple], vector: tuple[str, int, str, dict], sparse: bool = False) -> None:
@@ -57,9 +58,10 @@ def create_collections(client, name: str) -> bool:
         client.create_collection(full, schema=schema, index_params=index, consistency_level="Strong")
 
     text = {"max_length": 65_535}
+    new = not client.has_collection(name)
     make("", [("id", DataType.INT64, {"is_primary": True}), ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}),
               ("vec_key", DataType.INT64, {}), ("body", DataType.VARCHAR, text)],
-         ("vector", DIMENSION, "HNSW", HNSW), sparse=not client.has_collection(name) and supports_sparse(client))
+         ("vector", DIMENSION, "HNSW", HNSW), sparse=new and supports_sparse(client))
     make("_sentences", [("pk", DataType.INT64, {"is_primary": True}), ("chunk", DataType.INT64, {}),
                         ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}), ("n", DataType.INT32, {}),
                         ("key", DataType.INT64, {}), ("scale", DataType.FLOAT, {}),
@@ -70,7 +72,7 @@ def create_collections(client, name: str) -> bool:
                     ("part", DataType.INT32, {}), ("parts", DataType.INT32, {}), ("info", DataType.VARCHAR, text),
                     ("body", DataType.VARCHAR, text)],
          ("unused", 2, "FLAT", {}))
-    return any(f["name"] == FIELD for f in client.describe_collection(name)["fields"])
+    return any(f["name"] == FIELD for f in client.describe_collection(name)["fields"]), new
 
 
 class MilvusWriter:
@@ -115,13 +117,15 @@ class MilvusWriter:
             client.close()
 
     def _commit(self, client, fields: dict) -> dict:
-        sparse = create_collections(client, self.name)
+        sparse, new = create_collections(client, self.name)
         gen = int((self.base.manifest if self.base is not None else {}).get("generation", 0)) + 1
         data = self._pending
         documents = data.documents if data is not None else []
-        stale = [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
-        keyword = self._keyword(client, gen, stale, fields) if sparse else None
-        out = Upserts(client)
+        # Rows of earlier generations to remove: none in collections this commit made (a first build
+        # skips the deletes and counts, each a scan of the collection in Milvus Lite).
+        stale = [] if new else [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
+        keyword = self._keyword(client, gen, stale, fields, new) if sparse else None
+        out = Upserts(client, insert=new)
         row = 0
         # The vectors may be on disk (a build's spill): read in batches, in the order they are sent.
         vector_rows = each_row(data.vectors) if data is not None else iter(())
@@ -160,22 +164,24 @@ class MilvusWriter:
             doc_rows += _blob_rows(doc_key(document.source), doc_key(document.source), gen, "doc",
                                    json.dumps(document.to_row(), ensure_ascii=False), info)
         for lo in range(0, len(doc_rows), BATCH // 8):
-            client.upsert(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
+            out.send(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
         for lo in range(0, len(stale), 500):
             client.delete(f"{self.name}_blobs", filter=f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}")
         if keyword is not None and keyword.recount:
             keyword.stats = recount(client, self.name, gen, lambda row: chunk_body(client, self.name, row)["search_text"],
                                     **keyword.settings)
-        manifest = self._manifest(client, fields, gen)
+        written = {"documents": len(documents), "chunks": sum(per_doc.values()), "sentences": row}
+        manifest = self._manifest(client, fields, gen, written if new else None)
         if keyword is not None:
             manifest["keyword_stats"] = stats_dict(keyword.stats)
         client.upsert(f"{self.name}_blobs", _blob_rows(MANIFEST_KEY, 0, gen, "manifest", json.dumps(manifest), ""))
-        client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
+        if not new:
+            client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
         for suffix in ("", "_sentences", "_blobs"):  # sealed segments get their indexes: Lite searches
             client.flush(f"{self.name}{suffix}")     # unflushed rows by brute force in Python (40x slower)
         return manifest
 
-    def _keyword(self, client, gen: int, stale: list[int], fields: dict) -> KeywordUpdate:
+    def _keyword(self, client, gen: int, stale: list[int], fields: dict, new: bool) -> KeywordUpdate:
         """This commit's BM25 statistics and term rows (written now, before the chunks that use them).
 
         Removed chunks are read back for their tokens while they still exist. A commit run again
@@ -187,7 +193,7 @@ class MilvusWriter:
         tokens = ([] if data is None else data.token_lists if data.token_lists is not None
                   else [tokenize(c.search_text) for c in data.chunks])
         stats = KeywordStats.of(self.base.manifest if self.base is not None else None) or KeywordStats()
-        again = bool(client.query(self.name, filter=f"gen == {gen}", output_fields=["id"], limit=1))
+        again = not new and bool(client.query(self.name, filter=f"gen == {gen}", output_fields=["id"], limit=1))
         df: Counter = Counter()
         for lo in range(0, len(stale), 500):
             for row in scan(client, self.name, f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}", ["id", "body"]):
@@ -204,15 +210,17 @@ class MilvusWriter:
         book = TermBook(client, self.name)
         known = book.fetch(list(df))
         book.write({t: max(0, (known[t][1] if t in known else 0) + change) for t, change in df.items() if change
-                    or t not in known}, gen, stats)
+                    or t not in known}, gen, stats, insert=new)
         return KeywordUpdate(tokens, book.ids(), stats, settings, again or stats.drifted())
 
-    def _manifest(self, client, fields: dict, gen: int) -> dict:
+    def _manifest(self, client, fields: dict, gen: int, counts: dict | None = None) -> dict:
+        """The manifest; `counts` when known (a first build's rows), else counted in Milvus."""
         def count(collection: str, where: str) -> int:
             return int(client.query(collection, filter=where, output_fields=["count(*)"])[0]["count(*)"])
 
-        counts = {"documents": count(f"{self.name}_blobs", 'kind == "doc" and part == 0'),
-                  "chunks": count(self.name, "id >= 0"), "sentences": count(f"{self.name}_sentences", "pk >= 0")}
+        counts = counts or {"documents": count(f"{self.name}_blobs", 'kind == "doc" and part == 0'),
+                            "chunks": count(self.name, "id >= 0"),
+                            "sentences": count(f"{self.name}_sentences", "pk >= 0")}
         return {"format": FORMAT, "format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 **fields, "generation": gen, "store": str(self.location),
                 "dense": {"index": "HNSW", **HNSW, "ef": MIN_EF, "metric": "IP"},
@@ -221,22 +229,31 @@ class MilvusWriter:
 
 class Upserts:
     """Rows sent in batches of BATCH per collection as they are made: a commit's memory is one
-    batch of rows (Python lists of floats are ~10 kB a chunk), not the whole corpus's."""
+    batch of rows (Python lists of floats are ~10 kB a chunk), not the whole corpus's.
 
-    def __init__(self, client) -> None:
-        self.client, self.pending = client, {}
+    With `insert` (collections this commit created: no row can exist yet) rows are inserted:
+    an upsert makes Milvus Lite look each primary key up in every segment first, which made a
+    first build's writes slow down as the collection grew. A commit run again after a crash finds
+    the collections there and upserts, so rows it already wrote are replaced, not doubled.
+    """
+
+    def __init__(self, client, insert: bool = False) -> None:
+        self.client, self.pending, self.insert = client, {}, insert
+
+    def send(self, collection: str, rows: list[dict]) -> None:
+        (self.client.insert if self.insert else self.client.upsert)(collection, rows)
 
     def add(self, collection: str, row: dict) -> None:
         rows = self.pending.setdefault(collection, [])
         rows.append(row)
         if len(rows) >= BATCH:
-            self.client.upsert(collection, rows)
+            self.send(collection, rows)
             rows.clear()
 
     def flush(self) -> None:
         for collection, rows in self.pending.items():
             if rows:
-                self.client.upsert(collection, rows)
+                self.send(collection, rows)
             rows.clear()
 
 
