@@ -140,7 +140,7 @@ class MilvusWriter:
             chunk_row = {"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
                          "vector": np.asarray(next(vector_rows), dtype=np.float32).tolist()}
             if keyword is not None:
-                chunk_row[FIELD] = weights(keyword.tokens[n], keyword.ids, keyword.stats.avgdl_ref, **keyword.settings)
+                chunk_row[FIELD] = weights(keyword.tokens(n), keyword.ids, keyword.stats.avgdl_ref, **keyword.settings)
             out.add(self.name, chunk_row)
             for s in range(len(chunk.sentences)):
                 out.add(f"{self.name}_sentences", {
@@ -190,8 +190,7 @@ class MilvusWriter:
         """
         settings = {k: v for k, v in (fields.get("keyword") or {}).items() if k in ("k1", "b")}
         data = self._pending
-        tokens = ([] if data is None else data.token_lists if data.token_lists is not None
-                  else [tokenize(c.search_text) for c in data.chunks])
+        tokens = TokensOf(data)
         stats = KeywordStats.of(self.base.manifest if self.base is not None else None) or KeywordStats()
         again = not new and bool(client.query(self.name, filter=f"gen == {gen}", output_fields=["id"], limit=1))
         df: Counter = Counter()
@@ -201,7 +200,7 @@ class MilvusWriter:
                 df.subtract(set(gone))
                 stats.n_docs -= 1
                 stats.total_length -= len(gone)
-        for chunk_tokens in tokens:
+        for chunk_tokens in map(tokens, range(tokens.n)):  # made again when sent: not held for every chunk
             df.update(set(chunk_tokens))
             stats.n_docs += 1
             stats.total_length += len(chunk_tokens)
@@ -257,11 +256,22 @@ class Upserts:
             rows.clear()
 
 
+class TokensOf:
+    """The keyword tokens of chunk n of a commit, given or made from its search text when asked."""
+
+    def __init__(self, data: SegmentData | None) -> None:
+        self.data, self.n = data, len(data.chunks) if data is not None else 0
+
+    def __call__(self, n: int) -> list[str]:
+        given = self.data.token_lists
+        return given[n] if given is not None else tokenize(self.data.chunks[n].search_text)
+
+
 @dataclass
 class KeywordUpdate:
     """One commit's keyword side: each new chunk's tokens, term dimensions, statistics, whether to recount."""
 
-    tokens: list[list[str]]
+    tokens: TokensOf
     ids: dict[str, int]
     stats: KeywordStats
     settings: dict

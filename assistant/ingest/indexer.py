@@ -136,6 +136,8 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
                     embedder = get_encoder(variant)
                 embed_all(embedder, *todo, progress, into=spilled.put)
                 made_by = getattr(embedder, "sha256", None)
+            del todo
+        del embedded, chunk_texts, sentence_texts  # the texts the encoder was given: not needed by the commit
         fault_point("embedded")
         writer.delete([d.source for d in changed if d.source in indexed] + removed)
         writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
