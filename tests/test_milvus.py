@@ -105,6 +105,18 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
     for name in names:
         shutil.copy(CORPUS / name, corpus / name)
     location = f"milvus-lite:{tmp_path}/inc.db/docs"
+    # A first build inserts into the collections it made (no upserts: Lite looks each key up first);
+    # one cut short before its manifest is run again over the rows it wrote, which are upserted.
+    import pymilvus
+
+    small, cut = tmp_path / "small", f"milvus-lite:{tmp_path}/inc.db/cut"
+    small.mkdir()
+    (small / "note.txt").write_text("The depot opens at seven.\n\nDeliveries arrive each Tuesday.\n", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pymilvus.MilvusClient, "upsert", lambda *a, **k: (_ for _ in ()).throw(OSError("cut")))
+        with pytest.raises(AssistantError, match="run the same command again"):
+            build_index(small, cut, embedder=embedder)
+    assert build_index(small, cut, embedder=embedder).chunks == verify(cut)["chunks"] > 0
     first = build_index(corpus, location, embedder=embedder)
     assert (first.documents, first.reused, first.removed) == (3, 0, 0)
     again = build_index(corpus, location, embedder=embedder)
@@ -138,8 +150,6 @@ def test_incremental_update_on_milvus(tmp_path, embedder):
     assert reply.confident and reply.passages[0].source == names[1] and "April" in reply.answer
 
     # A commit cut short after the new passages are written (before the old ones go) is finished by the next run.
-    import pymilvus
-
     changed.write_text(changed.read_text(encoding="utf-8").replace("April", "May"), encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pymilvus.MilvusClient, "delete", lambda *a, **k: (_ for _ in ()).throw(OSError("cut")))

@@ -67,6 +67,26 @@ def _bot(index: Path, encoder) -> Assistant:
     return Assistant.open(index, embedder=encoder, warm=False)
 
 
+def test_a_first_build_hands_the_writer_vectors_on_disk_read_a_batch_at_a_time(corpus, tmp_path, monkeypatch):
+    """A build's memory must not grow with its corpus: the vectors reach the segment writer as files in
+    a scratch folder of the index folder (gone after the commit), read back BATCH_ROWS rows at a time."""
+    from assistant.index import spill
+
+    index, seen, reads = tmp_path / "index", {}, []
+    monkeypatch.setattr(spill, "BATCH_ROWS", 2)
+    read = spill.RowFile.__getitem__
+    monkeypatch.setattr(spill.RowFile, "__getitem__", lambda self, key: reads.append(key) or read(self, key))
+    add = writer.LocalWriter.add
+    monkeypatch.setattr(writer.LocalWriter, "add", lambda self, data: seen.update(data=data) or add(self, data))
+    build_index(corpus, index, embedder=FakeEncoder())
+    data = seen["data"]
+    assert isinstance(data.vectors, spill.RowFile) and isinstance(data.sentence_codes, spill.RowFile)
+    assert data.vectors.path.parent.parent == index and len(data.vectors) == 6 and len(data.sentence_codes) > 6
+    assert reads and all(isinstance(key, slice) and key.stop - key.start <= 2 for key in reads)
+    assert not list(index.glob("spill-*"))
+    assert {c.source for _, c in all_chunks(_bot(index, FakeEncoder()).store)} == {f"doc{n}.md" for n in range(6)}
+
+
 def test_a_changed_document_writes_one_small_segment_and_touches_nothing_else(corpus, tmp_path):
     encoder = FakeEncoder()
     index = tmp_path / "index"

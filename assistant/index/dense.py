@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import QUANTIZERS, DenseSettings  # noqa: F401 - QUANTIZERS: importable from here as before
+from .spill import RowFile, batches
 
 # After faiss's bytes: a magic and their length, so a truncated file is caught at open without reading it.
 _FOOTER_MAGIC = b"ASSTDNS1"
@@ -139,19 +140,27 @@ def _kind_of(faiss, index) -> str:
     raise ValueError(f"unsupported dense index type {type(index).__name__}")
 
 
-def build_dense(vectors: np.ndarray, settings: DenseSettings | None = None) -> DenseIndex:
-    """Index unit rows for inner-product search: exact flat SQ8 below `exact_below`, else IVF."""
+def build_dense(vectors, settings: DenseSettings | None = None) -> DenseIndex:
+    """Index unit rows for inner-product search: exact flat SQ8 below `exact_below`, else IVF.
+
+    `vectors` is an array or a spill.RowFile; either is read a batch at a time, so building holds
+    the index's codes (384 bytes a vector) and one batch, never every float32 vector at once.
+    """
     faiss = _faiss()
     settings = settings or DenseSettings()
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, d = vectors.shape
+    n, d = len(vectors), int(np.shape(vectors[0:0])[1])
     metric = faiss.METRIC_INNER_PRODUCT
     nlist = settings.nlist(n)
     if n < max(settings.exact_below, 40 * nlist):  # k-means needs ~40 points a list to be worth it
         index = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, metric)
         if n:
-            index.train(vectors)
-            index.add(vectors)
+            # SQ8 trains each dimension's range (min, max) only: two rows holding the column minima
+            # and maxima train it exactly as all n rows do (same bytes), without holding them.
+            low, high = np.full(d, np.inf, np.float32), np.full(d, -np.inf, np.float32)
+            for _, part in batches(vectors):
+                low, high = np.minimum(low, part.min(axis=0)), np.maximum(high, part.max(axis=0))
+            index.train(np.stack([low, high]))
+            _add(index, vectors)
         return DenseIndex(index, "flat-sq8")
     coarse = faiss.IndexFlatIP(d)
     if settings.quantizer == "sq8":
@@ -162,12 +171,18 @@ def build_dense(vectors: np.ndarray, settings: DenseSettings | None = None) -> D
     coarse.this.disown()
     index.cp.seed = settings.seed
     rng = np.random.default_rng(settings.seed)
-    sample = np.sort(rng.choice(n, size=settings.train_size(n), replace=False))
-    index.train(vectors[sample])
-    index.add(vectors)
+    sample = np.sort(rng.choice(n, size=settings.train_size(n), replace=False))  # at most train_max rows
+    index.train(vectors.take(sample) if isinstance(vectors, RowFile) else np.asarray(vectors[sample], np.float32))
+    _add(index, vectors)
     index.nprobe = min(settings.nprobe, nlist)
     index.make_direct_map()  # reconstruct by row; serialized with the index
     return DenseIndex(index, "ivf-sq8" if settings.quantizer == "sq8" else "ivf-pq")
+
+
+def _add(index, vectors) -> None:
+    """Add every row a batch at a time (each row's code depends only on the row: same bytes as at once)."""
+    for _, part in batches(vectors):
+        index.add(np.ascontiguousarray(part, dtype=np.float32))
 
 
 def quantize_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

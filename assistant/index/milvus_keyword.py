@@ -101,8 +101,9 @@ class TermBook:
     def ids(self) -> dict[str, int]:
         return {t: i for t, (i, _) in self.rows.items()}
 
-    def write(self, counts: dict[str, int], gen: int, stats: KeywordStats) -> None:
-        """Set these terms' document frequencies (new terms get the next dimensions)."""
+    def write(self, counts: dict[str, int], gen: int, stats: KeywordStats, insert: bool = False) -> None:
+        """Set these terms' document frequencies (new terms get the next dimensions); `insert` when
+        the collection is new (milvus_writer.Upserts says why)."""
         rows = []
         for term, df in counts.items():
             if term not in self.rows:
@@ -114,7 +115,7 @@ class TermBook:
                          "body": json.dumps({"t": term, "id": self.rows[term][0], "df": df}, ensure_ascii=False),
                          "unused": [0.0, 0.0]})
         for lo in range(0, len(rows), 1000):
-            self.client.upsert(self.blobs, rows[lo:lo + 1000])
+            (self.client.insert if insert else self.client.upsert)(self.blobs, rows[lo:lo + 1000])
 
 
 class SparseKeyword:

@@ -31,11 +31,13 @@ from .milvus import (
 )
 from .milvus_keyword import FIELD, KeywordStats, TermBook, recount, stats_dict, supports_sparse, weights
 from .segment import SegmentData
+from .spill import each_row, spill_folder
 
 
-def create_collections(client, name: str) -> bool:
-    """The three collections with their indexes (loaded), unless they exist; True when the chunks
-    keep BM25 weights in a sparse field (a new collection on Milvus 2.4+ or Lite, milvus_keyword.py)."""
+def create_collections(client, name: str) -> tuple[bool, bool]:
+    """The three collections with their indexes (loaded), unless they exist. Returns (sparse, new):
+    whether the chunks keep BM25 weights in a sparse field (a new collection on Milvus 2.4+ or Lite,
+    milvus_keyword.py), and whether this call made the chunks collection (a first build's commit)."""
     from pymilvus import DataType, MilvusClient
 
     def make(suffix: str, fields: list[tuple], vector: tuple[str, int, str, dict], sparse: bool = False) -> None:
@@ -56,9 +58,10 @@ def create_collections(client, name: str) -> bool:
         client.create_collection(full, schema=schema, index_params=index, consistency_level="Strong")
 
     text = {"max_length": 65_535}
+    new = not client.has_collection(name)
     make("", [("id", DataType.INT64, {"is_primary": True}), ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}),
               ("vec_key", DataType.INT64, {}), ("body", DataType.VARCHAR, text)],
-         ("vector", DIMENSION, "HNSW", HNSW), sparse=not client.has_collection(name) and supports_sparse(client))
+         ("vector", DIMENSION, "HNSW", HNSW), sparse=new and supports_sparse(client))
     make("_sentences", [("pk", DataType.INT64, {"is_primary": True}), ("chunk", DataType.INT64, {}),
                         ("doc", DataType.INT64, {}), ("gen", DataType.INT64, {}), ("n", DataType.INT32, {}),
                         ("key", DataType.INT64, {}), ("scale", DataType.FLOAT, {}),
@@ -69,7 +72,7 @@ def create_collections(client, name: str) -> bool:
                     ("part", DataType.INT32, {}), ("parts", DataType.INT32, {}), ("info", DataType.VARCHAR, text),
                     ("body", DataType.VARCHAR, text)],
          ("unused", 2, "FLAT", {}))
-    return any(f["name"] == FIELD for f in client.describe_collection(name)["fields"])
+    return any(f["name"] == FIELD for f in client.describe_collection(name)["fields"]), new
 
 
 class MilvusWriter:
@@ -92,6 +95,10 @@ class MilvusWriter:
     def delete(self, sources) -> None:
         self._deleted.extend(sources)
 
+    def spill(self):
+        """A scratch folder in the system's temporary folder (TMPDIR) for this commit's vectors."""
+        return spill_folder(None, self.location)
+
     def add(self, data: SegmentData) -> None:
         if self._pending is not None:
             raise ValueError("one batch of documents per commit")
@@ -110,14 +117,19 @@ class MilvusWriter:
             client.close()
 
     def _commit(self, client, fields: dict) -> dict:
-        sparse = create_collections(client, self.name)
+        sparse, new = create_collections(client, self.name)
         gen = int((self.base.manifest if self.base is not None else {}).get("generation", 0)) + 1
         data = self._pending
         documents = data.documents if data is not None else []
-        stale = [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
-        keyword = self._keyword(client, gen, stale, fields) if sparse else None
-        out = Upserts(client)
+        # Rows of earlier generations to remove: none in collections this commit made (a first build
+        # skips the deletes and counts, each a scan of the collection in Milvus Lite).
+        stale = [] if new else [doc_key(s) for s in dict.fromkeys([*self._deleted, *(d.source for d in documents)])]
+        keyword = self._keyword(client, gen, stale, fields, new) if sparse else None
+        out = Upserts(client, insert=new)
         row = 0
+        # The vectors may be on disk (a build's spill): read in batches, in the order they are sent.
+        vector_rows = each_row(data.vectors) if data is not None else iter(())
+        code_rows = each_row(data.sentence_codes) if data is not None else iter(())
         for n, chunk in enumerate(data.chunks if data is not None else []):
             chunk_id, doc = int(data.ids[n]), doc_key(chunk.source)
             body = json.dumps(chunk.to_dict(), ensure_ascii=False)
@@ -126,15 +138,15 @@ class MilvusWriter:
                     out.add(f"{self.name}_blobs", blob)
                 body = ""
             chunk_row = {"id": chunk_id, "doc": doc, "gen": gen, "vec_key": int(data.vec_keys[n]), "body": body,
-                         "vector": np.asarray(data.vectors[n], dtype=np.float32).tolist()}
+                         "vector": np.asarray(next(vector_rows), dtype=np.float32).tolist()}
             if keyword is not None:
-                chunk_row[FIELD] = weights(keyword.tokens[n], keyword.ids, keyword.stats.avgdl_ref, **keyword.settings)
+                chunk_row[FIELD] = weights(keyword.tokens(n), keyword.ids, keyword.stats.avgdl_ref, **keyword.settings)
             out.add(self.name, chunk_row)
             for s in range(len(chunk.sentences)):
                 out.add(f"{self.name}_sentences", {
                     "pk": nth_key(chunk_id, s), "chunk": chunk_id, "doc": doc, "gen": gen, "n": s,
                     "key": int(data.sentence_keys[row]), "scale": float(data.sentence_scales[row]),
-                    "codes": base64.b64encode(np.asarray(data.sentence_codes[row]).tobytes()).decode(), "unused": [0.0, 0.0]})
+                    "codes": base64.b64encode(next(code_rows).astype(np.int8).tobytes()).decode(), "unused": [0.0, 0.0]})
                 row += 1
         out.flush()
         for lo in range(0, len(stale), 500):
@@ -152,22 +164,24 @@ class MilvusWriter:
             doc_rows += _blob_rows(doc_key(document.source), doc_key(document.source), gen, "doc",
                                    json.dumps(document.to_row(), ensure_ascii=False), info)
         for lo in range(0, len(doc_rows), BATCH // 8):
-            client.upsert(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
+            out.send(f"{self.name}_blobs", doc_rows[lo:lo + BATCH // 8])
         for lo in range(0, len(stale), 500):
             client.delete(f"{self.name}_blobs", filter=f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}")
         if keyword is not None and keyword.recount:
             keyword.stats = recount(client, self.name, gen, lambda row: chunk_body(client, self.name, row)["search_text"],
                                     **keyword.settings)
-        manifest = self._manifest(client, fields, gen)
+        written = {"documents": len(documents), "chunks": sum(per_doc.values()), "sentences": row}
+        manifest = self._manifest(client, fields, gen, written if new else None)
         if keyword is not None:
             manifest["keyword_stats"] = stats_dict(keyword.stats)
         client.upsert(f"{self.name}_blobs", _blob_rows(MANIFEST_KEY, 0, gen, "manifest", json.dumps(manifest), ""))
-        client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
+        if not new:
+            client.delete(f"{self.name}_blobs", filter=f"key == {MANIFEST_KEY} and gen < {gen}")
         for suffix in ("", "_sentences", "_blobs"):  # sealed segments get their indexes: Lite searches
             client.flush(f"{self.name}{suffix}")     # unflushed rows by brute force in Python (40x slower)
         return manifest
 
-    def _keyword(self, client, gen: int, stale: list[int], fields: dict) -> KeywordUpdate:
+    def _keyword(self, client, gen: int, stale: list[int], fields: dict, new: bool) -> KeywordUpdate:
         """This commit's BM25 statistics and term rows (written now, before the chunks that use them).
 
         Removed chunks are read back for their tokens while they still exist. A commit run again
@@ -176,10 +190,9 @@ class MilvusWriter:
         """
         settings = {k: v for k, v in (fields.get("keyword") or {}).items() if k in ("k1", "b")}
         data = self._pending
-        tokens = ([] if data is None else data.token_lists if data.token_lists is not None
-                  else [tokenize(c.search_text) for c in data.chunks])
+        tokens = TokensOf(data)
         stats = KeywordStats.of(self.base.manifest if self.base is not None else None) or KeywordStats()
-        again = bool(client.query(self.name, filter=f"gen == {gen}", output_fields=["id"], limit=1))
+        again = not new and bool(client.query(self.name, filter=f"gen == {gen}", output_fields=["id"], limit=1))
         df: Counter = Counter()
         for lo in range(0, len(stale), 500):
             for row in scan(client, self.name, f"doc in {id_list(stale[lo:lo + 500])} and gen < {gen}", ["id", "body"]):
@@ -187,7 +200,7 @@ class MilvusWriter:
                 df.subtract(set(gone))
                 stats.n_docs -= 1
                 stats.total_length -= len(gone)
-        for chunk_tokens in tokens:
+        for chunk_tokens in map(tokens, range(tokens.n)):  # made again when sent: not held for every chunk
             df.update(set(chunk_tokens))
             stats.n_docs += 1
             stats.total_length += len(chunk_tokens)
@@ -196,15 +209,17 @@ class MilvusWriter:
         book = TermBook(client, self.name)
         known = book.fetch(list(df))
         book.write({t: max(0, (known[t][1] if t in known else 0) + change) for t, change in df.items() if change
-                    or t not in known}, gen, stats)
+                    or t not in known}, gen, stats, insert=new)
         return KeywordUpdate(tokens, book.ids(), stats, settings, again or stats.drifted())
 
-    def _manifest(self, client, fields: dict, gen: int) -> dict:
+    def _manifest(self, client, fields: dict, gen: int, counts: dict | None = None) -> dict:
+        """The manifest; `counts` when known (a first build's rows), else counted in Milvus."""
         def count(collection: str, where: str) -> int:
             return int(client.query(collection, filter=where, output_fields=["count(*)"])[0]["count(*)"])
 
-        counts = {"documents": count(f"{self.name}_blobs", 'kind == "doc" and part == 0'),
-                  "chunks": count(self.name, "id >= 0"), "sentences": count(f"{self.name}_sentences", "pk >= 0")}
+        counts = counts or {"documents": count(f"{self.name}_blobs", 'kind == "doc" and part == 0'),
+                            "chunks": count(self.name, "id >= 0"),
+                            "sentences": count(f"{self.name}_sentences", "pk >= 0")}
         return {"format": FORMAT, "format_version": FORMAT_VERSION, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 **fields, "generation": gen, "store": str(self.location),
                 "dense": {"index": "HNSW", **HNSW, "ef": MIN_EF, "metric": "IP"},
@@ -213,30 +228,50 @@ class MilvusWriter:
 
 class Upserts:
     """Rows sent in batches of BATCH per collection as they are made: a commit's memory is one
-    batch of rows (Python lists of floats are ~10 kB a chunk), not the whole corpus's."""
+    batch of rows (Python lists of floats are ~10 kB a chunk), not the whole corpus's.
 
-    def __init__(self, client) -> None:
-        self.client, self.pending = client, {}
+    With `insert` (collections this commit created: no row can exist yet) rows are inserted:
+    an upsert makes Milvus Lite look each primary key up in every segment first, which made a
+    first build's writes slow down as the collection grew. A commit run again after a crash finds
+    the collections there and upserts, so rows it already wrote are replaced, not doubled.
+    """
+
+    def __init__(self, client, insert: bool = False) -> None:
+        self.client, self.pending, self.insert = client, {}, insert
+
+    def send(self, collection: str, rows: list[dict]) -> None:
+        (self.client.insert if self.insert else self.client.upsert)(collection, rows)
 
     def add(self, collection: str, row: dict) -> None:
         rows = self.pending.setdefault(collection, [])
         rows.append(row)
         if len(rows) >= BATCH:
-            self.client.upsert(collection, rows)
+            self.send(collection, rows)
             rows.clear()
 
     def flush(self) -> None:
         for collection, rows in self.pending.items():
             if rows:
-                self.client.upsert(collection, rows)
+                self.send(collection, rows)
             rows.clear()
+
+
+class TokensOf:
+    """The keyword tokens of chunk n of a commit, given or made from its search text when asked."""
+
+    def __init__(self, data: SegmentData | None) -> None:
+        self.data, self.n = data, len(data.chunks) if data is not None else 0
+
+    def __call__(self, n: int) -> list[str]:
+        given = self.data.token_lists
+        return given[n] if given is not None else tokenize(self.data.chunks[n].search_text)
 
 
 @dataclass
 class KeywordUpdate:
     """One commit's keyword side: each new chunk's tokens, term dimensions, statistics, whether to recount."""
 
-    tokens: list[list[str]]
+    tokens: TokensOf
     ids: dict[str, int]
     stats: KeywordStats
     settings: dict

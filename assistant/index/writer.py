@@ -24,6 +24,7 @@ from .dense import DenseSettings
 from .folder import MANIFEST, fault_point, fsync_dir
 from .manifest import FORMAT, FORMAT_VERSION, SEGMENT, file_entry, write_manifest
 from .segment import Segment, SegmentData, read_back, write_segment
+from .spill import spill_folder
 
 MAX_SEGMENTS = 8
 MERGE_FACTOR = 4
@@ -54,6 +55,10 @@ class LocalWriter:
             if s is not None:
                 self.segments[s]["deleted"].append(source)
                 self.segments[s]["deleted_chunks"] += len(self.base.segments[s].seqs_of_sources([source]))
+
+    def spill(self):
+        """A scratch folder inside the index folder for this commit's vectors while they are made."""
+        return spill_folder(self.index_dir, self.index_dir)
 
     def add(self, data: SegmentData) -> None:
         """Documents for the new segment; any earlier version of them must be deleted first."""

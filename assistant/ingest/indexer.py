@@ -15,7 +15,6 @@ from ..embed.base import DIMENSION, MODEL_NAME, MODEL_SHA256
 from ..errors import AssistantError, StoreUnavailableError
 from ..index.base import VectorsByContent
 from ..index.bm25 import SETTINGS as KEYWORD_SETTINGS
-from ..index.dense import quantize_rows
 from ..index.folder import fault_point
 from ..index.keys import chunk_id, content_hash64
 from ..index.segment import SegmentData
@@ -28,6 +27,7 @@ from .fingerprint import fingerprint as chunk_fingerprint
 from .progress import progress_bar, progress_note
 from .reader import iter_files
 from .sandbox import Sandbox, limits
+from .vectors import BuildVectors
 
 
 @dataclass
@@ -119,37 +119,39 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     progress_note(f"read {len(documents)} files ({len(skipped)} skipped, {len(untouched)} untouched, "
                   f"{len(documents) - len(changed)} unchanged): "
                   f"{len(chunk_todo)} chunks to embed ({len(sentence_todo)} sentences)", started, progress)
-    fresh, made_by = None, None
-    if chunk_todo or sentence_todo:
-        todo = [chunk_texts[i] for i in chunk_todo], [sentence_texts[i] for i in sentence_todo]
-        if engine is not None:
-            fresh, made_by = engine.embed(variant, *todo, progress)
-        else:
-            if embedder is None:
-                from ..embed.registry import get_encoder
-
-                embedder = get_encoder(variant)
-            fresh, made_by = embed_all(embedder, *todo, progress), getattr(embedder, "sha256", None)
-    fault_point("embedded")
-    vectors = reuse.chunk_vectors(vec_keys)
-    codes, scales = reuse.sentence_codes(sentence_keys)
-    if fresh is not None:
-        vectors[chunk_todo] = fresh[: len(chunk_todo)]
-        new_codes, new_scales = quantize_rows(fresh[len(chunk_todo):])
-        codes[sentence_todo], scales[sentence_todo] = new_codes, new_scales
     writer = open_writer(index_dir, base)
-    writer.delete([d.source for d in changed if d.source in indexed] + removed)
-    writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
-                           np.array(vec_keys, dtype=np.int64), vectors, codes, scales,
-                           np.array(sentence_keys, dtype=np.int64),
-                           file_stats={d.source: stats[d.source] for d in changed if d.source in stats}))
-    encoder = {"variant": variant, "sha256": made_by if fresh is not None
-               else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
-    kept = set(untouched)
-    verified = {source: entry for source, entry in (manifest.get("verified") or {}).items()
-                if source in kept and source not in texts} | plan.verified
-    writer.commit(manifest_fields(encoder, settings.to_dict(), fingerprint.to_dict(), str(corpus.resolve()),
-                                  skip_entries(skipped, plan), verified))
+    made_by = None
+    with writer.spill() as folder:  # the vectors go to disk as they are made, and to the store from there
+        spilled = BuildVectors.create(folder, reuse, vec_keys, sentence_keys, chunk_todo, sentence_todo)
+        if chunk_todo or sentence_todo:
+            todo = [chunk_texts[i] for i in chunk_todo], [sentence_texts[i] for i in sentence_todo]
+            if engine is not None:
+                fresh, made_by = engine.embed(variant, *todo, progress)
+                spilled.put_all(fresh)
+                del fresh
+            else:
+                if embedder is None:
+                    from ..embed.registry import get_encoder
+
+                    embedder = get_encoder(variant)
+                embed_all(embedder, *todo, progress, into=spilled.put)
+                made_by = getattr(embedder, "sha256", None)
+            del todo
+        del embedded, chunk_texts, sentence_texts  # the texts the encoder was given: not needed by the commit
+        fault_point("embedded")
+        writer.delete([d.source for d in changed if d.source in indexed] + removed)
+        writer.add(SegmentData(changed, chunks, np.array([chunk_id(c) for c in chunks], dtype=np.int64),
+                               np.array(vec_keys, dtype=np.int64), spilled.vectors, spilled.codes, spilled.scales,
+                               np.array(sentence_keys, dtype=np.int64),
+                               file_stats={d.source: stats[d.source] for d in changed if d.source in stats}))
+        encoder = {"variant": variant, "sha256": made_by if chunk_todo or sentence_todo
+                   else old_encoder.get("sha256", getattr(embedder, "sha256", None))}
+        kept = set(untouched)
+        verified = {source: entry for source, entry in (manifest.get("verified") or {}).items()
+                    if source in kept and source not in texts} | plan.verified
+        writer.commit(manifest_fields(encoder, settings.to_dict(), fingerprint.to_dict(), str(corpus.resolve()),
+                                      skip_entries(skipped, plan), verified))
+        spilled.close()
     return IndexSummary(
         documents=len(current), chunks=len(chunks) + _unchanged_chunks(base, current, changed),
         embedded=len(chunk_todo), reused=len(current) - len(changed), removed=len(removed), skipped=skipped, cut=cut,
@@ -235,8 +237,11 @@ def skipped_reasons(skipped: list[Skipped], shown: int = 3) -> str:
 
 
 def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: bool = False,
-              slice_size: int = 128) -> np.ndarray:
+              slice_size: int = 128, into: Callable[[np.ndarray, np.ndarray], None] | None = None) -> np.ndarray:
     """Vectors of the chunk texts then the sentences, in that order.
+
+    With `into`, each slice's vectors go to `into(rows, vectors)` (rows numbered as above) as
+    they are made, and nothing is kept here: the build's memory is one slice, not the corpus.
 
     All texts are sorted by length once, so every batch pads little, and sent to the encoder
     a slice at a time so the progress bar moves. The bar counts chunks, advanced by the share
@@ -244,7 +249,7 @@ def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: 
     its cost), so its rate and time left hold while short sentences go first.
     """
     texts = chunk_texts + sentences
-    out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+    out = np.empty((0 if into else len(texts), DIMENSION), dtype=np.float32)
     lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     order = np.argsort(lengths, kind="stable")
     bar = progress_bar(total=len(chunk_texts), desc="embedding", unit=" chunks", enabled=progress,
@@ -252,7 +257,11 @@ def embed_all(embedder, chunk_texts: list[str], sentences: list[str], progress: 
     per_char = len(chunk_texts) / max(int(lengths.sum()), 1)
     for lo in range(0, len(order), slice_size):
         rows = order[lo : lo + slice_size]
-        out[rows] = embedder.encode([texts[i] for i in rows])
+        vectors = embedder.encode([texts[i] for i in rows])
+        if into is not None:
+            into(rows, vectors)
+        else:
+            out[rows] = vectors
         bar.update(min(float(lengths[rows].sum()) * per_char, bar.total - bar.n))
     bar.close()
     return out
