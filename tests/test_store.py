@@ -126,6 +126,19 @@ def test_only_changed_text_is_embedded_again(corpus, tmp_path):
     assert encoder.texts == second.embedded + second.sentences_embedded < 8
 
 
+def test_a_moved_file_reuses_its_vectors(corpus, tmp_path):
+    encoder = FakeEncoder()
+    index = tmp_path / "index"
+    first = build_index(corpus, index, embedder=encoder)
+    (corpus / "hr").mkdir()
+    (corpus / "doc2.md").rename(corpus / "hr" / "doc2.md")  # into a collection's folder
+    encoder.texts = 0
+    moved = build_index(corpus, index, embedder=encoder)
+    assert moved.removed == 1 and moved.chunks == first.chunks
+    assert moved.embedded == 0 and encoder.texts == 0  # the same text under a new name: nothing embedded
+    assert "hr/doc2.md" in {s.source for s in _bot(index, encoder).sources()}
+
+
 def _built_merging_early(corpus: Path, index: Path, monkeypatch, max_segments: int) -> FakeEncoder:
     """An index of the corpus whose writer merges two segments once there are more than max_segments."""
     monkeypatch.setattr(writer, "MAX_SEGMENTS", max_segments)

@@ -106,8 +106,10 @@ def _build(corpus, index_dir, settings, embedder, variant, base, progress, allow
     changed = [d for d in documents if keep.get(d.source) != d.sha256]
     current = {d.source for d in documents} | set(untouched)
     removed = [s for s in indexed if s not in current]
-    reuse = (base.vectors_by_content(None if not chunks_ok else [d.source for d in changed]) if vectors_ok
-             else VectorsByContent())
+    # A removed document's vectors count too: a file moved or renamed (into a collection's folder, say)
+    # is a removed source plus a new one with the same text, and should cost no embedding.
+    reuse = (base.vectors_by_content(None if not chunks_ok else [d.source for d in changed] + removed)
+             if vectors_ok else VectorsByContent())
     texts = {d.source: d.text for d in changed}
     embedded = [embedded_texts(c, texts[c.source]) for c in chunks]  # exactly what the encoder is given
     vec_keys = [content_hash64(chunk_text) for chunk_text, _ in embedded]
