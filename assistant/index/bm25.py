@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 
 import numpy as np
@@ -57,19 +57,28 @@ class Postings:
         return postings
 
 
-def build_postings(token_lists: Iterable[Sequence[str]]) -> tuple[list[str], Postings]:
+def build_postings(token_lists: Iterable[Sequence[str]], batch: int = 4096) -> tuple[list[str], Postings]:
     """Vocabulary and postings from each chunk's tokens, vectorised.
 
     The tokens are numbered by pandas' hash-table factorize (C speed, about 20 times a Python
-    dict loop) and counted per (term, chunk) with one sort.
+    dict loop) and counted per (term, chunk) by one sparse conversion. The token lists are taken
+    `batch` chunks at a time, so a lazy iterable (tokenize_all over a build's chunks) is never held
+    whole: a build keeps one term id a token (8 bytes), not every chunk's token strings (about 70
+    bytes a token, the largest part of a first build's memory). Terms are numbered in first-seen
+    order over all batches, as one factorize of every token would number them.
     """
     import pandas as pd  # installed with gradio; imported only when an index is written
 
-    lists = token_lists if isinstance(token_lists, list) else list(token_lists)
-    lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-    flat = np.fromiter(chain.from_iterable(lists), dtype=object, count=int(lengths.sum()))
-    codes, uniques = pd.factorize(flat)  # terms in first-seen order: the segment maps them to ids
-    return list(uniques), postings_from_ids(np.asarray(codes, dtype=np.int64), lengths, len(uniques))
+    vocabulary: dict[str, int] = {}  # term -> id, in first-seen order
+    ids, lengths = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    remaining = iter(token_lists)
+    while lists := list(islice(remaining, batch)):
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        codes, uniques = pd.factorize(np.fromiter(chain.from_iterable(lists), dtype=object, count=int(counts.sum())))
+        known = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in uniques), np.int64, len(uniques))
+        ids.append(known[np.asarray(codes, dtype=np.int64)])
+        lengths.append(counts)
+    return list(vocabulary), postings_from_ids(np.concatenate(ids), np.concatenate(lengths), len(vocabulary))
 
 
 def postings_from_ids(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int) -> Postings:

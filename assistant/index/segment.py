@@ -20,7 +20,6 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from ..types import Block, Chunk, Document
 from .bm25 import FILES as KEYWORD_FILES
-from .bm25 import Postings, build_postings, postings_from_ids, tokenize_all
+from .bm25 import Postings, build_postings, tokenize_all
 from .dense import DenseIndex, DenseSettings, build_dense, dequantize_rows
 from .spill import RowFile, save_rows
 
@@ -69,7 +68,8 @@ class SegmentData:
 
 def write_segment(folder: Path, data: SegmentData, dense: DenseSettings) -> tuple[list[str], dict]:
     """Write a segment's files into an empty folder; returns the file names and its statistics."""
-    terms, postings = build_postings(data.token_lists) if data.token_lists is not None else chunk_postings(data.chunks)
+    tokens = data.token_lists if data.token_lists is not None else tokenize_all(c.search_text for c in data.chunks)
+    terms, postings = build_postings(tokens)  # a batch of chunks tokenized at a time
     _write_table(folder / TABLE, data, terms)
     names = [TABLE]
     build_dense(data.vectors, dense).save(folder / "dense.faiss")
@@ -82,24 +82,6 @@ def write_segment(folder: Path, data: SegmentData, dense: DenseSettings) -> tupl
     stats = {"chunks": len(data.chunks), "documents": len(data.documents), "sentences": int(len(data.sentence_codes)),
              "tokens": int(np.sum(postings.lengths, dtype=np.int64)), "terms": len(terms)}
     return names, stats
-
-
-def chunk_postings(chunks: Sequence[Chunk], batch: int = 4096) -> tuple[list[str], Postings]:
-    """bm25.build_postings of the chunks' search text (the same terms, ids and bytes), tokenized a
-    batch of chunks at a time: a build holds one term id a token (8 bytes), not every chunk's list
-    of token strings (about 70 bytes a token, the largest part of a first build's memory)."""
-    import pandas as pd  # as build_postings: pandas' hash-table factorize numbers each batch's tokens
-
-    vocabulary: dict[str, int] = {}  # term -> id, in first-seen order as build_postings numbers them
-    ids, lengths = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    for lo in range(0, len(chunks), batch):
-        lists = list(tokenize_all(c.search_text for c in chunks[lo:lo + batch]))
-        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
-        codes, uniques = pd.factorize(np.fromiter(chain.from_iterable(lists), dtype=object, count=int(counts.sum())))
-        known = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in uniques), np.int64, len(uniques))
-        ids.append(known[np.asarray(codes, dtype=np.int64)])
-        lengths.append(counts)
-    return list(vocabulary), postings_from_ids(np.concatenate(ids), np.concatenate(lengths), len(vocabulary))
 
 
 def _write_table(path: Path, data: SegmentData, terms: list[str]) -> None:
