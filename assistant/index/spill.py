@@ -103,13 +103,11 @@ class RowFile:
         return np.frombuffer(bytearray(data), dtype=self.dtype).reshape(n, *self.shape[1:])
 
     def take(self, rows: np.ndarray) -> np.ndarray:
-        """The given rows (sorted or not), read in bounded ranges."""
+        """The given rows (sorted or not; scattered, as an IVF training sample), one read each."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         out = np.empty((len(rows), *self.shape[1:]), self.dtype)
-        for lo in range(0, len(rows), BATCH_ROWS):
-            part = rows[lo:lo + BATCH_ROWS]
-            for n, row in enumerate(part):
-                out[lo + n] = self[int(row)]
+        for n, row in enumerate(rows):
+            out[n] = self[int(row)]
         return out
 
     def close(self) -> None:
