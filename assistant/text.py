@@ -128,6 +128,10 @@ INLINE_CODE = re.compile(r"`[^`\n]+`")  # a backtick run within a line: code wri
 
 _UNIT_BREAK = re.compile(rf"\n[ \t]*\n|\n(?=[ \t]*(?:{LIST_MARK})\s)")
 
+# A surrogate code point in a str is never a character (a PDF glyph outside the Basic Multilingual Plane
+# that PDFium gives as two halves, or cannot pair); the tokenizer refuses any text holding one.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def answer_units(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentence spans that also break at blank lines and list items (bullets lack full stops)."""

@@ -8,23 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import MAX_FILE_BYTES
 from ..errors import AssistantError
+from ..text import SURROGATE
 from ..types import Document, Skipped
 from .readers import DECODED, SUFFIXES, extract_structured, format_of
 from .structure import file_name_title, file_name_words, text_title
-
-# A surrogate code point in a str is never a character: PDFium answers U+D800 for a glyph outside
-# the Basic Multilingual Plane it cannot pair (Gothic letters in Tika's testPDFVarious.pdf), and
-# the tokenizer then refuses the whole batch ("TextEncodeInput must be Union[...]"), which ended
-# the index run. Each is replaced one for one by U+FFFD, as pdftotext prints it, so every offset
-# (char maps, blocks, pages) stays right.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 __all__ = ["decode", "file_name_title", "file_name_words", "file_sha256", "find_title", "iter_files",
            "read_document", "read_regular_file"]
@@ -115,8 +108,11 @@ def _structured(kind: str, raw: bytes, source: str, decoded: str | None = None,
     if isinstance(result, str):
         return Skipped(source, result, _sha256(raw))
     builder, title = result
-    text = _SURROGATE.sub("\ufffd", builder.text())
-    title = _SURROGATE.sub("\ufffd", title) if title else title
+    # A surrogate a reader returns (PDFium's unpaired half of a glyph outside the BMP: Gothic letters in
+    # Tika's testPDFVarious.pdf) made the tokenizer refuse the batch and end the run: each becomes
+    # U+FFFD, one for one as pdftotext prints it, so every offset (char maps, blocks, pages) holds.
+    text = SURROGATE.sub("\ufffd", builder.text())
+    title = SURROGATE.sub("\ufffd", title) if title else title
     if not text.strip():
         return Skipped(source, "no text in this file", _sha256(raw))
     return Document(

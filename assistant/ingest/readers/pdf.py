@@ -19,6 +19,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ...text import SURROGATE
 from .build import TextBuilder, squash, usable_title
 from .ocr import engine, ocr_pages
 from .pdf_blocks import DATE_LINE, HEADING_RATIO, WORD, carry_over, headline, paragraphs
@@ -37,7 +38,6 @@ DAMAGED = "unreadable PDF: not a PDF or damaged (its structure cannot be read); 
 _NOWHERE = (-1, -1)  # a clean character printed nowhere (a space joining lines)
 _SECTION_NUMBER = re.compile(r"^\d{1,2}(?:\.\d{1,2})*\.?\s+\w")  # "1 Your Chapter", "2.3. Methods": a section's head
 _PAGE_REF = re.compile(r"(?:^|\s|\.)\d{1,4}$")  # a contents line's page number at its end
-_SURROGATE = re.compile("[\ud800-\udfff]")
 TOC_BLOCKS = 6  # blocks after a heading looked at for a table of contents
 
 
@@ -234,7 +234,7 @@ def layout(pages: list[list[Line]], metadata_title: object = None) -> PdfText:
             result.builder.new_page()
         for n, (kind, level, group) in enumerate(groups):
             text, origin = _join(group, words)
-            if _SURROGATE.search(text):
+            if SURROGATE.search(text):
                 text, origin = _astral(text, origin)
             block = result.builder.add(kind, text, level, p + 1, continues=continued[p] and n == 0)
             if block is None:
